@@ -1,0 +1,47 @@
+"""Shared event contracts of the V School CRM: the envelope and every event model."""
+
+from .envelope import ENVELOPE_VERSION, Event, EventData
+from .events import (
+    ALL_EVENTS,
+    AdReferral,
+    AnyEvent,
+    Attachment,
+    ChannelIdentity,
+    ContactSeen,
+    ContactSeenData,
+    CustomerCreated,
+    CustomerCreatedData,
+    MessageReceived,
+    MessageReceivedData,
+    MessageSendFailed,
+    MessageSendFailedData,
+    MessageSent,
+    MessageSentData,
+    ReplyGenerated,
+    ReplyGeneratedData,
+    any_event_adapter,
+)
+
+__all__ = [
+    "ALL_EVENTS",
+    "ENVELOPE_VERSION",
+    "AdReferral",
+    "AnyEvent",
+    "Attachment",
+    "ChannelIdentity",
+    "ContactSeen",
+    "ContactSeenData",
+    "CustomerCreated",
+    "CustomerCreatedData",
+    "Event",
+    "EventData",
+    "MessageReceived",
+    "MessageReceivedData",
+    "MessageSendFailed",
+    "MessageSendFailedData",
+    "MessageSent",
+    "MessageSentData",
+    "ReplyGenerated",
+    "ReplyGeneratedData",
+    "any_event_adapter",
+]

@@ -1,0 +1,186 @@
+"""Every event of the system, by owning service.
+
+Events carry what their consumers need (ids, texts, amounts, times) so nobody calls back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from .envelope import Event, EventData
+
+# --- shared value objects -------------------------------------------------------------------
+
+
+class AdReferral(EventData):
+    """Where a Messenger contact came from (click-to-Messenger ad, m.me link, ...)."""
+
+    source: str | None = Field(default=None, description="`ADS`, `SHORTLINK`, `CUSTOMER_CHAT_PLUGIN`, ...")
+    type: str | None = Field(default=None, description="`OPEN_THREAD` for ads.")
+    ad_id: str | None = None
+    ref: str | None = None
+    ad_title: str | None = None
+    post_id: str | None = None
+    referred_at: datetime | None = None
+
+
+class Attachment(EventData):
+    type: str = Field(description="image, video, audio, file, sticker, fallback, template, ...")
+    url: str | None = None
+
+
+# --- messenger ------------------------------------------------------------------------------
+
+
+class ContactSeenData(EventData):
+    page_id: str
+    psid: str = Field(description="The customer's Page-scoped id.")
+    conversation_id: uuid.UUID
+    first_seen_at: datetime
+    referral: AdReferral | None = None
+
+
+class ContactSeen(Event):
+    """The messenger met a Page-scoped user for the first time (or again through an ad)."""
+
+    type: Literal["contact.seen"] = "contact.seen"
+    producer: str = "messenger"
+    data: ContactSeenData
+
+
+class MessageReceivedData(EventData):
+    message_id: uuid.UUID = Field(description="The messenger's id for the stored message.")
+    conversation_id: uuid.UUID
+    page_id: str
+    psid: str
+    mid: str = Field(description="Meta's message id; unique per page.")
+    text: str | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+    quick_reply_payload: str | None = None
+    referral: AdReferral | None = None
+    sent_at: datetime = Field(description="Meta's timestamp of the message.")
+    conversation_mode: Literal["ai", "human"] = Field(
+        description="Who answers this conversation right now; the AI stays quiet in `human`."
+    )
+
+
+class MessageReceived(Event):
+    """A customer's message was stored (once per `mid`)."""
+
+    type: Literal["message.received"] = "message.received"
+    producer: str = "messenger"
+    data: MessageReceivedData
+
+
+class MessageSentData(EventData):
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    page_id: str
+    psid: str
+    meta_message_id: str
+    text: str
+    sent_by: Literal["ai", "staff"]
+    in_reply_to_event_id: uuid.UUID | None = None
+    sent_at: datetime
+
+
+class MessageSent(Event):
+    """Meta accepted an outbound message (it carries Meta's `message_id`)."""
+
+    type: Literal["message.sent"] = "message.sent"
+    producer: str = "messenger"
+    data: MessageSentData
+
+
+class MessageSendFailedData(EventData):
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    page_id: str
+    psid: str
+    error_code: int | None = None
+    error_subcode: int | None = None
+    reason: str = Field(description="A sentence staff can read, e.g. 'outside the 24-hour window'.")
+    failed_at: datetime
+
+
+class MessageSendFailed(Event):
+    """An outbound message could not be delivered and will not be retried."""
+
+    type: Literal["message.send_failed"] = "message.send_failed"
+    producer: str = "messenger"
+    data: MessageSendFailedData
+
+
+# --- ai ---------------------------------------------------------------------------------------
+
+
+class ReplyGeneratedData(EventData):
+    conversation_id: uuid.UUID
+    page_id: str
+    psid: str
+    in_reply_to_event_id: uuid.UUID = Field(description="The `message.received` event answered.")
+    in_reply_to_mid: str
+    text: str
+    language: str = Field(description="BCP 47 code of the reply, e.g. `th`, `en`, `ja`.")
+    generated_by: Literal["gemini", "offline"]
+    model: str | None = None
+    handover: bool = Field(description="True when a person must follow up (AI off, failing or unsure).")
+    handover_reason: str | None = None
+
+
+class ReplyGenerated(Event):
+    """The AI composed a reply to a customer's message."""
+
+    type: Literal["reply.generated"] = "reply.generated"
+    producer: str = "ai"
+    data: ReplyGeneratedData
+
+
+# --- gateway ----------------------------------------------------------------------------------
+
+
+class ChannelIdentity(EventData):
+    channel: Literal["messenger", "line", "web", "walkin"]
+    page_id: str | None = None
+    external_id: str = Field(description="PSID for Messenger.")
+
+
+class CustomerCreatedData(EventData):
+    customer_id: str = Field(description="`TVS-CUS-<channel>-<yy>-<seq:04d>`, e.g. `TVS-CUS-FB-26-0001`.")
+    channel: Literal["FB", "LINE", "WEB", "WALKIN"]
+    display_name: str | None = None
+    lifecycle_stage: str
+    identities: list[ChannelIdentity]
+    first_touch: AdReferral | None = None
+    latest_touch: AdReferral | None = None
+    created_at: datetime
+
+
+class CustomerCreated(Event):
+    """A customer record exists (created by the gateway, which owns customers)."""
+
+    type: Literal["customer.created"] = "customer.created"
+    producer: str = "gateway"
+    data: CustomerCreatedData
+
+
+AnyEvent = Annotated[
+    ContactSeen | MessageReceived | MessageSent | MessageSendFailed | ReplyGenerated | CustomerCreated,
+    Field(discriminator="type"),
+]
+"""Parse any event by its `type`."""
+
+any_event_adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    ContactSeen,
+    MessageReceived,
+    MessageSent,
+    MessageSendFailed,
+    ReplyGenerated,
+    CustomerCreated,
+)

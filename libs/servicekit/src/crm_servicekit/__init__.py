@@ -1,0 +1,4 @@
+"""Plumbing shared by every CRM service: settings, logging, tracing, broker, database, health.
+
+Never business rules.
+"""

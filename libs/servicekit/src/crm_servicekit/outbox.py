@@ -1,0 +1,206 @@
+"""Unit of work with a transactional outbox and inbox (eShop's IntegrationEventLog, Cosmic
+Python's UoW).
+
+    async with runtime.uow() as uow:
+        if not await uow.claim(event.event_id, "ai.replies"):
+            return                      # already handled: a redelivery has no second effect
+        ...change rows with uow.session...
+        uow.emit(SomethingHappened(...))  # outbox row, same transaction
+        await uow.commit()              # commit, then publish what was emitted
+
+Publishing happens only after the commit. If the process dies between the two, `OutboxRelay`
+sends what was left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from crm_contracts import Event
+from faststream.rabbit.publisher.usecase import RabbitPublisher
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from .logging import get_logger
+
+log = get_logger(__name__)
+
+
+class OutboxPublisher:
+    """Sends outbox rows to the broker and deletes them once the broker confirmed."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        table: Table,
+        publishers: Mapping[str, RabbitPublisher],
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.table = table
+        self.publishers = publishers
+
+    async def send(self, event_type: str, event_id: uuid.UUID, payload: Any, headers: dict[str, str]) -> None:
+        publisher = self.publishers[event_type]
+        # Publish as a child of the transaction that wrote the event, even from the relay.
+        token = otel_context.attach(propagate.extract(headers))
+        try:
+            await publisher.publish(
+                json.dumps(payload, ensure_ascii=False).encode(),
+                message_id=str(event_id),
+                correlation_id=payload.get("correlation_id"),
+                content_type="application/json",
+            )
+        finally:
+            otel_context.detach(token)
+
+    async def publish_committed(self, rows: list[tuple[Event, dict[str, str]]]) -> None:
+        sent: list[uuid.UUID] = []
+        try:
+            for event, headers in rows:
+                await self.send(event.type, event.event_id, event.model_dump(mode="json"), headers)
+                sent.append(event.event_id)
+        except Exception as exc:  # the relay will send the rest
+            log.warning(
+                "outbox publish deferred to relay", error=type(exc).__name__, pending=len(rows) - len(sent)
+            )
+        if sent:
+            async with self.sessionmaker() as session:
+                await session.execute(delete(self.table).where(self.table.c.event_id.in_(sent)))
+                await session.commit()
+
+    async def relay_once(self, *, older_than_seconds: float, batch: int = 100) -> int:
+        """Send rows left behind (crash between commit and publish). Safe with replicas."""
+        t = self.table
+        async with self.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(t.c.event_id, t.c.type, t.c.payload, t.c.headers)
+                    .where(t.c.created_at < _seconds_ago(older_than_seconds))
+                    .order_by(t.c.id)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            for row in rows:
+                await self.send(row.type, row.event_id, row.payload, row.headers)
+            if rows:
+                await session.execute(delete(t).where(t.c.event_id.in_([r.event_id for r in rows])))
+            await session.commit()
+            return len(rows)
+
+
+def _seconds_ago(seconds: float) -> Any:
+    return func.now() - timedelta(seconds=seconds)
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        outbox: OutboxPublisher,
+        inbox: Table,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._outbox = outbox
+        self._inbox = inbox
+        self._pending: list[tuple[Event, dict[str, str]]] = []
+        self.session: AsyncSession
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessionmaker()
+        self._pending = []
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.session.rollback()  # no-op after commit
+        await self.session.close()
+
+    async def claim(self, event_id: uuid.UUID, consumer: str) -> bool:
+        """Record that `consumer` handles `event_id`; False if it already did (skip the work).
+
+        A concurrent duplicate waits on the first one's row lock and then sees the conflict.
+        """
+        result = await self.session.execute(
+            insert(self._inbox)
+            .values(event_id=event_id, consumer=consumer)
+            .on_conflict_do_nothing()
+            .returning(self._inbox.c.event_id)
+        )
+        return result.first() is not None
+
+    async def handled(self, event_id: uuid.UUID, consumer: str) -> bool:
+        """Cheap read before slow work (e.g. a model call); `claim` still decides."""
+        row = await self.session.execute(
+            select(self._inbox.c.event_id).where(
+                self._inbox.c.event_id == event_id, self._inbox.c.consumer == consumer
+            )
+        )
+        return row.first() is not None
+
+    def emit(self, event: Event) -> None:
+        """Write `event` to the outbox in this transaction; it is published after commit."""
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        self._pending.append((event, headers))
+
+    async def commit(self) -> None:
+        if self._pending:
+            await self.session.execute(
+                insert(self._outbox.table),
+                [
+                    {
+                        "event_id": e.event_id,
+                        "type": e.type,
+                        "payload": e.model_dump(mode="json"),
+                        "headers": h,
+                    }
+                    for e, h in self._pending
+                ],
+            )
+        await self.session.commit()
+        pending, self._pending = self._pending, []
+        if pending:
+            await self._outbox.publish_committed(pending)
+
+
+class OutboxRelay:
+    """Background task: periodically sends outbox rows older than a grace period."""
+
+    def __init__(self, outbox: OutboxPublisher, interval: float) -> None:
+        self.outbox = outbox
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                sent = await self.outbox.relay_once(older_than_seconds=self.interval * 2)
+                if sent:
+                    log.info("outbox relay sent leftover events", count=sent)
+            except Exception as exc:
+                log.warning("outbox relay failed; will try again", error=type(exc).__name__)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,175 @@
+"""What every service is made of, wired the same way: settings, tracing, database, broker,
+outbox relay and health. A service's `create_app()` builds a `Runtime` and hands it to its
+routers and handlers; nothing here connects until the app starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import uvicorn
+from crm_contracts import Event
+from fastapi import APIRouter, FastAPI
+from faststream.rabbit import RabbitBroker
+from faststream.rabbit.publisher.usecase import RabbitPublisher
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from sqlalchemy import MetaData, Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from .broker import EVENTS_EXCHANGE, Topology, create_broker, declare_topology, event_publishers
+from .db import create_engine, create_sessionmaker, inbox_table, outbox_table
+from .health import health_router
+from .logging import configure_logging, get_logger
+from .migrations import upgrade
+from .outbox import OutboxPublisher, OutboxRelay, UnitOfWork
+from .settings import ServiceSettings
+from .tracing import setup_tracing, shutdown_tracing
+
+log = get_logger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    topology: Topology
+    broker: RabbitBroker
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    outbox: OutboxPublisher
+    inbox: Table
+    publishers: dict[str, RabbitPublisher]
+    on_startup: list[Hook] = field(default_factory=list)
+    on_shutdown: list[Hook] = field(default_factory=list)
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work: one session, committed once, events published after commit."""
+        return UnitOfWork(self.sessionmaker, self.outbox, self.inbox)
+
+    async def database_ready(self) -> bool:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+
+    async def broker_ready(self) -> bool:
+        return await self.broker.ping(timeout=2.0)
+
+
+def build_runtime(settings: ServiceSettings, metadata: MetaData, emits: Sequence[type[Event]]) -> Runtime:
+    """Create (not connect) everything a service needs. `metadata` is the service's own schema."""
+    provider = setup_tracing(settings.service_name)
+    topology = Topology(settings.service)
+    broker = create_broker(settings.rabbitmq_url, topology, provider)
+    engine = create_engine(settings.async_database_url)
+    sessionmaker = create_sessionmaker(engine)
+    outbox = metadata.tables.get(f"{metadata.schema}.outbox") or outbox_table(metadata)
+    inbox = metadata.tables.get(f"{metadata.schema}.inbox") or inbox_table(metadata)
+    publishers = event_publishers(broker, emits)
+    return Runtime(
+        settings=settings,
+        topology=topology,
+        broker=broker,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        outbox=OutboxPublisher(sessionmaker, outbox, publishers),
+        inbox=inbox,
+        publishers=publishers,
+    )
+
+
+async def declare_all(broker: RabbitBroker, topology: Topology) -> None:
+    """Declare the exchange, every subscriber queue with its binding, delay and parking queues.
+
+    Run before any service publishes, so an event never meets an exchange with no queue.
+    """
+    await broker.connect()
+    try:
+        await declare_topology(broker, topology)
+        exchange = await broker.declare_exchange(EVENTS_EXCHANGE)
+        for sub in broker.subscribers:
+            queue = await broker.declare_queue(sub.queue)  # type: ignore[attr-defined]
+            await queue.bind(exchange, routing_key=sub.queue.routing())  # type: ignore[attr-defined]
+    finally:
+        await broker.stop()
+
+
+def create_service_app(
+    runtime: Runtime,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    description: str = "",
+    relay: bool = True,
+) -> FastAPI:
+    settings = runtime.settings
+    outbox_relay = OutboxRelay(runtime.outbox, settings.outbox_relay_interval_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.broker.connect()
+        await declare_topology(runtime.broker, runtime.topology)
+        await runtime.broker.start()
+        if relay:
+            outbox_relay.start()
+        for hook in runtime.on_startup:
+            await hook()
+        log.info("service started", port=settings.port)
+        try:
+            yield
+        finally:
+            for hook in reversed(runtime.on_shutdown):
+                await hook()
+            await outbox_relay.stop()
+            await runtime.broker.stop()
+            await runtime.engine.dispose()
+            shutdown_tracing()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan, version="0.1.0")
+    app.state.runtime = runtime
+    app.include_router(health_router({"database": runtime.database_ready, "broker": runtime.broker_ready}))
+    for router in routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    return app
+
+
+def run_cli(
+    *,
+    package: str,
+    settings: ServiceSettings,
+    create_app: Callable[[], FastAPI],
+    build: Callable[[], Runtime],
+    argv: Sequence[str] | None = None,
+) -> None:
+    """`python -m crm_<service> [serve|migrate]`."""
+    parser = argparse.ArgumentParser(prog=f"python -m {package}")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="serve",
+        choices=["serve", "migrate"],
+        help="serve: HTTP + consumers on $PORT (default); migrate: apply this service's "
+        "database migrations and declare its broker queues",
+    )
+    args = parser.parse_args(argv)
+    configure_logging(settings.service_name, settings.log_level)
+    if args.command == "migrate":
+        upgrade(package, settings.async_database_url)
+        runtime = build()
+        asyncio.run(declare_all(runtime.broker, runtime.topology))
+        log.info("migrated", service=settings.service)
+        return
+    uvicorn.run(
+        create_app(),
+        host="0.0.0.0",
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
