@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from crm_contracts import Event
 from faststream import AckPolicy
 from faststream._internal.middlewares import BaseMiddleware
 from faststream.message import StreamMessage
@@ -40,6 +39,8 @@ from faststream.rabbit.publisher.usecase import RabbitPublisher
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import REGISTRY, Counter
 from pydantic import ValidationError
+
+from crm_contracts import Event
 
 from .logging import get_logger
 

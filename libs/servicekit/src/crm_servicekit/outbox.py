@@ -23,13 +23,14 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from crm_contracts import Event
 from faststream.rabbit.publisher.usecase import RabbitPublisher
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm_contracts import Event
 
 from .logging import get_logger
 

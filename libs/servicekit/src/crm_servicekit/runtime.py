@@ -12,13 +12,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import uvicorn
-from crm_contracts import Event
 from fastapi import APIRouter, FastAPI
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.publisher.usecase import RabbitPublisher
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from crm_contracts import Event
 
 from .broker import EVENTS_EXCHANGE, Topology, create_broker, declare_topology, event_publishers
 from .db import create_engine, create_sessionmaker, inbox_table, outbox_table
@@ -67,8 +68,15 @@ def build_runtime(settings: ServiceSettings, metadata: MetaData, emits: Sequence
     broker = create_broker(settings.rabbitmq_url, topology, provider)
     engine = create_engine(settings.async_database_url)
     sessionmaker = create_sessionmaker(engine)
-    outbox = metadata.tables.get(f"{metadata.schema}.outbox") or outbox_table(metadata)
-    inbox = metadata.tables.get(f"{metadata.schema}.inbox") or inbox_table(metadata)
+    tables = metadata.tables
+    outbox = (
+        tables[f"{metadata.schema}.outbox"]
+        if f"{metadata.schema}.outbox" in tables
+        else outbox_table(metadata)
+    )
+    inbox = (
+        tables[f"{metadata.schema}.inbox"] if f"{metadata.schema}.inbox" in tables else inbox_table(metadata)
+    )
     publishers = event_publishers(broker, emits)
     return Runtime(
         settings=settings,

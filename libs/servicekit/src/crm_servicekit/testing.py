@@ -67,9 +67,9 @@ def delete_vhost(url: str) -> None:
     _rabbitmqctl("delete_vhost", unquote(urlsplit(url).path.lstrip("/")))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def rabbitmq_url() -> Iterator[str]:
-    """A fresh RabbitMQ virtual host for this test session."""
+    """A fresh RabbitMQ virtual host for each test module: no queue outlives its tests."""
     url = create_vhost()
     yield url
     delete_vhost(url)
@@ -95,3 +95,41 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+class EventRecorder:
+    """Records every event on `crm.events`, through a real queue bound with `#`."""
+
+    def __init__(self, rabbitmq_url: str) -> None:
+        from faststream.rabbit import RabbitBroker, RabbitQueue
+
+        from .broker import EVENTS_EXCHANGE
+
+        self.events: list[dict[str, object]] = []
+        self.broker = RabbitBroker(rabbitmq_url, logger=None)
+        queue = RabbitQueue(
+            f"test.recorder.{uuid.uuid4().hex[:8]}", auto_delete=True, exclusive=True, routing_key="#"
+        )
+
+        @self.broker.subscriber(queue, EVENTS_EXCHANGE)
+        async def record(body: dict[str, object]) -> None:
+            self.events.append(body)
+
+    async def __aenter__(self) -> EventRecorder:
+        await self.broker.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.broker.stop()
+
+    def of_type(self, event_type: str) -> list[dict[str, object]]:
+        return [e for e in self.events if e.get("type") == event_type]
+
+    async def wait_for(
+        self, event_type: str, count: int = 1, timeout: float = 10.0
+    ) -> list[dict[str, object]]:
+        async def enough() -> list[dict[str, object]]:
+            found = self.of_type(event_type)
+            return found if len(found) >= count else []
+
+        return await eventually(enough, timeout=timeout)

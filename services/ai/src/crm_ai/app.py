@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from crm_contracts import ReplyGenerated
+from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
+
+from . import handlers
+from .config import AiSettings
+from .models import metadata
+from .responder import create_responder
+
+
+def build(settings: AiSettings | None = None) -> Runtime:
+    settings = settings or AiSettings()
+    runtime = build_runtime(settings, metadata, emits=[ReplyGenerated])
+    responder = create_responder(settings)
+    handlers.register(runtime, responder)
+    runtime.on_shutdown.append(responder.aclose)
+    return runtime
+
+
+def create_app(settings: AiSettings | None = None) -> FastAPI:
+    return create_service_app(
+        build(settings),
+        title="V School CRM ai",
+        description="Gemini replies in the customer's language, with a clean handover to staff.",
+    )

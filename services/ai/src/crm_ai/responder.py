@@ -1,0 +1,114 @@
+"""Who writes the reply: Gemini through google-genai, or an honest offline responder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+from google import genai
+from google.genai import errors, types
+
+from crm_servicekit.logging import get_logger
+
+from .config import AiSettings
+from .language import detect_language
+from .prompts import OFFLINE_REPLIES, SYSTEM_PROMPT
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    language: str
+    generated_by: str  # gemini | offline
+    model: str | None
+    handover: bool
+    handover_reason: str | None = None
+
+
+class Responder(Protocol):
+    async def reply(self, text: str) -> Reply: ...
+
+    async def aclose(self) -> None: ...
+
+
+def offline_reply(text: str, reason: str) -> Reply:
+    language = detect_language(text)
+    return Reply(
+        text=OFFLINE_REPLIES[language],
+        language=language,
+        generated_by="offline",
+        model=None,
+        handover=True,
+        handover_reason=reason,
+    )
+
+
+class OfflineResponder:
+    """No Gemini key: say honestly that staff will follow up, and flag the conversation."""
+
+    async def reply(self, text: str) -> Reply:
+        return offline_reply(text, "ai_not_configured")
+
+    async def aclose(self) -> None:
+        return None
+
+
+class GeminiResponder:
+    def __init__(self, settings: AiSettings) -> None:
+        self.model = settings.gemini_model
+        # An httpx client of our own, so the standard httpx instrumentation traces each attempt
+        # and carries the trace context to the model's endpoint.
+        self._http = httpx.AsyncClient(timeout=settings.gemini_timeout_seconds)
+        self._client = genai.Client(
+            api_key=settings.gemini_api_key.get_secret_value(),
+            http_options=types.HttpOptions(
+                base_url=settings.google_gemini_base_url or None,
+                timeout=int(settings.gemini_timeout_seconds * 1000),  # milliseconds
+                retry_options=types.HttpRetryOptions(
+                    attempts=settings.gemini_attempts,
+                    initial_delay=settings.gemini_retry_initial_delay_seconds,
+                    max_delay=settings.gemini_retry_max_delay_seconds,
+                    exp_base=2,
+                    jitter=1,
+                    http_status_codes=[408, 429, 500, 502, 503, 504],
+                ),
+                httpx_async_client=self._http,
+            ),
+        )
+        self._config = types.GenerateContentConfig(
+            system_instruction=SYSTEM_PROMPT,
+            temperature=settings.gemini_temperature,
+            max_output_tokens=settings.gemini_max_output_tokens,
+        )
+
+    async def reply(self, text: str) -> Reply:
+        language = detect_language(text)
+        try:
+            response = await self._client.aio.models.generate_content(
+                model=self.model, contents=text, config=self._config
+            )
+        except (errors.APIError, httpx.HTTPError) as exc:
+            log.warning(
+                "gemini unavailable; handing over to staff",
+                error=type(exc).__name__,
+                status=getattr(exc, "code", None),
+            )
+            return offline_reply(text, "ai_unavailable")
+        answer = (response.text or "").strip()
+        if not answer:
+            log.warning("gemini returned no text; handing over to staff")
+            return offline_reply(text, "ai_no_answer")
+        return Reply(text=answer, language=language, generated_by="gemini", model=self.model, handover=False)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def create_responder(settings: AiSettings) -> Responder:
+    if settings.gemini_api_key.get_secret_value():
+        return GeminiResponder(settings)
+    log.warning("GEMINI_API_KEY is not set: replies come from the offline responder")
+    return OfflineResponder()

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from crm_servicekit.settings import ServiceSettings
+
+
+class CacheWriterSettings(ServiceSettings):
+    service: str = "cache-writer"
+    port: int = 8004
+    # Shared with the gateway, which reads what is written here.
+    crm_cache_dir: Path = Path("var/cache")

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from crm_servicekit.settings import ServiceSettings
+
+
+class MessengerSettings(ServiceSettings):
+    service: str = "messenger"
+    port: int = 8001
+    meta_app_secret: SecretStr = SecretStr("")
+    meta_verify_token: SecretStr = SecretStr("")
+    meta_page_access_token: SecretStr = SecretStr("")
+    meta_graph_api_url: str = "https://graph.facebook.com"
+    meta_graph_api_version: str = "v23.0"
+    # Meta batches many events per POST; bodies over this are refused with 413 before parsing.
+    webhook_max_body_bytes: int = 8 * 1024 * 1024
+    # Attempts per outbound message for retryable Graph errors (1, 2, 4, 17, 32, 613, 1200, 80006).
+    send_max_attempts: int = 5
+    send_backoff_initial_seconds: float = 1.0
+    send_backoff_max_seconds: float = 30.0
+    send_timeout_seconds: float = 20.0
+    # A pending outbound message older than this is picked up again (its process died).
+    pending_send_grace_seconds: float = 30.0

@@ -1,0 +1,114 @@
+"""A reply reaches the customer once, or is marked failed with a reason staff can read."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from crm_contracts import ReplyGenerated, ReplyGeneratedData
+from crm_fakes.webhooks import meta_json, page_webhook, sign, text_message_event
+from crm_messenger.models import messages
+from crm_servicekit.testing import eventually
+
+from .conftest import APP_SECRET, PAGE_ID, Messenger
+
+pytestmark = pytest.mark.integration
+
+
+async def conversation_for(m: Messenger, psid: str) -> dict[str, object]:
+    event = text_message_event(PAGE_ID, psid, "hello")
+    body = meta_json(page_webhook(PAGE_ID, [event]))
+    response = await m.http.post(
+        "/webhooks/meta", content=body, headers={"x-hub-signature-256": sign(APP_SECRET, body)}
+    )
+    assert response.status_code == 200
+    return await eventually(lambda: _first(m, psid), timeout=10)
+
+
+async def _first(m: Messenger, psid: str) -> dict[str, object] | None:
+    for e in m.events.of_type("message.received"):
+        if e["data"]["psid"] == psid:  # type: ignore[index]
+            return e
+    return None
+
+
+def reply_for(received: dict[str, object], text: str = "ขอบคุณค่ะ") -> ReplyGenerated:
+    d = received["data"]
+    return ReplyGenerated(
+        correlation_id=str(received["correlation_id"]),
+        data=ReplyGeneratedData(
+            conversation_id=d["conversation_id"],  # type: ignore[index]
+            page_id=PAGE_ID,
+            psid=d["psid"],  # type: ignore[index]
+            in_reply_to_event_id=uuid.UUID(str(received["event_id"])),
+            in_reply_to_mid=d["mid"],  # type: ignore[index]
+            text=text,
+            language="th",
+            generated_by="gemini",
+            handover=False,
+        ),
+    )
+
+
+async def publish(m: Messenger, event: ReplyGenerated) -> None:
+    await m.app.state.runtime.broker.publish(
+        event.model_dump_json().encode(),
+        exchange="crm.events",
+        routing_key=event.type,
+        message_id=str(event.event_id),
+    )
+
+
+async def outbound(m: Messenger, source: uuid.UUID) -> list[object]:
+    async with m.app.state.runtime.sessionmaker() as session:
+        return list(
+            (await session.execute(select(messages).where(messages.c.source_event_id == source))).all()
+        )
+
+
+async def test_reply_is_sent_once_with_metas_id_stored_even_when_redelivered(messenger: Messenger) -> None:
+    received = await conversation_for(messenger, "psid-send")
+    reply = reply_for(received)
+    await publish(messenger, reply)
+    await publish(messenger, reply)  # the broker redelivers
+    # Messages of one queue are handled in order: once a later reply is sent, the duplicate has
+    # been handled too.
+    sentinel = reply_for(await conversation_for(messenger, "psid-sentinel"), "sentinel")
+    await publish(messenger, sentinel)
+    await messenger.events.wait_for("message.sent", count=2)
+    [sent_event] = [e for e in messenger.events.of_type("message.sent") if e["data"]["psid"] == "psid-send"]  # type: ignore[index]
+    assert messenger.meta.texts() == ["ขอบคุณค่ะ", "sentinel"]
+    delivered = messenger.meta.messages()[0]
+    assert delivered.recipient_id == "psid-send"
+    assert delivered.text == "ขอบคุณค่ะ"
+    assert delivered.body["messaging_type"] == "RESPONSE"
+    assert "tag" not in delivered.body, "bot replies never carry a message tag"
+    [row] = await outbound(messenger, reply.event_id)
+    assert row.status == "sent"  # type: ignore[attr-defined]
+    assert row.mid == delivered.message_id  # type: ignore[attr-defined]
+    assert sent_event["data"]["meta_message_id"] == delivered.message_id  # type: ignore[index]
+
+
+async def test_rate_limit_613_is_retried_and_delivered_once(messenger: Messenger) -> None:
+    received = await conversation_for(messenger, "psid-613")
+    messenger.meta.fail_next(613, times=2)
+    await publish(messenger, reply_for(received, "retry me"))
+    await messenger.events.wait_for("message.sent")
+    assert [m.text for m in messenger.meta.messages()] == ["retry me"]
+    assert [a.status for a in messenger.meta.attempts()] == [400, 400]
+
+
+async def test_unavailable_person_551_fails_at_once_with_a_reason(messenger: Messenger) -> None:
+    received = await conversation_for(messenger, "psid-551")
+    messenger.meta.fail_next(551, subcode=1545041, times=5)
+    reply = reply_for(received)
+    await publish(messenger, reply)
+    [failed] = await messenger.events.wait_for("message.send_failed")
+    assert failed["data"]["error_code"] == 551  # type: ignore[index]
+    assert "isn't available" in failed["data"]["reason"]  # type: ignore[index]
+    [row] = await outbound(messenger, reply.event_id)
+    assert (row.status, row.error_code) == ("failed", 551)  # type: ignore[attr-defined]
+    assert messenger.meta.messages() == []
+    assert len(messenger.meta.attempts()) == 1, "a permanent error is never retried"
