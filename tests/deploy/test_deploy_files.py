@@ -521,9 +521,9 @@ def test_dockerfile_copies_every_workspace_member() -> None:
     copied = " ".join(dockerfile_copy_sources())
     for member in sorted(ROOT.glob("services/*/pyproject.toml")):
         assert str(member.relative_to(ROOT)) in copied, f"{member} is not copied"
-    for member in ("contracts", "libs/servicekit", "tests/fakes"):
-        assert f"{member}/pyproject.toml" in copied
-        assert f"{member}/src" in copied
+    for name in ("contracts", "libs/servicekit", "tests/fakes", "deploy/localrun"):
+        assert f"{name}/pyproject.toml" in copied
+        assert f"{name}/src" in copied
     assert "pyproject.toml" in copied.split()
     assert "uv.lock" in copied.split()
 

@@ -78,11 +78,11 @@ async def test_thai_message_is_stored_once_and_announced_once_however_often_meta
 
     [received] = await messenger.events.wait_for("message.received")
     [contact] = await messenger.events.wait_for("contact.seen")
-    assert received["data"]["text"] == THAI  # type: ignore[index]
-    assert received["data"]["mid"] == event["message"]["mid"]  # type: ignore[index]
-    assert received["data"]["conversation_mode"] == "ai"  # type: ignore[index]
-    assert contact["data"]["psid"] == "psid-thai"  # type: ignore[index]
-    assert contact["data"]["referral"]["ad_id"] == "ad-777"  # type: ignore[index]
+    assert received["data"]["text"] == THAI
+    assert received["data"]["mid"] == event["message"]["mid"]
+    assert received["data"]["conversation_mode"] == "ai"
+    assert contact["data"]["psid"] == "psid-thai"
+    assert contact["data"]["referral"]["ad_id"] == "ad-777"
     runtime = messenger.app.state.runtime
     async with runtime.sessionmaker() as session:
         stored = (
@@ -101,7 +101,7 @@ async def test_batch_of_entries_is_applied_in_timestamp_order(messenger: Messeng
     body = meta_json(payload)
     assert await post(messenger, body, sign(APP_SECRET, body)) == 200
     got = await messenger.events.wait_for("message.received", count=2)
-    texts = [e["data"]["text"] for e in got if e["data"]["psid"] == "psid-order"]  # type: ignore[index]
+    texts = [e["data"]["text"] for e in got if e["data"]["psid"] == "psid-order"]
     assert texts == ["one", "two"]
 
 

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
@@ -84,7 +84,7 @@ async def database_url() -> AsyncIterator[str]:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.05
+    check: Callable[[], Awaitable[T | None]], *, timeout: float = 10.0, interval: float = 0.05
 ) -> T:
     """Poll an async `check()` until it returns something truthy, or fail after `timeout`."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -105,14 +105,14 @@ class EventRecorder:
 
         from .broker import EVENTS_EXCHANGE
 
-        self.events: list[dict[str, object]] = []
+        self.events: list[dict[str, Any]] = []
         self.broker = RabbitBroker(rabbitmq_url, logger=None)
         queue = RabbitQueue(
             f"test.recorder.{uuid.uuid4().hex[:8]}", auto_delete=True, exclusive=True, routing_key="#"
         )
 
         @self.broker.subscriber(queue, EVENTS_EXCHANGE)
-        async def record(body: dict[str, object]) -> None:
+        async def record(body: dict[str, Any]) -> None:
             self.events.append(body)
 
     async def __aenter__(self) -> EventRecorder:
@@ -122,13 +122,11 @@ class EventRecorder:
     async def __aexit__(self, *exc: object) -> None:
         await self.broker.stop()
 
-    def of_type(self, event_type: str) -> list[dict[str, object]]:
+    def of_type(self, event_type: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("type") == event_type]
 
-    async def wait_for(
-        self, event_type: str, count: int = 1, timeout: float = 10.0
-    ) -> list[dict[str, object]]:
-        async def enough() -> list[dict[str, object]]:
+    async def wait_for(self, event_type: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        async def enough() -> list[dict[str, Any]]:
             found = self.of_type(event_type)
             return found if len(found) >= count else []
 

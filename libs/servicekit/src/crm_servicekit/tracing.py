@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import httpx
 from opentelemetry import trace
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -37,7 +38,7 @@ def _exporter() -> SpanExporter | None:
 
 
 def setup_tracing(service_name: str) -> TracerProvider:
-    """Install the process-wide tracer provider once and instrument httpx clients."""
+    """Install the process-wide tracer provider once."""
     global _provider
     if _provider is not None:
         return _provider
@@ -47,9 +48,14 @@ def setup_tracing(service_name: str) -> TracerProvider:
         # Batch settings (OTEL_BSP_*) are read from the environment by the SDK.
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     _provider = provider
     return provider
+
+
+def instrument_httpx(client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Trace one outgoing client (spans + `traceparent`), rather than patching httpx globally."""
+    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=_provider)
+    return client
 
 
 def shutdown_tracing() -> None:

@@ -10,6 +10,7 @@ from google import genai
 from google.genai import errors, types
 
 from crm_servicekit.logging import get_logger
+from crm_servicekit.tracing import instrument_httpx
 
 from .config import AiSettings
 from .language import detect_language
@@ -61,7 +62,7 @@ class GeminiResponder:
         self.model = settings.gemini_model
         # An httpx client of our own, so the standard httpx instrumentation traces each attempt
         # and carries the trace context to the model's endpoint.
-        self._http = httpx.AsyncClient(timeout=settings.gemini_timeout_seconds)
+        self._http = instrument_httpx(httpx.AsyncClient(timeout=settings.gemini_timeout_seconds))
         self._client = genai.Client(
             api_key=settings.gemini_api_key.get_secret_value(),
             http_options=types.HttpOptions(

@@ -17,6 +17,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from crm_servicekit.tracing import instrument_httpx
+
 # Temporary (1, 2, 1200) and rate limits (4, 17, 32, 613, 80006): wait and try again.
 RETRYABLE_CODES = frozenset({1, 2, 4, 17, 32, 613, 1200, 80006})
 REASONS = {
@@ -62,10 +64,12 @@ class SendApiClient:
         backoff_max: float = 30.0,
         timeout: float = 20.0,
     ) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=f"{base_url.rstrip('/')}/{version}",
-            headers={"Authorization": f"Bearer {access_token}"},
-            timeout=httpx.Timeout(timeout, connect=5.0),
+        self._client = instrument_httpx(
+            httpx.AsyncClient(
+                base_url=f"{base_url.rstrip('/')}/{version}",
+                headers={"Authorization": f"Bearer {access_token}"},
+                timeout=httpx.Timeout(timeout, connect=5.0),
+            )
         )
         self._retrying = AsyncRetrying(
             retry=retry_if_exception(_retryable),

@@ -1,0 +1,45 @@
+# V School CRM — `make help` lists what you can do.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON_PREFERENCE := only-system
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+
+.PHONY: help install up test test-fast lint format asyncapi services bench clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: ## Install uv (if missing) and every package of the workspace with the locked versions
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --all-packages --frozen --python python3.11
+
+services: ## Start PostgreSQL and RabbitMQ on this machine if they are not answering
+	@bash deploy/ensure-services.sh
+
+up: install services ## Install everything and run the whole system (Ctrl-C stops it)
+	$(UV) run --frozen python -m crm_localrun
+
+test: install services ## Install everything and run every test (unit, integration, end-to-end)
+	$(UV) run --frozen pytest
+
+test-fast: ## Run the tests without the end-to-end tier
+	$(UV) run --frozen pytest -m "not e2e"
+
+lint: ## ruff and mypy (strict)
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+
+format: ## Format and autofix
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+asyncapi: ## Regenerate the AsyncAPI documents in contracts/asyncapi/ from the FastStream apps
+	$(UV) run --frozen python -m crm_contracts_tools.asyncapi write
+
+bench: ## Run the benchmarks in bench/
+	$(UV) run --frozen python -m bench
+
+clean: ## Remove caches and local run data
+	rm -rf .pytest_cache .mypy_cache .ruff_cache var

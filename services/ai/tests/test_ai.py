@@ -1,0 +1,146 @@
+"""Replies a customer would get, from the real google-genai SDK talking to the Gemini fake."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from crm_ai.app import create_app
+from crm_ai.config import AiSettings
+from crm_ai.language import detect_language
+from crm_ai.responder import GeminiResponder, OfflineResponder
+from crm_contracts import MessageReceived, MessageReceivedData
+from crm_fakes import FakeServer, GeminiState, create_gemini_app
+from crm_servicekit.migrations import upgrade
+from crm_servicekit.settings import ServiceSettings
+from crm_servicekit.testing import EventRecorder
+
+KEY = "test-gemini-key"
+
+
+@pytest.fixture(scope="module")
+def gemini() -> Iterator[tuple[str, GeminiState]]:
+    state = GeminiState(api_key=KEY)
+    with FakeServer(create_gemini_app(state)) as server:
+        yield server.url, state
+
+
+def settings(url: str, **extra: object) -> AiSettings:
+    return AiSettings(
+        gemini_api_key=SecretStr(KEY),
+        google_gemini_base_url=url,
+        gemini_retry_initial_delay_seconds=0.01,
+        gemini_retry_max_delay_seconds=0.05,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("สวัสดีค่ะ", "th"), ("寿司のコースはありますか", "ja"), ("How much is the ramen course?", "en")],
+)
+def test_language_follows_the_customers_script(text: str, language: str) -> None:
+    assert detect_language(text) == language
+
+
+async def test_thai_question_gets_a_thai_answer_with_our_system_prompt(
+    gemini: tuple[str, GeminiState],
+) -> None:
+    url, state = gemini
+    state.reset()
+    responder = GeminiResponder(settings(url))
+    reply = await responder.reply("คอร์สซูชิราคาเท่าไหร่คะ")
+    await responder.aclose()
+    assert reply.generated_by == "gemini"
+    assert reply.language == "th"
+    assert not reply.handover
+    assert any("\u0e00" <= ch <= "\u0e7f" for ch in reply.text)
+    [request] = state.requests()
+    system = request.body["systemInstruction"]["parts"][0]["text"]
+    assert "V School" in system
+    assert "Never invent prices" in system
+
+
+async def test_overloaded_model_is_retried_then_answers(gemini: tuple[str, GeminiState]) -> None:
+    url, state = gemini
+    state.reset()
+    state.fail_next(503, times=2)
+    responder = GeminiResponder(settings(url))
+    reply = await responder.reply("Do you teach ramen?")
+    await responder.aclose()
+    assert reply.generated_by == "gemini"
+    assert len(state.requests()) == 3
+
+
+async def test_model_down_past_retries_hands_over_to_staff_honestly(gemini: tuple[str, GeminiState]) -> None:
+    url, state = gemini
+    state.reset()
+    state.fail_next(429, times=10)
+    responder = GeminiResponder(settings(url, gemini_attempts=3))
+    reply = await responder.reply("สมัครเรียนยังไงคะ")
+    await responder.aclose()
+    assert reply.handover
+    assert reply.handover_reason == "ai_unavailable"
+    assert reply.language == "th"
+    assert "เจ้าหน้าที่" in reply.text, "says a staff member will follow up, in Thai"
+    assert len(state.requests()) == 3
+
+
+async def test_without_a_key_the_offline_responder_flags_a_human() -> None:
+    reply = await OfflineResponder().reply("Hello, can I book a class?")
+    assert reply.handover
+    assert reply.generated_by == "offline"
+    assert "staff" in reply.text
+
+
+@pytest.mark.integration
+async def test_one_reply_per_message_even_when_the_broker_redelivers(
+    database_url: str, rabbitmq_url: str, gemini: tuple[str, GeminiState]
+) -> None:
+    url, state = gemini
+    state.reset()
+    await asyncio.to_thread(upgrade, "crm_ai", ServiceSettings(database_url=database_url).async_database_url)
+    app = create_app(settings(url, database_url=database_url, rabbitmq_url=rabbitmq_url))
+    event = MessageReceived(
+        correlation_id="m_1",
+        data=MessageReceivedData(
+            message_id=uuid.uuid4(),
+            conversation_id=uuid.uuid4(),
+            page_id="p",
+            psid="u",
+            mid="m_1",
+            text="寿司のコースはいくらですか",
+            sent_at=datetime.now(UTC),
+            conversation_mode="ai",
+        ),
+    )
+    quiet = MessageReceived(
+        correlation_id="m_2",
+        data=event.data.model_copy(update={"mid": "m_2", "conversation_mode": "human"}),
+    )
+    sentinel = MessageReceived(correlation_id="m_3", data=event.data.model_copy(update={"mid": "m_3"}))
+    async with EventRecorder(rabbitmq_url) as events, app.router.lifespan_context(app):
+        broker = app.state.runtime.broker
+        for e in (event, event, quiet, sentinel):
+            await broker.publish(
+                e.model_dump_json().encode(),
+                exchange="crm.events",
+                routing_key=e.type,
+                message_id=str(e.event_id),
+            )
+        replies = await events.wait_for("reply.generated", count=2)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ai") as http:
+            assert (await http.get("/readyz")).json()["status"] == "ok"
+    answered = [r["data"]["in_reply_to_mid"] for r in replies]
+    assert sorted(answered) == ["m_1", "m_3"], "one reply each; none while staff handle the chat"
+    first = next(r for r in replies if r["data"]["in_reply_to_mid"] == "m_1")
+    assert first["data"]["language"] == "ja"
+    assert first["correlation_id"] == "m_1"
+    # Two concurrent deliveries may both ask the model; the inbox claim lets only one reply out.
+    assert all(r.traceparent for r in state.requests()), "the trace continues into the model call"

@@ -1,0 +1,1 @@
+"""Staff logins: password hashing, access tokens, and the `current_staff` dependency."""

@@ -1,0 +1,40 @@
+"""FastAPI dependencies shared by the routers: the runtime, settings and one session per request."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_servicekit.runtime import Runtime
+
+from .config import GatewaySettings
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime = request.app.state.runtime
+    if not isinstance(runtime, Runtime):
+        raise TypeError("app.state.runtime is set by create_service_app()")
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_settings(runtime: RuntimeDep) -> GatewaySettings:
+    settings = runtime.settings
+    if not isinstance(settings, GatewaySettings):
+        raise TypeError("the gateway runtime is built from GatewaySettings")
+    return settings
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """One session per request; read-only routes never commit, so closing rolls back."""
+    async with runtime.sessionmaker() as session:
+        yield session
+
+
+SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

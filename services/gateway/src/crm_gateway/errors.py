@@ -1,0 +1,166 @@
+"""One shape for every error: RFC 9457 problem details (`application/problem+json`).
+
+Errors a user can cause are `Problem` subclasses; FastAPI's own HTTP and validation errors
+are rendered in the same shape, so a client parses one format only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crm_servicekit.logging import get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+# Problem types are identifiers, not links: nothing is served at these URIs.
+PROBLEM_TYPE_PREFIX = "urn:vschool-crm:problem:"
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+class Problem(Exception):
+    """An error a user can cause, with its HTTP status and a message they can read."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+    headers: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, detail: str, *, errors: Sequence[Mapping[str, str]] = ()) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+
+
+class NotAuthenticated(Problem):
+    status = 401
+    slug = "not-authenticated"
+    title = "Not authenticated"
+    headers = BEARER_CHALLENGE
+
+
+class InvalidCredentials(NotAuthenticated):
+    slug = "invalid-credentials"
+    title = "Invalid credentials"
+
+
+class CustomerNotFound(Problem):
+    status = 404
+    slug = "customer-not-found"
+    title = "Customer not found"
+
+    def __init__(self, customer_id: str) -> None:
+        super().__init__(f"No customer has the id {customer_id!r}.")
+
+
+class InvalidParameter(Problem):
+    """A parameter FastAPI accepted by type but the gateway cannot use (e.g. a forged cursor)."""
+
+    status = 422
+    slug = "validation-error"
+    title = "Invalid request"
+
+    def __init__(self, field: str, location: str, detail: str) -> None:
+        super().__init__(
+            f"The {location} parameter {field!r} is invalid.",
+            errors=[{"field": field, "location": location, "detail": detail}],
+        )
+
+
+def problem_response(
+    status: int,
+    *,
+    title: str,
+    detail: str,
+    type_: str = "about:blank",
+    instance: str | None = None,
+    errors: Sequence[Mapping[str, str]] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = list(errors)
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON)
+
+
+async def _problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(
+        exc.status,
+        type_=PROBLEM_TYPE_PREFIX + exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        instance=request.url.path,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = _phrase(exc.status_code)
+    return problem_response(
+        exc.status_code,
+        title=phrase,
+        detail=exc.detail if isinstance(exc.detail, str) else phrase,
+        instance=request.url.path,
+        headers=exc.headers,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [_field_error(e) for e in exc.errors()]
+    fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+    return problem_response(
+        422,
+        type_=PROBLEM_TYPE_PREFIX + InvalidParameter.slug,
+        title=InvalidParameter.title,
+        detail=f"Check these fields: {fields}." if fields else "The request is not valid.",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Logged by the server too; the client learns nothing about the internals.
+    log.error("unhandled error", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        500,
+        title=_phrase(500),
+        detail="Something went wrong on our side; please try again.",
+        instance=request.url.path,
+    )
+
+
+def _field_error(error: Mapping[str, Any]) -> dict[str, str]:
+    loc = [str(part) for part in error.get("loc", ())]
+    location, path = (loc[0], loc[1:]) if loc else ("request", [])
+    return {
+        "field": ".".join(path) or location,
+        "location": location,
+        "detail": str(error.get("msg", "invalid value")),
+    }
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _problem)
+    app.add_exception_handler(StarletteHTTPException, _http_exception)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected)

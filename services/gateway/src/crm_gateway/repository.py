@@ -1,0 +1,137 @@
+"""Every SQL statement about customers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import desc, literal, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_contracts import AdReferral, ChannelIdentity
+from crm_contracts.snapshots import CustomerSnapshot
+
+from .ids import CustomerChannel
+from .models import customer_id_sequences as seq
+from .models import customer_identities as ident
+from .models import customers as cust
+
+
+async def customer_for_identity(session: AsyncSession, identity: ChannelIdentity) -> str | None:
+    # `= NULL` never matches and IS NOT DISTINCT FROM cannot use the unique index: pick per case.
+    page = ident.c.page_id.is_(None) if identity.page_id is None else ident.c.page_id == identity.page_id
+    row = await session.execute(
+        select(ident.c.customer_id).where(
+            ident.c.channel == identity.channel, page, ident.c.external_id == identity.external_id
+        )
+    )
+    return row.scalar_one_or_none()
+
+
+async def next_customer_number(session: AsyncSession, channel: CustomerChannel, year: int) -> int:
+    """The next number of (channel, year), with no gaps.
+
+    The upsert locks the counter row until this transaction ends, so allocators queue up behind
+    each other; a rollback gives the number back. Call it in the transaction that inserts the
+    customer, as late as possible, since the lock is held until commit.
+    """
+    new = insert(seq).values(channel=channel, year=year, last_value=1)
+    stmt = new.on_conflict_do_update(
+        index_elements=[seq.c.channel, seq.c.year], set_={"last_value": seq.c.last_value + 1}
+    ).returning(seq.c.last_value)
+    number: int = (await session.execute(stmt)).scalar_one()
+    return number
+
+
+async def insert_customer(
+    session: AsyncSession,
+    *,
+    customer_id: str,
+    channel: CustomerChannel,
+    lifecycle_stage: str,
+    touch: AdReferral | None,
+    identity: ChannelIdentity,
+    now: datetime,
+) -> None:
+    """Raises IntegrityError if the identity belongs to a customer already (a concurrent insert)."""
+    touch_json = _json(touch)
+    await session.execute(
+        insert(cust).values(
+            id=customer_id,
+            channel=channel,
+            lifecycle_stage=lifecycle_stage,
+            first_touch=touch_json,
+            latest_touch=touch_json,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await session.execute(
+        insert(ident).values(
+            customer_id=customer_id,
+            channel=identity.channel,
+            page_id=identity.page_id,
+            external_id=identity.external_id,
+        )
+    )
+
+
+async def set_latest_touch(session: AsyncSession, customer_id: str, touch: AdReferral, now: datetime) -> None:
+    await session.execute(
+        update(cust).where(cust.c.id == customer_id).values(latest_touch=_json(touch), updated_at=now)
+    )
+
+
+async def customer(session: AsyncSession, customer_id: str) -> CustomerSnapshot | None:
+    rows = (await session.execute(select(cust).where(cust.c.id == customer_id))).all()
+    snapshots = await _with_identities(session, rows)
+    return snapshots[0] if snapshots else None
+
+
+async def customers_page(
+    session: AsyncSession, *, limit: int, after: tuple[datetime, str] | None
+) -> list[CustomerSnapshot]:
+    """Newest first (created_at, id descending), strictly after the keyset `after`."""
+    query = select(cust).order_by(desc(cust.c.created_at), desc(cust.c.id)).limit(limit)
+    if after is not None:
+        created_at, customer_id = after
+        keyset = tuple_(literal(created_at, cust.c.created_at.type), literal(customer_id, cust.c.id.type))
+        query = query.where(tuple_(cust.c.created_at, cust.c.id) < keyset)
+    rows = (await session.execute(query)).all()
+    return await _with_identities(session, rows)
+
+
+async def _with_identities(session: AsyncSession, rows: Sequence[Any]) -> list[CustomerSnapshot]:
+    if not rows:
+        return []
+    found = await session.execute(
+        select(ident.c.customer_id, ident.c.channel, ident.c.page_id, ident.c.external_id)
+        .where(ident.c.customer_id.in_([r.id for r in rows]))
+        .order_by(ident.c.id)
+    )
+    identities: dict[str, list[ChannelIdentity]] = defaultdict(list)
+    for i in found:
+        identities[i.customer_id].append(
+            ChannelIdentity(channel=i.channel, page_id=i.page_id, external_id=i.external_id)
+        )
+    return [
+        CustomerSnapshot(
+            customer_id=r.id,
+            channel=r.channel,
+            display_name=r.display_name,
+            lifecycle_stage=r.lifecycle_stage,
+            identities=identities[r.id],
+            first_touch=r.first_touch,
+            latest_touch=r.latest_touch,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
+        for r in rows
+    ]
+
+
+def _json(touch: AdReferral | None) -> dict[str, Any] | None:
+    return touch.model_dump(mode="json", exclude_none=True) if touch else None
