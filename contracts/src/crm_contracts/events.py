@@ -168,8 +168,27 @@ class CustomerCreated(Event):
     data: CustomerCreatedData
 
 
+class CustomerUpdatedData(CustomerCreatedData):
+    updated_at: datetime
+    changed: list[str] = Field(description="Names of the fields that changed, e.g. `latest_touch`.")
+
+
+class CustomerUpdated(Event):
+    """A customer record changed; `data` is the whole customer as it is now."""
+
+    type: Literal["customer.updated"] = "customer.updated"
+    producer: str = "gateway"
+    data: CustomerUpdatedData
+
+
 AnyEvent = Annotated[
-    ContactSeen | MessageReceived | MessageSent | MessageSendFailed | ReplyGenerated | CustomerCreated,
+    ContactSeen
+    | MessageReceived
+    | MessageSent
+    | MessageSendFailed
+    | ReplyGenerated
+    | CustomerCreated
+    | CustomerUpdated,
     Field(discriminator="type"),
 ]
 """Parse any event by its `type`."""
@@ -183,4 +202,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     MessageSendFailed,
     ReplyGenerated,
     CustomerCreated,
+    CustomerUpdated,
 )

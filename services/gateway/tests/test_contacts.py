@@ -123,6 +123,23 @@ async def test_a_returning_contact_through_another_ad_updates_only_the_latest_to
     assert row["created_at"] == NOW
 
 
+async def test_a_returning_contact_through_an_ad_publishes_the_whole_updated_customer(
+    runtime: Runtime, make_contact: MakeContact, rabbitmq_url: str
+) -> None:
+    async with EventRecorder(rabbitmq_url) as events:
+        customer_id = await handle(runtime, make_contact("psid-upd", ad_id="ad-one"))
+        await handle(runtime, make_contact("psid-upd"))  # no referral: nothing changes
+        await handle(runtime, make_contact("psid-upd", ad_id="ad-two"), now=datetime(2026, 5, 1, tzinfo=UTC))
+        [updated] = await events.wait_for("customer.updated")
+    data = updated["data"]
+    assert data["customer_id"] == customer_id
+    assert data["changed"] == ["latest_touch"]
+    assert data["first_touch"]["ad_id"] == "ad-one"
+    assert data["latest_touch"]["ad_id"] == "ad-two"
+    assert data["identities"][0]["external_id"] == "psid-upd"
+    assert data["updated_at"].startswith("2026-05-01")
+
+
 async def test_the_same_psid_on_another_page_is_another_customer(
     runtime: Runtime, make_contact: MakeContact
 ) -> None:

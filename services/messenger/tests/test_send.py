@@ -112,3 +112,25 @@ async def test_unavailable_person_551_fails_at_once_with_a_reason(messenger: Mes
     assert (row.status, row.error_code) == ("failed", 551)  # type: ignore[attr-defined]
     assert messenger.meta.messages() == []
     assert len(messenger.meta.attempts()) == 1, "a permanent error is never retried"
+
+
+async def test_handover_reply_is_sent_and_the_conversation_is_flagged_for_staff(messenger: Messenger) -> None:
+    from crm_messenger.models import conversations
+
+    received = await conversation_for(messenger, "psid-handover")
+    reply = reply_for(received, "เจ้าหน้าที่จะติดต่อกลับค่ะ")
+    reply = reply.model_copy(
+        update={"data": reply.data.model_copy(update={"handover": True, "handover_reason": "ai_unavailable"})}
+    )
+    await publish(messenger, reply)
+    await eventually(lambda: _texts_to(messenger, "psid-handover"))
+    async with messenger.app.state.runtime.sessionmaker() as session:
+        row = (
+            await session.execute(select(conversations).where(conversations.c.psid == "psid-handover"))
+        ).one()
+    assert row.needs_human is True
+    assert row.handover_reason == "ai_unavailable"
+
+
+async def _texts_to(m: Messenger, psid: str) -> list[str]:
+    return [s.text or "" for s in m.meta.messages() if s.recipient_id == psid]

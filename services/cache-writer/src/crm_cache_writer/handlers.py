@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from crm_contracts import CustomerCreated
+from crm_contracts import CustomerCreated, CustomerUpdated
 from crm_servicekit.broker import subscribe
 from crm_servicekit.runtime import Runtime
 
@@ -13,4 +13,10 @@ def register(runtime: Runtime, settings: CacheWriterSettings) -> None:
     async def on_customer_created(event: CustomerCreated) -> None:
         """Write customer/<id>.json and refresh customers/latest.json."""
         async with runtime.uow() as uow:
-            await service.customer_created(uow, settings.crm_cache_dir, event)
+            await service.customer_changed(uow, settings.crm_cache_dir, event)
+
+    @subscribe(runtime.broker, runtime.topology, "customer-updates", CustomerUpdated)
+    async def on_customer_updated(event: CustomerUpdated) -> None:
+        """Rewrite customer/<id>.json (and the list) with the customer as it is now."""
+        async with runtime.uow() as uow:
+            await service.customer_changed(uow, settings.crm_cache_dir, event)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crm_contracts import CustomerCreated
+from crm_contracts import CustomerCreated, CustomerUpdated
 from crm_contracts.snapshots import (
     LATEST_CUSTOMERS_PATH,
     LATEST_CUSTOMERS_SIZE,
@@ -21,23 +21,20 @@ from .files import write_model
 CONSUMER = "cache-writer.customers"
 
 
-def snapshot_of(event: CustomerCreated) -> CustomerSnapshot:
-    d = event.data
-    return CustomerSnapshot(
-        customer_id=d.customer_id,
-        channel=d.channel,
-        display_name=d.display_name,
-        lifecycle_stage=d.lifecycle_stage,
-        identities=d.identities,
-        first_touch=d.first_touch,
-        latest_touch=d.latest_touch,
-        created_at=d.created_at,
-        updated_at=event.occurred_at,
-    )
+def snapshot_of(event: CustomerCreated | CustomerUpdated) -> CustomerSnapshot:
+    if isinstance(event, CustomerUpdated):
+        return CustomerSnapshot.model_validate(event.data.model_dump())
+    return CustomerSnapshot.model_validate({**event.data.model_dump(), "updated_at": event.data.created_at})
 
 
-async def customer_created(uow: UnitOfWork, cache_dir: Path, event: CustomerCreated) -> None:
-    """Files are written before the commit: a crash in between only means a rewrite on redelivery."""
+async def customer_changed(
+    uow: UnitOfWork, cache_dir: Path, event: CustomerCreated | CustomerUpdated
+) -> None:
+    """Files are written before the commit: a crash in between only means a rewrite on redelivery.
+
+    An event older than the stored snapshot (events of one customer may arrive out of order)
+    changes nothing.
+    """
     if not await uow.claim(event.event_id, CONSUMER):
         return
     snapshot = snapshot_of(event)

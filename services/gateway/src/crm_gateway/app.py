@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from crm_contracts import CustomerCreated
+from crm_contracts import CustomerCreated, CustomerUpdated
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
 from . import api, handlers
@@ -17,7 +17,7 @@ API_PREFIX = "/api/v1"
 
 def build(settings: GatewaySettings | None = None) -> Runtime:
     settings = settings or GatewaySettings()
-    runtime = build_runtime(settings, metadata, emits=[CustomerCreated])
+    runtime = build_runtime(settings, metadata, emits=[CustomerCreated, CustomerUpdated])
     handlers.register(runtime)
 
     async def on_startup() -> None:

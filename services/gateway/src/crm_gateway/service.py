@@ -12,7 +12,14 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import ChannelIdentity, ContactSeen, CustomerCreated, CustomerCreatedData
+from crm_contracts import (
+    ChannelIdentity,
+    ContactSeen,
+    CustomerCreated,
+    CustomerCreatedData,
+    CustomerUpdated,
+    CustomerUpdatedData,
+)
 from crm_contracts.snapshots import LATEST_CUSTOMERS_SIZE, CustomerSnapshot
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
@@ -49,6 +56,18 @@ async def contact_seen(uow: UnitOfWork, event: ContactSeen, *, now: datetime | N
     if existing is not None:
         if data.referral is not None:
             await repository.set_latest_touch(uow.session, existing, data.referral, now)
+            customer = await repository.customer(uow.session, existing)
+            assert customer is not None
+            uow.emit(
+                CustomerUpdated(
+                    correlation_id=event.correlation_id,
+                    data=CustomerUpdatedData(
+                        **customer.model_dump(exclude={"updated_at"}),
+                        updated_at=now,
+                        changed=["latest_touch"],
+                    ),
+                )
+            )
         await uow.commit()
         return existing
 
