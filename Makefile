@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help install up test test-fast lint format asyncapi services bench clean
+.PHONY: help install up test test-fast lint format asyncapi services clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,9 +37,6 @@ format: ## Format and autofix
 
 asyncapi: ## Regenerate the AsyncAPI documents in contracts/asyncapi/ from the FastStream apps
 	$(UV) run --frozen python -m crm_contracts_tools.asyncapi write
-
-bench: ## Run the benchmarks in bench/
-	$(UV) run --frozen python -m bench
 
 clean: ## Remove caches and local run data
 	rm -rf .pytest_cache .mypy_cache .ruff_cache var

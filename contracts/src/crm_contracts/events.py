@@ -169,6 +169,8 @@ class CustomerCreated(Event):
 
 
 class CustomerUpdatedData(CustomerCreatedData):
+    """The whole customer as it is now (the shape of `crm_contracts.snapshots.CustomerSnapshot`)."""
+
     updated_at: datetime
     changed: list[str] = Field(description="Names of the fields that changed, e.g. `latest_touch`.")
 

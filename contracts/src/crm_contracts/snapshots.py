@@ -8,26 +8,17 @@ They are a contract between two services like an event is, so they live here:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from .events import AdReferral, ChannelIdentity
+from .events import CustomerCreatedData
 
 LATEST_CUSTOMERS_SIZE = 50
 
 
-class CustomerSnapshot(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class CustomerSnapshot(CustomerCreatedData):
+    """The customer as it is now: what `customer.created` said, plus later changes."""
 
-    customer_id: str = Field(examples=["TVS-CUS-FB-26-0001"])
-    channel: Literal["FB", "LINE", "WEB", "WALKIN"]
-    display_name: str | None = None
-    lifecycle_stage: str
-    identities: list[ChannelIdentity]
-    first_touch: AdReferral | None = None
-    latest_touch: AdReferral | None = None
-    created_at: datetime
     updated_at: datetime
 
 

@@ -8,14 +8,12 @@ Python's UoW).
         uow.emit(SomethingHappened(...))  # outbox row, same transaction
         await uow.commit()              # commit, then publish what was emitted
 
-Publishing happens only after the commit. If the process dies between the two, `OutboxRelay`
-sends what was left.
+Publishing happens only after the commit. If the process dies between the two,
+`OutboxPublisher.relay_once` (run periodically by every service) sends what was left.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -177,31 +175,3 @@ class UnitOfWork:
         pending, self._pending = self._pending, []
         if pending:
             await self._outbox.publish_committed(pending)
-
-
-class OutboxRelay:
-    """Background task: periodically sends outbox rows older than a grace period."""
-
-    def __init__(self, outbox: OutboxPublisher, interval: float) -> None:
-        self.outbox = outbox
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                sent = await self.outbox.relay_once(older_than_seconds=self.interval * 2)
-                if sent:
-                    log.info("outbox relay sent leftover events", count=sent)
-            except Exception as exc:
-                log.warning("outbox relay failed; will try again", error=type(exc).__name__)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task

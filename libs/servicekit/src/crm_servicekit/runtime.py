@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -26,7 +27,8 @@ from .db import create_engine, create_sessionmaker, inbox_table, outbox_table
 from .health import health_router
 from .logging import configure_logging, get_logger
 from .migrations import upgrade
-from .outbox import OutboxPublisher, OutboxRelay, UnitOfWork
+from .outbox import OutboxPublisher, UnitOfWork
+from .periodic import PeriodicTask
 from .settings import ServiceSettings
 from .tracing import setup_tracing, shutdown_tracing
 
@@ -115,7 +117,10 @@ def create_service_app(
     relay: bool = True,
 ) -> FastAPI:
     settings = runtime.settings
-    outbox_relay = OutboxRelay(runtime.outbox, settings.outbox_relay_interval_seconds)
+    interval = settings.outbox_relay_interval_seconds
+    outbox_relay = PeriodicTask(
+        "outbox-relay", interval, lambda: runtime.outbox.relay_once(older_than_seconds=interval * 2)
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -123,7 +128,7 @@ def create_service_app(
         await declare_topology(runtime.broker, runtime.topology)
         await runtime.broker.start()
         if relay:
-            outbox_relay.start()
+            await outbox_relay.start()
         for hook in runtime.on_startup:
             await hook()
         log.info("service started", port=settings.port)
@@ -147,12 +152,14 @@ def create_service_app(
     return app
 
 
+S = TypeVar("S", bound=ServiceSettings)
+
+
 def run_cli(
-    *,
     package: str,
-    settings: ServiceSettings,
-    create_app: Callable[[], FastAPI],
-    build: Callable[[], Runtime],
+    settings: S,
+    create_app: Callable[[S], FastAPI],
+    build: Callable[[S], Runtime],
     argv: Sequence[str] | None = None,
 ) -> None:
     """`python -m crm_<service> [serve|migrate]`."""
@@ -169,12 +176,12 @@ def run_cli(
     configure_logging(settings.service_name, settings.log_level)
     if args.command == "migrate":
         upgrade(package, settings.async_database_url)
-        runtime = build()
+        runtime = build(settings)
         asyncio.run(declare_all(runtime.broker, runtime.topology))
         log.info("migrated", service=settings.service)
         return
     uvicorn.run(
-        create_app(),
+        create_app(settings),
         host="0.0.0.0",
         port=settings.port,
         log_config=None,

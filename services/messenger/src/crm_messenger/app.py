@@ -9,7 +9,7 @@ from . import api, handlers
 from .config import MessengerSettings
 from .meta.send_api import SendApiClient
 from .models import metadata
-from .sweeper import PendingSweeper
+from .sweeper import pending_sweeper
 
 EMITS: list[type[Event]] = [ContactSeen, MessageReceived, MessageSent, MessageSendFailed]
 
@@ -26,20 +26,20 @@ def send_api_client(settings: MessengerSettings) -> SendApiClient:
     )
 
 
-def build(settings: MessengerSettings | None = None) -> tuple[Runtime, SendApiClient]:
+def build(settings: MessengerSettings | None = None) -> Runtime:
     settings = settings or MessengerSettings()
     runtime = build_runtime(settings, metadata, emits=EMITS)
     client = send_api_client(settings)
     handlers.register(runtime, client)
-    sweeper = PendingSweeper(runtime, client, settings.pending_send_grace_seconds)
+    sweeper = pending_sweeper(runtime, client, settings.pending_send_grace_seconds)
     runtime.on_startup.append(sweeper.start)
     runtime.on_shutdown.extend([client.aclose, sweeper.stop])
-    return runtime, client
+    return runtime
 
 
 def create_app(settings: MessengerSettings | None = None) -> FastAPI:
     settings = settings or MessengerSettings()
-    runtime, _ = build(settings)
+    runtime = build(settings)
     return create_service_app(
         runtime,
         title="V School CRM messenger",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -199,7 +200,9 @@ async def accept_reply(uow: UnitOfWork, event: ReplyGenerated) -> uuid.UUID | No
     return message_id
 
 
-async def send_message(uow_factory: Any, client: SendApiClient, message_id: uuid.UUID) -> None:
+async def send_message(
+    uow_factory: Callable[[], UnitOfWork], client: SendApiClient, message_id: uuid.UUID
+) -> None:
     """Send one pending outbound message at most once, and record what Meta said."""
     async with uow_factory() as uow:
         claimed = await repository.claim_for_sending(uow.session, message_id)
@@ -245,7 +248,7 @@ async def send_message(uow_factory: Any, client: SendApiClient, message_id: uuid
 
 
 async def _failed(
-    uow_factory: Any,
+    uow_factory: Callable[[], UnitOfWork],
     base: dict[str, Any],
     code: int | None,
     subcode: int | None,
