@@ -180,10 +180,17 @@ async def test_thai_message_gets_a_thai_ai_reply_a_cached_customer_and_one_trace
     assert sent.traceparent.split("-")[1] == spans[0].trace_id
     assert any(s.kind == "CONSUMER" for s in by_service["crm-gateway"])
     assert any(s.kind == "CONSUMER" for s in by_service["crm-cache-writer"])
-    # no personal data in span attributes
+    # no personal data (message text) in span attributes or in any service's log
     for s in spans:
         assert THAI not in json.dumps(s.attributes, ensure_ascii=False)
         assert reply not in json.dumps(s.attributes, ensure_ascii=False)
+    logs = system.stack.logs()
+    assert set(logs) == set(SERVICES)
+    for service in ("messenger", "ai", "gateway", "cache-writer"):
+        assert f'"trace_id": "{spans[0].trace_id}"' in logs[service], f"{service} logs carry the trace id"
+    for service, text in logs.items():
+        assert THAI not in text, f"{service} logged the customer's message"
+        assert reply not in text, f"{service} logged the reply"
 
 
 async def test_meta_retries_and_a_broker_redelivery_produce_exactly_one_reply(system: System) -> None:

@@ -101,15 +101,15 @@ class Stack:
                 if log is not None:
                     log.close()
 
-    def logs(self) -> str:
+    def logs(self) -> dict[str, str]:
+        """Everything each service wrote so far (when started with a `log_dir`)."""
         if self.log_dir is None:
-            return ""
-        parts = []
-        for service in self.ports:
-            path = self.log_dir / f"{service}.log"
-            if path.exists():
-                parts.append(f"--- {service} ---\n" + path.read_text(errors="replace")[-6000:])
-        return "\n".join(parts)
+            return {}
+        return {
+            service: path.read_text(errors="replace")
+            for service in self.ports
+            if (path := self.log_dir / f"{service}.log").exists()
+        }
 
     def __enter__(self) -> Stack:
         self.migrate()

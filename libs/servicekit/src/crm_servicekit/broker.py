@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import logging
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -231,6 +232,8 @@ def create_broker(
     broker = RabbitBroker(
         url,
         app_id=f"crm-{topology.service}",
+        # A plain logger that propagates to the root handler: JSON lines with trace ids like ours.
+        logger=logging.getLogger("crm.broker"),
         graceful_timeout=15.0,
         middlewares=(
             RabbitTelemetryMiddleware(tracer_provider=tracer_provider),

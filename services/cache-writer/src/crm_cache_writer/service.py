@@ -13,10 +13,13 @@ from crm_contracts.snapshots import (
     CustomerSnapshot,
     customer_path,
 )
+from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 
 from . import repository
 from .files import write_model
+
+log = get_logger(__name__)
 
 CONSUMER = "cache-writer.customers"
 
@@ -46,4 +49,7 @@ async def customer_changed(
             LATEST_CUSTOMERS_PATH,
             CustomerListSnapshot(generated_at=datetime.now(UTC), items=latest),
         )
+        log.info("customer snapshot written", customer_id=snapshot.customer_id, event_type=event.type)
+    else:
+        log.info("older customer event ignored", customer_id=snapshot.customer_id, event_type=event.type)
     await uow.commit()
