@@ -113,7 +113,8 @@ async def post_webhook(system: System, body: bytes) -> httpx.Response:
 
 
 async def replies_to(system: System, psid: str) -> list[str]:
-    return [m.text or "" for m in system.meta.messages() if m.recipient_id == psid]
+    """Texts Meta accepted for this customer (sender actions like typing_on are not replies)."""
+    return [m.text for m in system.meta.messages() if m.recipient_id == psid and m.text is not None]
 
 
 async def test_thai_message_gets_a_thai_ai_reply_a_cached_customer_and_one_trace(
@@ -126,7 +127,7 @@ async def test_thai_message_gets_a_thai_ai_reply_a_cached_customer_and_one_trace
     # 1. the reply reached Messenger, in Thai, as a RESPONSE to that customer
     [reply] = await eventually(lambda: replies_to(system, "psid-e2e-1"), timeout=30)
     assert any("\u0e00" <= ch <= "\u0e7f" for ch in reply)
-    [sent] = [m for m in system.meta.messages() if m.recipient_id == "psid-e2e-1"]
+    [sent] = [m for m in system.meta.messages() if m.recipient_id == "psid-e2e-1" and m.text is not None]
     assert sent.body["messaging_type"] == "RESPONSE"
     [asked] = system.gemini.requests()
     assert THAI in json.dumps(asked.body, ensure_ascii=False)

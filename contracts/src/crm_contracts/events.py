@@ -66,6 +66,14 @@ class MessageReceivedData(EventData):
     conversation_mode: Literal["ai", "human"] = Field(
         description="Who answers this conversation right now; the AI stays quiet in `human`."
     )
+    kind: Literal["text", "attachment", "quick_reply", "postback"] = "text"
+    postback_payload: str | None = Field(default=None, description="Button payload of a postback.")
+    handover_requested: bool = Field(
+        default=False, description="The customer asked for a person ('talk to staff', 'ขอคุยกับเจ้าหน้าที่')."
+    )
+    standby: bool = Field(
+        default=False, description="Arrived under `standby`: another app controls the thread; do not answer."
+    )
 
 
 class MessageReceived(Event):
@@ -84,6 +92,9 @@ class MessageSentData(EventData):
     meta_message_id: str
     text: str
     sent_by: Literal["ai", "staff"]
+    staff_id: uuid.UUID | None = None
+    messaging_type: Literal["RESPONSE", "MESSAGE_TAG", "UPDATE"] = "RESPONSE"
+    tag: str | None = Field(default=None, description="`HUMAN_AGENT` for a staff reply after 24 hours.")
     in_reply_to_event_id: uuid.UUID | None = None
     sent_at: datetime
 
@@ -115,6 +126,46 @@ class MessageSendFailed(Event):
     data: MessageSendFailedData
 
 
+class ContactProfileUpdatedData(EventData):
+    page_id: str
+    psid: str
+    conversation_id: uuid.UUID
+    first_name: str | None = None
+    last_name: str | None = None
+    profile_pic: str | None = None
+    fetched_at: datetime
+
+
+class ContactProfileUpdated(Event):
+    """The customer's public Messenger profile (names, picture) was fetched from the Graph API."""
+
+    type: Literal["contact.profile_updated"] = "contact.profile_updated"
+    producer: str = "messenger"
+    data: ContactProfileUpdatedData
+
+
+class ConversationModeChangedData(EventData):
+    conversation_id: uuid.UUID
+    page_id: str
+    psid: str
+    mode: Literal["ai", "human"]
+    needs_human: bool
+    reason: str = Field(
+        description="staff_replied, page_inbox_reply, customer_requested, ai_unavailable, handed_back, "
+        "idle_timeout, ..."
+    )
+    staff_id: uuid.UUID | None = None
+    changed_at: datetime
+
+
+class ConversationModeChanged(Event):
+    """Who answers a conversation changed (AI to staff, or back)."""
+
+    type: Literal["conversation.mode_changed"] = "conversation.mode_changed"
+    producer: str = "messenger"
+    data: ConversationModeChangedData
+
+
 # --- ai ---------------------------------------------------------------------------------------
 
 
@@ -130,6 +181,9 @@ class ReplyGeneratedData(EventData):
     model: str | None = None
     handover: bool = Field(description="True when a person must follow up (AI off, failing or unsure).")
     handover_reason: str | None = None
+    quick_replies: list[str] = Field(
+        default_factory=list, description="Choices offered to the customer as Messenger quick replies."
+    )
 
 
 class ReplyGenerated(Event):
@@ -185,6 +239,8 @@ class CustomerUpdated(Event):
 
 AnyEvent = Annotated[
     ContactSeen
+    | ContactProfileUpdated
+    | ConversationModeChanged
     | MessageReceived
     | MessageSent
     | MessageSendFailed
@@ -199,6 +255,8 @@ any_event_adapter: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     ContactSeen,
+    ContactProfileUpdated,
+    ConversationModeChanged,
     MessageReceived,
     MessageSent,
     MessageSendFailed,

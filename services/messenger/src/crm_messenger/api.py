@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from crm_servicekit.logging import get_logger
 from crm_servicekit.runtime import Runtime
 
-from . import service
+from . import ingest
 from .config import MessengerSettings
 from .meta.signature import signature_valid
 from .meta.webhook import WebhookPayload
@@ -27,6 +28,7 @@ REJECTED = Counter("crm_messenger_webhook_rejected_total", "Webhook POSTs refuse
 
 def router(runtime: Runtime, settings: MessengerSettings) -> APIRouter:
     api = APIRouter(prefix="/webhooks", tags=["webhooks"])
+    idle = timedelta(minutes=settings.handover_idle_minutes)
 
     @api.get("/meta", response_class=PlainTextResponse, summary="Meta's verification handshake")
     async def verify(
@@ -57,7 +59,7 @@ def router(runtime: Runtime, settings: MessengerSettings) -> APIRouter:
             REJECTED.labels("object").inc()
             raise HTTPException(400, f"unsupported webhook object {payload.object!r}")
         async with runtime.uow() as uow:
-            result = await service.ingest_webhook(uow, payload)
+            result = await ingest.ingest_webhook(uow, payload, handover_idle=idle)
             await uow.commit()
         for kind, n in result.kinds.items():
             WEBHOOK_EVENTS.labels(kind).inc(n)

@@ -1,17 +1,34 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
-from crm_contracts import ContactSeen, Event, MessageReceived, MessageSendFailed, MessageSent
+from crm_contracts import (
+    ContactProfileUpdated,
+    ContactSeen,
+    ConversationModeChanged,
+    Event,
+    MessageReceived,
+    MessageSendFailed,
+    MessageSent,
+)
+from crm_servicekit.periodic import PeriodicTask
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
-from . import api, handlers
+from . import api, handlers, internal_api, outbound, profiles
 from .config import MessengerSettings
 from .meta.send_api import SendApiClient
 from .models import metadata
-from .sweeper import pending_sweeper
 
-EMITS: list[type[Event]] = [ContactSeen, MessageReceived, MessageSent, MessageSendFailed]
+EMITS: list[type[Event]] = [
+    ContactSeen,
+    ContactProfileUpdated,
+    ConversationModeChanged,
+    MessageReceived,
+    MessageSent,
+    MessageSendFailed,
+]
 
 
 def send_api_client(settings: MessengerSettings) -> SendApiClient:
@@ -30,10 +47,23 @@ def build(settings: MessengerSettings | None = None) -> Runtime:
     settings = settings or MessengerSettings()
     runtime = build_runtime(settings, metadata, emits=EMITS)
     client = send_api_client(settings)
-    handlers.register(runtime, client)
-    sweeper = pending_sweeper(runtime, client, settings.pending_send_grace_seconds)
-    runtime.on_startup.append(sweeper.start)
-    runtime.on_shutdown.extend([client.aclose, sweeper.stop])
+    sender = outbound.Sender(runtime.engine, runtime.uow, client)
+    handlers.register(runtime, sender)
+    grace = timedelta(seconds=settings.pending_send_grace_seconds)
+    refresh = timedelta(days=settings.profile_refresh_days)
+    background = [
+        PeriodicTask(
+            "pending-sweeper", grace.total_seconds() / 2, lambda: outbound.send_left_pending(sender, grace)
+        ),
+        PeriodicTask(
+            "profile-fetcher",
+            settings.profile_poll_seconds,
+            lambda: profiles.fetch_due_profiles(runtime, client, refresh_after=refresh),
+        ),
+    ]
+    runtime.on_startup.extend(task.start for task in background)
+    runtime.on_shutdown.extend([*(task.stop for task in background), sender.close, client.aclose])
+    runtime.extras["sender"] = sender
     return runtime
 
 
@@ -44,5 +74,8 @@ def create_app(settings: MessengerSettings | None = None) -> FastAPI:
         runtime,
         title="V School CRM messenger",
         description="Meta webhooks in, Send API out; conversations and handover.",
-        routers=[api.router(runtime, settings)],
+        routers=[
+            api.router(runtime, settings),
+            internal_api.router(runtime, settings, runtime.extras["sender"]),
+        ],
     )

@@ -22,3 +22,10 @@ class MessengerSettings(ServiceSettings):
     send_timeout_seconds: float = 20.0
     # A pending outbound message older than this is picked up again (its process died).
     pending_send_grace_seconds: float = 30.0
+    # After staff take over, the AI stays quiet until handed back or staff are idle this long.
+    handover_idle_minutes: int = 60
+    # Customer profiles (names, picture) are fetched once and refreshed after this many days.
+    profile_refresh_days: int = 30
+    profile_poll_seconds: float = 5.0
+    # Shared with the gateway: the only caller of the internal API (/internal/v1).
+    crm_internal_token: SecretStr = SecretStr("local-development-internal-token")

@@ -38,7 +38,21 @@ conversations = Table(
     Column("handover_reason", String(64)),
     Column("assigned_staff_id", UUID(as_uuid=True)),
     Column("last_customer_message_at", DateTime(timezone=True)),
+    Column("last_message_at", DateTime(timezone=True), index=True),
     Column("unread_count", Integer, nullable=False, server_default="0"),
+    # When staff took over, and when they last acted: the AI resumes after an idle period.
+    Column("human_since", DateTime(timezone=True)),
+    Column("last_staff_activity_at", DateTime(timezone=True)),
+    # Receipts: everything we sent up to these times was delivered / read.
+    Column("delivered_watermark", DateTime(timezone=True)),
+    Column("read_watermark", DateTime(timezone=True)),
+    # The customer's public profile from the Graph API, fetched once and refreshed rarely.
+    Column("first_name", Text),
+    Column("last_name", Text),
+    Column("profile_pic", Text),
+    Column("profile_fetched_at", DateTime(timezone=True)),
+    Column("profile_attempts", Integer, nullable=False, server_default="0"),
+    Column("profile_next_attempt_at", DateTime(timezone=True), server_default=func.now()),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("page_id", "psid"),
@@ -51,18 +65,32 @@ messages = Table(
     Column("conversation_id", UUID(as_uuid=True), ForeignKey(conversations.c.id), nullable=False, index=True),
     Column("page_id", String(64), nullable=False),
     Column("direction", String(8), nullable=False),  # in | out
+    # text | attachment | quick_reply | postback (in); text (out)
+    Column("kind", String(16), nullable=False, server_default="text"),
     # Meta's id; for outbound messages it is known once Meta accepted them.
     Column("mid", String(255)),
     Column("text", Text),
     Column("attachments", JSONB, nullable=False, server_default="[]"),
     Column("quick_reply_payload", Text),
+    Column("postback_payload", Text),
+    # Quick replies we offered with an outbound message.
+    Column("quick_replies", JSONB, nullable=False, server_default="[]"),
+    Column("standby", Boolean, nullable=False, server_default="false"),
     Column("referral", JSONB),
     Column("sent_at", DateTime(timezone=True)),
     # inbound: received; outbound: pending -> sending -> sent | failed
     Column("status", String(16), nullable=False),
-    Column("sent_by", String(8)),  # ai | staff (outbound)
-    # The event that caused an outbound message: a reply is sent at most once per cause.
-    Column("source_event_id", UUID(as_uuid=True), unique=True),
+    Column("sent_by", String(16)),  # customer | ai | staff | page_inbox
+    Column("staff_id", UUID(as_uuid=True)),
+    Column("messaging_type", String(16)),  # RESPONSE | MESSAGE_TAG
+    Column("tag", String(32)),  # HUMAN_AGENT for a staff reply after 24 hours
+    Column("typing", Boolean, nullable=False, server_default="false"),
+    # The cause of an outbound message (an event, or a staff request's idempotency key) and the
+    # part of a reply split at Messenger's 2,000 characters: each part is sent at most once.
+    Column("source_event_id", UUID(as_uuid=True)),
+    Column("part", Integer, nullable=False, server_default="0"),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("read_at", DateTime(timezone=True)),
     Column("error_code", Integer),
     Column("error_subcode", Integer),
     Column("error_reason", Text),
@@ -70,6 +98,49 @@ messages = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("page_id", "mid"),
+    UniqueConstraint("source_event_id", "part"),
+)
+
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("conversation_id", UUID(as_uuid=True), ForeignKey(conversations.c.id), nullable=False, index=True),
+    Column("page_id", String(64), nullable=False),
+    Column("psid", String(64), nullable=False),
+    Column("source", String(32)),
+    Column("type", String(32)),
+    Column("ad_id", String(64)),
+    Column("ref", Text),
+    Column("ads_context_data", JSONB),
+    Column("via", String(16), nullable=False),  # message | postback | referral
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("page_id", "psid", "occurred_at", "via"),
+)
+
+reactions = Table(
+    "reactions",
+    metadata,
+    Column("page_id", String(64), primary_key=True),
+    Column("mid", String(255), primary_key=True),
+    Column("psid", String(64), primary_key=True),
+    Column("reaction", String(16), nullable=False),
+    Column("emoji", Text),
+    Column("reacted_at", DateTime(timezone=True), nullable=False),
+)
+
+optins = Table(
+    "optins",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("page_id", String(64), nullable=False),
+    Column("psid", String(64)),
+    Column("user_ref", Text),
+    Column("type", String(64)),
+    Column("ref", Text),
+    Column("payload", JSONB, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("page_id", "psid", "user_ref", "occurred_at"),
 )
 
 quarantined_events = Table(

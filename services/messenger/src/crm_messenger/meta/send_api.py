@@ -19,6 +19,8 @@ from tenacity import (
 
 from crm_servicekit.tracing import instrument_httpx
 
+from .usage import UsageThrottle
+
 # Temporary (1, 2, 1200) and rate limits (4, 17, 32, 613, 80006): wait and try again.
 RETRYABLE_CODES = frozenset({1, 2, 4, 17, 32, 613, 1200, 80006})
 REASONS = {
@@ -63,6 +65,7 @@ class SendApiClient:
         backoff_initial: float = 1.0,
         backoff_max: float = 30.0,
         timeout: float = 20.0,
+        throttle: UsageThrottle | None = None,
     ) -> None:
         self._client = instrument_httpx(
             httpx.AsyncClient(
@@ -71,6 +74,7 @@ class SendApiClient:
                 timeout=httpx.Timeout(timeout, connect=5.0),
             )
         )
+        self.throttle = throttle or UsageThrottle()
         self._retrying = AsyncRetrying(
             retry=retry_if_exception(_retryable),
             stop=stop_after_attempt(max_attempts),
@@ -81,16 +85,60 @@ class SendApiClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def send_text(self, psid: str, text: str, *, messaging_type: str = "RESPONSE") -> str:
-        """Send one text message; returns Meta's `message_id`. Raises `GraphError`."""
-        body = {"recipient": {"id": psid}, "messaging_type": messaging_type, "message": {"text": text}}
-        result = await self._post("/me/messages", body)
+    async def send_text(
+        self,
+        psid: str,
+        text: str,
+        *,
+        messaging_type: str = "RESPONSE",
+        tag: str | None = None,
+        quick_replies: list[dict[str, str]] | None = None,
+        metadata: str | None = None,
+    ) -> str:
+        """Send one text message; returns Meta's `message_id`. Raises `GraphError`.
+
+        `metadata` comes back in the echo of this message, which is how we recognise our own.
+        """
+        message: dict[str, Any] = {"text": text}
+        if quick_replies:
+            message["quick_replies"] = quick_replies
+        if metadata:
+            message["metadata"] = metadata
+        body: dict[str, Any] = {
+            "recipient": {"id": psid},
+            "messaging_type": messaging_type,
+            "message": message,
+        }
+        if tag:
+            body["tag"] = tag
+        result = await self._request("POST", "/me/messages", body)
         return str(result["message_id"])
 
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def typing_on(self, psid: str) -> None:
+        """Show the typing indicator: one attempt, best effort (never worth delaying a reply for)."""
+        try:
+            await self.throttle.wait()
+            response = await self._client.post(
+                "/me/messages", json={"recipient": {"id": psid}, "sender_action": "typing_on"}
+            )
+            self.throttle.observe(response.headers)
+            _result(response)
+        except (GraphError, httpx.HTTPError):
+            return
+
+    async def profile(self, psid: str) -> dict[str, str | None]:
+        """The customer's public profile: first_name, last_name, profile_pic."""
+        result = await self._request("GET", f"/{psid}", params={"fields": "first_name,last_name,profile_pic"})
+        return {k: result.get(k) for k in ("first_name", "last_name", "profile_pic")}
+
+    async def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         async for attempt in self._retrying:
             with attempt:
-                response = await self._client.post(path, json=body)
+                await self.throttle.wait()
+                response = await self._client.request(method, path, json=body, params=params)
+                self.throttle.observe(response.headers)
                 return _result(response)
         raise AssertionError("unreachable")  # pragma: no cover
 

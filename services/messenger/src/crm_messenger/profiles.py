@@ -1,0 +1,55 @@
+"""Customers' public profiles (names, picture) from the Graph API: fetched once, refreshed
+rarely, in the background. A failure here never holds up a message; it is tried again later."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from crm_contracts import ContactProfileUpdated, ContactProfileUpdatedData
+from crm_servicekit.logging import get_logger
+from crm_servicekit.runtime import Runtime
+
+from . import repository
+from .meta.send_api import GraphError, SendApiClient
+
+log = get_logger(__name__)
+
+MAX_BACKOFF = timedelta(hours=24)
+
+
+async def fetch_due_profiles(runtime: Runtime, client: SendApiClient, *, refresh_after: timedelta) -> int:
+    """Fetch up to 20 due profiles; returns how many were fetched."""
+    async with runtime.uow() as uow:
+        due = await repository.profiles_due(uow.session, refresh_after=refresh_after, limit=20)
+        # Push them back while we work, so another replica does not fetch the same ones.
+        soon = datetime.now(UTC) + timedelta(minutes=5)
+        for row in due:
+            await repository.profile_failed(uow.session, row.id, soon)
+        await uow.commit()
+    fetched = 0
+    for row in due:
+        now = datetime.now(UTC)
+        try:
+            profile = await client.profile(row.psid)
+        except (GraphError, httpx.HTTPError) as exc:
+            retry = min(timedelta(minutes=2 ** (row.profile_attempts + 1)), MAX_BACKOFF)
+            async with runtime.uow() as uow:
+                await repository.profile_failed(uow.session, row.id, now + retry)
+                await uow.commit()
+            log.warning("profile fetch failed", conversation_id=str(row.id), error=type(exc).__name__)
+            continue
+        async with runtime.uow() as uow:
+            await repository.set_profile(uow.session, row.id, profile, now)
+            uow.emit(
+                ContactProfileUpdated(
+                    correlation_id=f"profile:{row.id}",
+                    data=ContactProfileUpdatedData(
+                        page_id=row.page_id, psid=row.psid, conversation_id=row.id, fetched_at=now, **profile
+                    ),
+                )
+            )
+            await uow.commit()
+        fetched += 1
+    return fetched

@@ -1,0 +1,111 @@
+"""Messenger Platform rules that decide what may be sent: pure functions, no I/O."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+STANDARD_WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+TEXT_LIMIT = 2000  # characters per Send API message
+QUICK_REPLY_LIMIT = 13
+QUICK_REPLY_TITLE_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    can_reply: bool
+    messaging_type: Literal["RESPONSE", "MESSAGE_TAG"] | None
+    tag: Literal["HUMAN_AGENT"] | None
+    closes_at: datetime | None
+    refusal: str | None = None
+
+
+def reply_window(
+    last_customer_message_at: datetime | None, now: datetime, *, sender: Literal["ai", "staff"]
+) -> ReplyWindow:
+    """Inside 24 hours of the customer's last message anyone may answer (`RESPONSE`); a person
+    may still answer for 7 days with the `HUMAN_AGENT` tag; a bot never uses that tag."""
+    if last_customer_message_at is None:
+        return ReplyWindow(False, None, None, None, "the customer has not written to the Page yet")
+    standard_end = last_customer_message_at + STANDARD_WINDOW
+    if now < standard_end:
+        return ReplyWindow(True, "RESPONSE", None, standard_end)
+    human_end = last_customer_message_at + HUMAN_AGENT_WINDOW
+    if sender == "staff" and now < human_end:
+        return ReplyWindow(True, "MESSAGE_TAG", "HUMAN_AGENT", human_end)
+    if sender == "ai":
+        return ReplyWindow(
+            False, None, None, standard_end, "outside the 24-hour window: only a person can reply now"
+        )
+    return ReplyWindow(
+        False,
+        None,
+        None,
+        human_end,
+        "more than 7 days since the customer's last message: no reply is allowed until they write again",
+    )
+
+
+_PERSON_PHRASES = (
+    # English
+    "talk to staff", "talk to a staff", "talk to a person", "talk to a human", "talk to someone",
+    "speak to staff", "speak to a person", "speak to a human", "speak to someone", "real person",
+    "human agent", "live agent", "customer service", "contact staff", "call me",
+    # Thai
+    "ขอคุยกับเจ้าหน้าที่", "คุยกับเจ้าหน้าที่", "ติดต่อเจ้าหน้าที่", "ขอสายเจ้าหน้าที่", "ขอคุยกับคน",
+    "คุยกับคนจริง", "ขอคุยกับแอดมิน", "คุยกับแอดมิน", "ขอคุยกับพนักงาน", "ให้เจ้าหน้าที่โทร",
+    # Japanese
+    "スタッフと話", "担当者と話", "人と話", "オペレーター", "担当の方",
+)  # fmt: skip
+
+
+def asks_for_person(text: str | None) -> bool:
+    """Does the customer ask to talk to a member of staff?"""
+    if not text:
+        return False
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = re.sub(r"\s+", " ", folded)
+    return any(phrase in folded or phrase.replace(" ", "") in folded for phrase in _PERSON_PHRASES)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？…])\s+|(?<=[。！？])|\n+")
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split at Messenger's limit, preferring sentence ends, then spaces (Thai has no full
+    stops: a space ends a phrase), and only then a hard cut."""
+    text = text.strip()
+    parts: list[str] = []
+    while len(text) > limit:
+        window = text[: limit + 1]
+        cut = max((m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= limit), default=0)
+        if cut < limit // 2:
+            space = window.rfind(" ", 0, limit)
+            cut = space + 1 if space >= limit // 2 else cut or limit
+        head, text = text[:cut].rstrip(), text[cut:].lstrip()
+        if head:
+            parts.append(head)
+    if text:
+        parts.append(text)
+    return parts
+
+
+def quick_reply_options(choices: list[str]) -> list[dict[str, str]]:
+    """Messenger quick replies: at most 13, titles at most 20 characters, payload the full text."""
+    return [
+        {"content_type": "text", "title": choice[:QUICK_REPLY_TITLE_LIMIT], "payload": choice[:1000]}
+        for choice in choices[:QUICK_REPLY_LIMIT]
+        if choice.strip()
+    ]
+
+
+def is_idle(
+    human_since: datetime | None, last_staff_activity_at: datetime | None, now: datetime, idle: timedelta
+) -> bool:
+    """Has staff been silent long enough in a `human` conversation for the AI to resume?"""
+    last = max((t for t in (human_since, last_staff_activity_at) if t is not None), default=None)
+    return last is not None and now - last >= idle
