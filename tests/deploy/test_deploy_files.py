@@ -61,6 +61,8 @@ ENV_CONTRACT = {
     "CRM_ADMIN_PASSWORD",
     "CRM_JWT_SECRET",
     "CRM_ACCESS_TOKEN_TTL_SECONDS",
+    "MESSENGER_INTERNAL_URL",
+    "CRM_INTERNAL_TOKEN",
     "LOG_LEVEL",
 }
 SECRET_NAMES = {
@@ -70,6 +72,7 @@ SECRET_NAMES = {
     "GEMINI_API_KEY",
     "CRM_ADMIN_PASSWORD",
     "CRM_JWT_SECRET",
+    "CRM_INTERNAL_TOKEN",
 }
 # Variables read by third-party SDKs rather than by our own settings classes.
 READ_BY_SDK = {

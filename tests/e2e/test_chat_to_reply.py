@@ -89,6 +89,7 @@ async def system(
         "CRM_ADMIN_EMAIL": ADMIN[0],
         "CRM_ADMIN_PASSWORD": ADMIN[1],
         "CRM_JWT_SECRET": "e2e-jwt-secret-that-is-long-enough-for-hs256",
+        "CRM_INTERNAL_TOKEN": "e2e-internal-token",
         "OTEL_EXPORTER_OTLP_ENDPOINT": o.url,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_BSP_SCHEDULE_DELAY": "100",

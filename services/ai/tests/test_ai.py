@@ -144,3 +144,69 @@ async def test_one_reply_per_message_even_when_the_broker_redelivers(
     assert first["correlation_id"] == "m_1"
     # Two concurrent deliveries may both ask the model; the inbox claim lets only one reply out.
     assert all(r.traceparent for r in state.requests()), "the trace continues into the model call"
+
+
+def test_choices_line_becomes_quick_replies_and_leaves_the_text() -> None:
+    from crm_ai.responder import split_choices
+
+    text, choices = split_choices("เรามีคอร์สซูชิและราเมงค่ะ สนใจคอร์สไหนคะ\nChoices: ซูชิ | ราเมง | คุยกับเจ้าหน้าที่")
+    assert text == "เรามีคอร์สซูชิและราเมงค่ะ สนใจคอร์สไหนคะ"
+    assert choices == ("ซูชิ", "ราเมง", "คุยกับเจ้าหน้าที่")
+    assert split_choices("No options here.") == ("No options here.", ())
+
+
+async def test_gemini_choices_reach_the_reply_as_quick_replies(gemini: tuple[str, GeminiState]) -> None:
+    url, state = gemini
+    state.reset()
+    state.queue_reply("Which course would you like?\nChoices: Sushi | Ramen")
+    responder = GeminiResponder(settings(url))
+    reply = await responder.reply("What courses do you have?")
+    await responder.aclose()
+    assert reply.text == "Which course would you like?"
+    assert reply.quick_replies == ("Sushi", "Ramen")
+
+
+@pytest.mark.integration
+async def test_asking_for_a_person_gets_an_acknowledgement_without_the_model_and_standby_gets_nothing(
+    database_url: str, rabbitmq_url: str, gemini: tuple[str, GeminiState]
+) -> None:
+    url, state = gemini
+    state.reset()
+    await asyncio.to_thread(upgrade, "crm_ai", ServiceSettings(database_url=database_url).async_database_url)
+    app = create_app(settings(url, database_url=database_url, rabbitmq_url=rabbitmq_url))
+    base = MessageReceivedData(
+        message_id=uuid.uuid4(),
+        conversation_id=uuid.uuid4(),
+        page_id="p",
+        psid="u2",
+        mid="m_person",
+        text="ขอคุยกับเจ้าหน้าที่ค่ะ",
+        sent_at=datetime.now(UTC),
+        conversation_mode="ai",
+        handover_requested=True,
+    )
+    person = MessageReceived(correlation_id="m_person", data=base)
+    standby = MessageReceived(
+        correlation_id="m_standby",
+        data=base.model_copy(update={"mid": "m_standby", "handover_requested": False, "standby": True}),
+    )
+    sentinel = MessageReceived(
+        correlation_id="m_after", data=base.model_copy(update={"mid": "m_after", "handover_requested": False})
+    )
+    async with EventRecorder(rabbitmq_url) as events, app.router.lifespan_context(app):
+        broker = app.state.runtime.broker
+        for e in (person, standby, sentinel):
+            await broker.publish(
+                e.model_dump_json().encode(),
+                exchange="crm.events",
+                routing_key=e.type,
+                message_id=str(e.event_id),
+            )
+        replies = await events.wait_for("reply.generated", count=2)
+    by_mid = {r["data"]["in_reply_to_mid"]: r["data"] for r in replies}
+    assert set(by_mid) == {"m_person", "m_after"}, "nothing for a message under standby"
+    ack = by_mid["m_person"]
+    assert ack["handover"] is True
+    assert ack["handover_reason"] == "customer_requested"
+    assert "เจ้าหน้าที่" in ack["text"]
+    assert len(state.requests()) == 1, "only the ordinary message asked the model"

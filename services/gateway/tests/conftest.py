@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from crm_servicekit.runtime import Runtime
 ADMIN_EMAIL = "Admin@VSchool.example"
 ADMIN_PASSWORD = "correct horse battery staple"
 JWT_SECRET = "test-secret-of-the-gateway-suite-0123456789abcdef"
+INTERNAL_TOKEN = "test-internal-token-of-the-gateway-suite"
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +41,24 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
+def unused_port() -> int:
+    """A loopback port nothing listens on (the OS just handed it out and it was closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
 @pytest.fixture(scope="module")
-def settings(migrated_database_url: str, rabbitmq_url: str, cache_dir: Path) -> GatewaySettings:
+def messenger_url() -> str:
+    """Where the messenger's internal API is: nowhere, unless a module starts a fake there."""
+    return f"http://127.0.0.1:{unused_port()}"
+
+
+@pytest.fixture(scope="module")
+def settings(
+    migrated_database_url: str, rabbitmq_url: str, cache_dir: Path, messenger_url: str
+) -> GatewaySettings:
     return GatewaySettings(
         database_url=migrated_database_url,
         rabbitmq_url=rabbitmq_url,
@@ -48,6 +66,8 @@ def settings(migrated_database_url: str, rabbitmq_url: str, cache_dir: Path) -> 
         crm_admin_email=ADMIN_EMAIL,
         crm_admin_password=SecretStr(ADMIN_PASSWORD),
         crm_jwt_secret=SecretStr(JWT_SECRET),
+        messenger_internal_url=messenger_url,
+        crm_internal_token=SecretStr(INTERNAL_TOKEN),
         outbox_relay_interval_seconds=0.5,
     )
 

@@ -39,6 +39,7 @@ DEFAULTS = {
     "CRM_ADMIN_EMAIL": "admin@vschool.local",
     "CRM_ADMIN_PASSWORD": "change-me-on-first-login",
     "CRM_JWT_SECRET": "local-development-only-jwt-secret-change-me",
+    "CRM_INTERNAL_TOKEN": "local-development-internal-token",
     "LOG_LEVEL": "INFO",
 }
 FAKE_META = {

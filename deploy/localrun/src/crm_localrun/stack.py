@@ -49,6 +49,8 @@ class Stack:
             **self.env,
             "PORT": str(self.ports[service]),
             "OTEL_SERVICE_NAME": f"crm-{service}",
+            # Services that call another's internal API find it where this stack started it.
+            **({"MESSENGER_INTERNAL_URL": self.url("messenger")} if "messenger" in self.ports else {}),
         }
 
     def migrate(self) -> None:

@@ -17,7 +17,16 @@ Rules:
 - Money is in Thai baht (THB).
 - If the customer asks for a person, is upset, or wants to pay or book, say that a staff member
   will follow up.
+- When you offer the customer a few choices (courses, dates, yes/no), put them on one last line
+  exactly like this, at most 5, each under 20 characters:
+  Choices: Sushi | Ramen | Talk to staff
 """
+
+HANDOVER_REPLIES = {
+    "th": "รับทราบค่ะ เดี๋ยวเจ้าหน้าที่ของ V School จะมาตอบคุณในแชทนี้โดยเร็วที่สุดนะคะ",
+    "en": "Of course! A member of the V School team will reply to you here shortly.",
+    "ja": "かしこまりました。V Schoolのスタッフがこのチャットで折り返しご連絡いたします。",
+}
 
 OFFLINE_REPLIES = {
     "th": "ขอบคุณที่ติดต่อ V School ค่ะ เจ้าหน้าที่ของเราจะตอบกลับคุณโดยเร็วที่สุดนะคะ",

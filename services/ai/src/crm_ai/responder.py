@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -14,7 +15,7 @@ from crm_servicekit.tracing import instrument_httpx
 
 from .config import AiSettings
 from .language import detect_language
-from .prompts import OFFLINE_REPLIES, SYSTEM_PROMPT
+from .prompts import HANDOVER_REPLIES, OFFLINE_REPLIES, SYSTEM_PROMPT
 
 log = get_logger(__name__)
 
@@ -27,6 +28,35 @@ class Reply:
     model: str | None
     handover: bool
     handover_reason: str | None = None
+    quick_replies: tuple[str, ...] = ()
+
+
+_CHOICES = re.compile(
+    r"^\s*(?:choices|ตัวเลือก|選択肢)\s*[:：]\s*(?P<items>.+?)\s*$", re.IGNORECASE | re.MULTILINE
+)
+
+
+def split_choices(text: str) -> tuple[str, tuple[str, ...]]:
+    """Take the model's `Choices: a | b | c` line off the text; the choices become quick replies."""
+    found = list(_CHOICES.finditer(text))
+    if not found:
+        return text.strip(), ()
+    last = found[-1]
+    items = tuple(i.strip() for i in last.group("items").split("|") if i.strip())[:5]
+    return (text[: last.start()] + text[last.end() :]).strip(), items
+
+
+def handover_reply(text: str) -> Reply:
+    """The customer asked for a person: say so warmly and hand over, without asking the model."""
+    language = detect_language(text)
+    return Reply(
+        text=HANDOVER_REPLIES[language],
+        language=language,
+        generated_by="offline",
+        model=None,
+        handover=True,
+        handover_reason="customer_requested",
+    )
 
 
 class Responder(Protocol):
@@ -102,7 +132,15 @@ class GeminiResponder:
         if not answer:
             log.warning("gemini returned no text; handing over to staff")
             return offline_reply(text, "ai_no_answer")
-        return Reply(text=answer, language=language, generated_by="gemini", model=self.model, handover=False)
+        body, choices = split_choices(answer)
+        return Reply(
+            text=body or answer,
+            language=language,
+            generated_by="gemini",
+            model=self.model,
+            handover=False,
+            quick_replies=choices,
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

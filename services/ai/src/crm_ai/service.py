@@ -9,7 +9,7 @@ from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 
 from . import repository
-from .responder import Responder
+from .responder import Responder, handover_reply
 
 log = get_logger(__name__)
 
@@ -18,8 +18,8 @@ CONSUMER = "ai.messages"
 
 async def answer(uow_factory: Callable[[], UnitOfWork], responder: Responder, event: MessageReceived) -> None:
     d = event.data
-    if d.conversation_mode != "ai" or not (d.text and d.text.strip()):
-        # Staff answer this conversation, or there is no text to answer: stay quiet.
+    if d.standby or d.conversation_mode != "ai" or not (d.text and d.text.strip()):
+        # Another app or staff answer this conversation, or there is no text: stay quiet.
         async with uow_factory() as uow:
             if await uow.claim(event.event_id, CONSUMER):
                 await uow.commit()
@@ -27,7 +27,10 @@ async def answer(uow_factory: Callable[[], UnitOfWork], responder: Responder, ev
     async with uow_factory() as uow:
         if await uow.handled(event.event_id, CONSUMER):
             return
-    reply = await responder.reply(d.text)  # slow: no transaction is held open meanwhile
+    if d.handover_requested:
+        reply = handover_reply(d.text)
+    else:
+        reply = await responder.reply(d.text)  # slow: no transaction is held open meanwhile
     async with uow_factory() as uow:
         if not await uow.claim(event.event_id, CONSUMER):
             return  # a concurrent redelivery got there first; its reply is the one sent
@@ -60,6 +63,7 @@ async def answer(uow_factory: Callable[[], UnitOfWork], responder: Responder, ev
                     model=reply.model,
                     handover=reply.handover,
                     handover_reason=reply.handover_reason,
+                    quick_replies=list(reply.quick_replies),
                 ),
             )
         )

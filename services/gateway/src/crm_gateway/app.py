@@ -3,14 +3,18 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, FastAPI
 
 from crm_contracts import CustomerCreated, CustomerUpdated
+from crm_servicekit.logging import get_logger
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
-from . import api, handlers
+from . import api, conversations_api, handlers
 from .auth import api as auth_api
 from .auth import service as auth_service
 from .config import GatewaySettings
 from .errors import install_problem_handlers
+from .messenger_client import MessengerClient
 from .models import metadata
+
+log = get_logger(__name__)
 
 API_PREFIX = "/api/v1"
 
@@ -22,6 +26,7 @@ def build(settings: GatewaySettings | None = None) -> Runtime:
 
     async def on_startup() -> None:
         auth_service.check_secret(settings)
+        check_internal_token(settings)
         if settings.crm_admin_email and settings.crm_admin_password:
             async with runtime.uow() as uow:
                 await auth_service.ensure_admin(
@@ -32,6 +37,19 @@ def build(settings: GatewaySettings | None = None) -> Runtime:
     return runtime
 
 
+def check_internal_token(settings: GatewaySettings) -> None:
+    if settings.uses_dev_internal_token:
+        log.warning(
+            "CRM_INTERNAL_TOKEN is not set: calls to other services' internal APIs carry the public "
+            "development token. Set the same long random CRM_INTERNAL_TOKEN on every service "
+            "outside local development."
+        )
+
+
+def messenger_client(settings: GatewaySettings) -> MessengerClient:
+    return MessengerClient(settings.messenger_internal_url, settings.crm_internal_token.get_secret_value())
+
+
 def routers() -> list[APIRouter]:
     """The token endpoint is open; every other `/api/v1` route needs a signed-in staff user."""
     public = APIRouter(prefix=API_PREFIX)
@@ -39,15 +57,24 @@ def routers() -> list[APIRouter]:
     protected = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auth_api.current_staff)])
     protected.include_router(auth_api.router)
     protected.include_router(api.router)
+    protected.include_router(conversations_api.router)
+    protected.include_router(conversations_api.messenger_router)
     return [public, protected]
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    runtime = build(settings)
+    # Created here (it does not connect until used) and closed when the app stops.
+    messenger = messenger_client(settings)
+    runtime.on_shutdown.append(messenger.aclose)
     app = create_service_app(
-        build(settings),
+        runtime,
         title="V School CRM gateway",
-        description="The staff API: sign-in, and customers (from the cache-writer's snapshots first).",
+        description="The staff API: sign-in, customers (from the cache-writer's snapshots first), "
+        "and Messenger conversations (through the messenger's internal API).",
         routers=routers(),
     )
+    app.state.messenger = messenger
     install_problem_handlers(app)
     return app

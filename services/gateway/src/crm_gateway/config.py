@@ -9,6 +9,10 @@ from crm_servicekit.settings import ServiceSettings
 # Signs tokens when CRM_JWT_SECRET is unset, so a local run works out of the box; the gateway
 # logs a warning at startup while it is in use. Anyone can forge tokens signed with it.
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-set-CRM_JWT_SECRET-in-production"  # noqa: S105
+# The token shown to the messenger's internal API when CRM_INTERNAL_TOKEN is unset: the
+# messenger's own default, so a local run works out of the box; warned about at startup too.
+# Anyone who can reach the internal API can act as the gateway while it is in use.
+DEV_INTERNAL_TOKEN = "local-development-internal-token"  # noqa: S105
 
 
 class GatewaySettings(ServiceSettings):
@@ -21,7 +25,15 @@ class GatewaySettings(ServiceSettings):
     crm_admin_password: SecretStr | None = None
     crm_jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     crm_access_token_ttl_seconds: int = 900
+    # Conversations live in the messenger; the gateway reads them through its internal HTTP API.
+    messenger_internal_url: str = "http://127.0.0.1:8001"
+    # Shared secret sent as `X-Internal-Token` on every call to another service's internal API.
+    crm_internal_token: SecretStr = SecretStr(DEV_INTERNAL_TOKEN)
 
     @property
     def uses_dev_jwt_secret(self) -> bool:
         return self.crm_jwt_secret.get_secret_value() == DEV_JWT_SECRET
+
+    @property
+    def uses_dev_internal_token(self) -> bool:
+        return self.crm_internal_token.get_secret_value() == DEV_INTERNAL_TOKEN

@@ -1,4 +1,5 @@
-"""FastAPI dependencies shared by the routers: the runtime, settings and one session per request."""
+"""FastAPI dependencies shared by the routers: the runtime, settings, one session per request
+and the messenger's client."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_servicekit.runtime import Runtime
 
 from .config import GatewaySettings
+from .messenger_client import MessengerClient
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -36,5 +38,13 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_messenger(request: Request) -> MessengerClient:
+    messenger = request.app.state.messenger
+    if not isinstance(messenger, MessengerClient):
+        raise TypeError("app.state.messenger is set by create_app()")
+    return messenger
+
+
 SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+MessengerDep = Annotated[MessengerClient, Depends(get_messenger)]

@@ -6,6 +6,7 @@ are rendered in the same shape, so a client parses one format only.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -13,6 +14,7 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_servicekit.logging import get_logger
@@ -23,6 +25,18 @@ PROBLEM_JSON = "application/problem+json"
 # Problem types are identifiers, not links: nothing is served at these URIs.
 PROBLEM_TYPE_PREFIX = "urn:vschool-crm:problem:"
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+RETRY_SOON = {"Retry-After": "5"}
+
+
+class ProblemDetails(BaseModel):
+    """The body of every error answer (documentation only: `problem_response` writes it)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = None
 
 
 class Problem(Exception):
@@ -58,6 +72,48 @@ class CustomerNotFound(Problem):
 
     def __init__(self, customer_id: str) -> None:
         super().__init__(f"No customer has the id {customer_id!r}.")
+
+
+class Forbidden(Problem):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class ConversationNotFound(Problem):
+    status = 404
+    slug = "conversation-not-found"
+    title = "Conversation not found"
+
+    def __init__(self, conversation_id: uuid.UUID) -> None:
+        super().__init__(f"No conversation has the id {str(conversation_id)!r}.")
+
+
+class ConversationConflict(Problem):
+    """The messenger refused an action in the conversation's current state (e.g. the reply
+    window is closed); `detail` is the messenger's own sentence, written for staff."""
+
+    status = 409
+    slug = "conversation-conflict"
+    title = "The conversation does not allow this now"
+
+
+class MessengerRejected(Problem):
+    """The messenger found the request invalid (what the gateway's own validation let through)."""
+
+    status = 422
+    slug = "messenger-rejected"
+    title = "Invalid request"
+
+
+class MessengerUnavailable(Problem):
+    status = 503
+    slug = "messenger-unavailable"
+    title = "Messenger unavailable"
+    headers = RETRY_SOON
+
+    def __init__(self) -> None:
+        super().__init__("Messenger is unavailable, try again shortly.")
 
 
 class InvalidParameter(Problem):

@@ -65,6 +65,17 @@ customers = Table(
     Column("latest_touch", JSONB, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The public Messenger profile (contact.profile_updated); display_name is derived from it
+    # until someone names the customer otherwise.
+    Column("first_name", Text, nullable=True),
+    Column("last_name", Text, nullable=True),
+    Column("profile_pic", Text, nullable=True),
+    Column(
+        "profile_fetched_at",
+        DateTime(timezone=True),
+        nullable=True,
+        comment="When the stored profile was fetched; an older one arriving later is ignored.",
+    ),
     CheckConstraint(_one_of("channel", CUSTOMER_CHANNELS), name="channel"),
     # Keyset pagination, newest first (a btree scans backwards just as well).
     Index("ix_gateway_customers_created_at_id", "created_at", "id"),

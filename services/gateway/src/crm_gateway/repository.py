@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -83,6 +84,64 @@ async def set_latest_touch(session: AsyncSession, customer_id: str, touch: AdRef
     await session.execute(
         update(cust).where(cust.c.id == customer_id).values(latest_touch=_json(touch), updated_at=now)
     )
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A customer's public Messenger profile, as last fetched by the messenger."""
+
+    first_name: str | None
+    last_name: str | None
+    profile_pic: str | None
+    fetched_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NamedCustomer:
+    display_name: str | None
+    profile: Profile
+
+
+async def lock_names(session: AsyncSession, customer_id: str) -> NamedCustomer | None:
+    """The customer's display name and profile, row-locked until the transaction ends."""
+    row = (
+        await session.execute(
+            select(
+                cust.c.display_name,
+                cust.c.first_name,
+                cust.c.last_name,
+                cust.c.profile_pic,
+                cust.c.profile_fetched_at,
+            )
+            .where(cust.c.id == customer_id)
+            .with_for_update()
+        )
+    ).first()
+    if row is None:
+        return None
+    profile = Profile(row.first_name, row.last_name, row.profile_pic, row.profile_fetched_at)
+    return NamedCustomer(row.display_name, profile)
+
+
+async def set_names(
+    session: AsyncSession,
+    customer_id: str,
+    *,
+    display_name: str | None,
+    profile: Profile,
+    updated_at: datetime | None,
+) -> None:
+    """Store the profile and display name; `updated_at` None leaves it as it is (nothing changed)."""
+    values: dict[str, Any] = {
+        "display_name": display_name,
+        "first_name": profile.first_name,
+        "last_name": profile.last_name,
+        "profile_pic": profile.profile_pic,
+        "profile_fetched_at": profile.fetched_at,
+    }
+    if updated_at is not None:
+        values["updated_at"] = updated_at
+    await session.execute(update(cust).where(cust.c.id == customer_id).values(**values))
 
 
 async def customer(session: AsyncSession, customer_id: str) -> CustomerSnapshot | None:

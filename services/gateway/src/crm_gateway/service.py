@@ -1,4 +1,4 @@
-"""The rules about customers: who becomes one, their ids, and where a read is served from."""
+"""The rules about customers: who becomes one, their ids, their names, and where a read is served from."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
     ChannelIdentity,
+    ContactProfileUpdated,
     ContactSeen,
     CustomerCreated,
     CustomerCreatedData,
@@ -31,6 +32,7 @@ from .ids import bangkok_year, format_customer_id, is_customer_id
 log = get_logger(__name__)
 
 CONSUMER = "gateway.contacts"
+PROFILES_CONSUMER = "gateway.profiles"
 NEW_CUSTOMER_STAGE = "lead"
 MAX_PAGE_SIZE = 200
 
@@ -101,6 +103,93 @@ async def contact_seen(uow: UnitOfWork, event: ContactSeen, *, now: datetime | N
     await uow.commit()
     log.info("customer created", customer_id=customer_id, event_id=str(event.event_id))
     return customer_id
+
+
+# --- Messenger profiles name customers --------------------------------------------------------
+
+
+class CustomerNotYetKnown(Exception):
+    """A profile arrived before the `contact.seen` that creates its customer: retried later."""
+
+
+async def profile_updated(
+    uow: UnitOfWork, event: ContactProfileUpdated, *, now: datetime | None = None
+) -> list[str] | None:
+    """Store a customer's Messenger profile; name the customer after it unless named otherwise.
+
+    The display name follows the profile while it is empty or still the name of the previous
+    profile, so a name someone typed is never overwritten. A profile fetched before the one
+    stored (a retried, older event) changes nothing. Returns the fields that changed, or None
+    when this event was handled before.
+    """
+    if not await uow.claim(event.event_id, PROFILES_CONSUMER):
+        return None
+    data = event.data
+    identity = ChannelIdentity(channel="messenger", page_id=data.page_id, external_id=data.psid)
+    customer_id = await repository.customer_for_identity(uow.session, identity)
+    if customer_id is None:
+        raise CustomerNotYetKnown(f"no customer yet for event {event.event_id}")  # rolls back the claim
+    current = await repository.lock_names(uow.session, customer_id)
+    assert current is not None, "an identity's customer exists (foreign key)"
+    last_fetch = current.profile.fetched_at
+    if last_fetch is not None and data.fetched_at <= last_fetch:
+        await uow.commit()
+        log.info("older profile ignored", customer_id=customer_id, event_id=str(event.event_id))
+        return []
+
+    profile = repository.Profile(data.first_name, data.last_name, data.profile_pic, data.fetched_at)
+    display_name, changed = apply_profile(current, profile)
+    now = now or datetime.now(UTC)
+    await repository.set_names(
+        uow.session,
+        customer_id,
+        display_name=display_name,
+        profile=profile,
+        updated_at=now if changed else None,
+    )
+    if changed:
+        customer = await repository.customer(uow.session, customer_id)
+        assert customer is not None
+        # `changed` may name profile fields the event's data does not carry (yet): the shape
+        # is CustomerSnapshot's, owned by the contracts.
+        uow.emit(
+            CustomerUpdated(
+                correlation_id=event.correlation_id,
+                data=CustomerUpdatedData(
+                    **customer.model_dump(exclude={"updated_at"}), updated_at=now, changed=changed
+                ),
+            )
+        )
+    await uow.commit()
+    log.info("customer profile stored", customer_id=customer_id, changed=changed)
+    return changed
+
+
+def apply_profile(
+    current: repository.NamedCustomer, profile: repository.Profile
+) -> tuple[str | None, list[str]]:
+    """The display name after `profile`, and the names of the fields it changes."""
+    display_name = current.display_name
+    profile_name = full_name(profile)
+    if profile_name and (not display_name or display_name == full_name(current.profile)):
+        display_name = profile_name
+    changed = [
+        name
+        for name, before, after in (
+            ("display_name", current.display_name, display_name),
+            ("first_name", current.profile.first_name, profile.first_name),
+            ("last_name", current.profile.last_name, profile.last_name),
+            ("profile_pic", current.profile.profile_pic, profile.profile_pic),
+        )
+        if before != after
+    ]
+    return display_name, changed
+
+
+def full_name(profile: repository.Profile) -> str | None:
+    """The name a profile gives: "First Last", or the part there is; None without either."""
+    parts = [p.strip() for p in (profile.first_name, profile.last_name) if p and p.strip()]
+    return " ".join(parts) or None
 
 
 # --- reads: the cache-writer's snapshot first, the database otherwise -------------------------

@@ -1,0 +1,372 @@
+"""The messenger's internal HTTP API (`/internal/v1`), as the gateway calls it.
+
+Conversations and messages belong to the messenger; the gateway never reads its tables nor
+imports its code. The models below are the gateway's own copies of the shapes the messenger
+answers with (extra fields are ignored, so the messenger may add some), and they are also what
+the staff API returns. The messenger's errors become the gateway's problems:
+
+    2xx                       the model
+    404 (on a conversation)   ConversationNotFound         404
+    409                       ConversationConflict         409, with the messenger's `detail`
+    400, 422                  MessengerRejected            422
+    anything else, no answer  MessengerUnavailable         503 (logged: a 401 is a token mismatch)
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from crm_servicekit.logging import get_logger
+from crm_servicekit.tracing import instrument_httpx
+
+from .errors import ConversationConflict, ConversationNotFound, MessengerRejected, MessengerUnavailable
+
+log = get_logger(__name__)
+
+INTERNAL_TOKEN_HEADER = "X-Internal-Token"  # noqa: S105 (a header name)
+# Staff wait on every call: give up well before a browser would, and say so (503).
+TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+ConversationMode = Literal["ai", "human"]
+M = TypeVar("M", bound=BaseModel)
+
+# --- the shapes, with the examples the OpenAPI document shows ---------------------------------
+
+_CONVERSATION_ID = "0b8f5a52-2c1e-4c55-9a3e-5d8f0e7b2a10"
+_STAFF_ID = "7d2c9a4e-1b3f-4e8a-9c6d-2f1e0a9b8c7d"
+_REPLY_WINDOW_EXAMPLE = {
+    "can_reply": True,
+    "messaging_type": "RESPONSE",
+    "tag": None,
+    "closes_at": "2026-05-02T03:15:00Z",
+}
+CONVERSATION_EXAMPLE: dict[str, Any] = {
+    "id": _CONVERSATION_ID,
+    "page_id": "1029384756",
+    "psid": "6543210987654321",
+    "status": "open",
+    "mode": "human",
+    "needs_human": True,
+    "handover_reason": "customer_requested",
+    "assigned_staff_id": _STAFF_ID,
+    "first_name": "Somchai",
+    "last_name": "Jaidee",
+    "profile_pic": "https://platform-lookaside.fbsbx.com/platform/profilepic/?psid=6543210987654321",
+    "last_customer_message_at": "2026-05-01T03:15:00Z",
+    "last_message_at": "2026-05-01T03:15:00Z",
+    "unread_count": 2,
+    "reply_window": _REPLY_WINDOW_EXAMPLE,
+    "created_at": "2026-04-28T09:00:00Z",
+}
+MESSAGE_EXAMPLE: dict[str, Any] = {
+    "id": "5e1d7c3b-8a2f-4b6e-9d0c-1a2b3c4d5e6f",
+    "direction": "in",
+    "kind": "text",
+    "text": "สวัสดีค่ะ คอร์สซูชิรอบเดือนพฤษภาคมยังว่างไหมคะ",
+    "attachments": [],
+    "quick_reply_payload": None,
+    "postback_payload": None,
+    "sent_by": "customer",
+    "staff_id": None,
+    "status": "received",
+    "error_reason": None,
+    "sent_at": "2026-05-01T03:15:00Z",
+    "delivered_at": None,
+    "read_at": None,
+    "created_at": "2026-05-01T03:15:01Z",
+    "reactions": [{"reaction": "love", "emoji": "❤️"}],
+}
+STAFF_REPLY_EXAMPLE: dict[str, Any] = {
+    **MESSAGE_EXAMPLE,
+    "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+    "direction": "out",
+    "text": "ยังว่างค่ะ เรียนทุกวันเสาร์ 10:00-15:00 ค่ะ",
+    "sent_by": "staff",
+    "staff_id": _STAFF_ID,
+    "status": "pending",
+    "sent_at": None,
+    "created_at": "2026-05-01T03:20:00Z",
+    "reactions": [],
+}
+QUARANTINED_EXAMPLE: dict[str, Any] = {
+    "id": 42,
+    "received_at": "2026-05-01T03:15:00Z",
+    "page_id": "1029384756",
+    "kind": "unknown_event",
+    "reason": "no handler for messaging event with 'game_play'",
+    "payload": {"sender": {"id": "6543210987654321"}, "game_play": {"game_id": "1"}},
+}
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
+class ReplyWindow(BaseModel):
+    """Whether staff can reply now, and how Meta's messaging window is used for it."""
+
+    model_config = _examples(_REPLY_WINDOW_EXAMPLE)
+
+    can_reply: bool
+    messaging_type: Literal["RESPONSE", "MESSAGE_TAG"] | None = Field(
+        default=None, description="`RESPONSE` within 24 hours; `MESSAGE_TAG` up to 7 days."
+    )
+    tag: Literal["HUMAN_AGENT"] | None = None
+    closes_at: datetime | None = Field(default=None, description="When replying stops being possible.")
+
+
+class Conversation(BaseModel):
+    """One customer's Messenger thread with the Page."""
+
+    model_config = _examples(CONVERSATION_EXAMPLE)
+
+    id: uuid.UUID
+    page_id: str
+    psid: str = Field(description="The customer's Page-scoped id.")
+    status: Literal["open", "closed"]
+    mode: ConversationMode = Field(description="Who answers now: the AI, or staff (`human`).")
+    needs_human: bool = Field(description="Waiting for staff (the customer or the AI asked).")
+    handover_reason: str | None = None
+    assigned_staff_id: uuid.UUID | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    profile_pic: str | None = None
+    last_customer_message_at: datetime | None = None
+    last_message_at: datetime | None = None
+    unread_count: int = Field(ge=0)
+    reply_window: ReplyWindow
+    created_at: datetime
+
+
+class MessageAttachment(BaseModel):
+    type: str = Field(description="image, video, audio, file, sticker, fallback, template, ...")
+    url: str | None = None
+
+
+class Reaction(BaseModel):
+    reaction: str
+    emoji: str | None = None
+
+
+class Message(BaseModel):
+    """One message of a conversation, in either direction."""
+
+    model_config = _examples(MESSAGE_EXAMPLE, STAFF_REPLY_EXAMPLE)
+
+    id: uuid.UUID
+    direction: Literal["in", "out"]
+    kind: str = Field(description="text, attachment, quick_reply, postback, ...")
+    text: str | None = None
+    attachments: list[MessageAttachment] = Field(default_factory=list)
+    quick_reply_payload: str | None = None
+    postback_payload: str | None = None
+    sent_by: Literal["customer", "ai", "staff", "page_inbox"] | None = None
+    staff_id: uuid.UUID | None = None
+    status: str = Field(description="received, pending, sent, delivered, read, failed, ...")
+    error_reason: str | None = Field(default=None, description="Why sending failed, for staff to read.")
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+    created_at: datetime
+    reactions: list[Reaction] = Field(default_factory=list)
+
+
+class ConversationPage(BaseModel):
+    model_config = _examples({"items": [CONVERSATION_EXAMPLE], "next_cursor": "eyJsYXN0IjoiMjAyNi0wNS0wMSJ9"})
+
+    items: list[Conversation]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+class ConversationThread(BaseModel):
+    model_config = _examples(
+        {"conversation": CONVERSATION_EXAMPLE, "messages": [MESSAGE_EXAMPLE], "next_cursor": None}
+    )
+
+    conversation: Conversation
+    messages: list[Message] = Field(description="Oldest first.")
+    next_cursor: str | None = Field(description="Pass as `before` for older messages; null at the start.")
+
+
+class SentMessage(BaseModel):
+    model_config = _examples({"message": STAFF_REPLY_EXAMPLE})
+
+    message: Message = Field(description="The reply as stored; Meta is called after this answer.")
+
+
+class QuarantinedItem(BaseModel):
+    """A webhook item the messenger could not handle, kept for inspection."""
+
+    model_config = _examples(QUARANTINED_EXAMPLE)
+
+    id: int
+    received_at: datetime
+    page_id: str | None = None
+    kind: str
+    reason: str
+    payload: JsonValue = Field(description="The item as Meta sent it.")
+
+
+class QuarantinePage(BaseModel):
+    model_config = _examples({"items": [QUARANTINED_EXAMPLE]})
+
+    items: list[QuarantinedItem]
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationFilters:
+    mode: ConversationMode | None = None
+    # A staff id, "unassigned", or None for anyone.
+    assigned_staff_id: uuid.UUID | Literal["unassigned"] | None = None
+    unread: bool | None = None
+    needs_human: bool | None = None
+
+
+class MessengerClient:
+    """Typed calls to the messenger's internal API; one pooled, traced HTTP client."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: httpx.Timeout = TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = instrument_httpx(
+            httpx.AsyncClient(
+                base_url=f"{base_url.rstrip('/')}/internal/v1",
+                headers={INTERNAL_TOKEN_HEADER: token},
+                timeout=timeout,
+                transport=transport,
+            )
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def conversations(
+        self, filters: ConversationFilters, *, limit: int, cursor: str | None
+    ) -> ConversationPage:
+        params = _query(
+            limit=limit,
+            cursor=cursor,
+            mode=filters.mode,
+            assigned_staff_id=filters.assigned_staff_id,
+            unread=filters.unread,
+            needs_human=filters.needs_human,
+        )
+        return await self._call("GET", "/conversations", ConversationPage, params=params)
+
+    async def conversation(
+        self, conversation_id: uuid.UUID, *, messages_limit: int, before: str | None
+    ) -> ConversationThread:
+        return await self._call(
+            "GET",
+            f"/conversations/{conversation_id}",
+            ConversationThread,
+            conversation_id=conversation_id,
+            params=_query(messages_limit=messages_limit, before=before),
+        )
+
+    async def assign(self, conversation_id: uuid.UUID, staff_id: uuid.UUID | None) -> Conversation:
+        return await self._action(conversation_id, "assign", {"staff_id": _str(staff_id)})
+
+    async def hand_back(self, conversation_id: uuid.UUID, staff_id: uuid.UUID) -> Conversation:
+        return await self._action(conversation_id, "handback", {"staff_id": str(staff_id)})
+
+    async def mark_read(self, conversation_id: uuid.UUID) -> Conversation:
+        return await self._action(conversation_id, "read", None)
+
+    async def send_reply(
+        self, conversation_id: uuid.UUID, *, text: str, staff_id: uuid.UUID, idempotency_key: str | None
+    ) -> SentMessage:
+        body = {"text": text, "staff_id": str(staff_id), "idempotency_key": idempotency_key}
+        return await self._call(
+            "POST",
+            f"/conversations/{conversation_id}/messages",
+            SentMessage,
+            conversation_id=conversation_id,
+            json=body,
+        )
+
+    async def quarantine(self, *, limit: int) -> QuarantinePage:
+        return await self._call("GET", "/quarantine", QuarantinePage, params=_query(limit=limit))
+
+    async def _action(
+        self, conversation_id: uuid.UUID, action: str, body: dict[str, Any] | None
+    ) -> Conversation:
+        return await self._call(
+            "POST",
+            f"/conversations/{conversation_id}/{action}",
+            Conversation,
+            conversation_id=conversation_id,
+            json=body,
+        )
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        *,
+        conversation_id: uuid.UUID | None = None,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> M:
+        try:
+            response = await self._http.request(method, path, params=params, json=json)
+        except httpx.TransportError as exc:  # refused, reset, timed out
+            log.warning("messenger unreachable", method=method, error=type(exc).__name__)
+            raise MessengerUnavailable() from exc
+        status = response.status_code
+        if response.is_success:
+            try:
+                return model.model_validate_json(response.content)
+            except ValidationError as exc:
+                log.error("messenger answer unreadable", method=method, status=status, model=model.__name__)
+                raise MessengerUnavailable() from exc
+        if status == 404 and conversation_id is not None:
+            raise ConversationNotFound(conversation_id)
+        if status == 409:
+            raise ConversationConflict(_detail(response) or "The messenger refused this action.")
+        if status in (400, 422):
+            raise MessengerRejected(_detail(response) or "The messenger did not accept this request.")
+        if status in (401, 403):
+            log.error("messenger refused the internal token; check CRM_INTERNAL_TOKEN", status=status)
+        else:
+            log.warning("messenger failed", method=method, status=status)
+        raise MessengerUnavailable()
+
+
+def _query(**values: object) -> dict[str, str]:
+    """Query parameters as the messenger reads them: booleans lowercase, None left out."""
+    out: dict[str, str] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        out[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return out
+
+
+def _str(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _detail(response: httpx.Response) -> str | None:
+    """The `detail` sentence of the messenger's problem answer, if it has a readable one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail.strip() if isinstance(detail, str) and detail.strip() else None
