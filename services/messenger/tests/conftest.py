@@ -62,6 +62,8 @@ async def messenger(
         send_backoff_initial_seconds=0.01,
         send_backoff_max_seconds=0.05,
         webhook_max_body_bytes=64 * 1024,
+        crm_internal_token=SecretStr("test-internal-token"),
+        profile_poll_seconds=0.2,
     )
     app = create_app(settings)
     async with (

@@ -140,7 +140,8 @@ optins = Table(
     Column("ref", Text),
     Column("payload", JSONB, nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("page_id", "psid", "user_ref", "occurred_at"),
+    # Either psid or user_ref is absent: NULLs must count as equal for deduplication.
+    UniqueConstraint("page_id", "psid", "user_ref", "occurred_at", postgresql_nulls_not_distinct=True),
 )
 
 quarantined_events = Table(

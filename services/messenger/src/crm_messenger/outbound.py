@@ -50,6 +50,7 @@ def _parts(text: str, base: dict[str, Any], quick_replies: list[str]) -> list[di
             "part": i,
             "text": chunk,
             "quick_replies": quick_reply_options(quick_replies) if i == len(chunks) - 1 else [],
+            "typing": False,
         }
         for i, chunk in enumerate(chunks)
     ]
@@ -66,7 +67,14 @@ async def accept_reply(
     conversation = await repository.get_conversation(uow.session, d.conversation_id, for_update=True)
     if conversation is None:
         raise ConversationNotFound(str(d.conversation_id))
-    if conversation.mode == "human":
+    answered_at = await repository.inbound_sent_at(uow.session, d.page_id, d.in_reply_to_mid)
+    staff_since = (
+        conversation.last_staff_activity_at is not None
+        and answered_at is not None
+        and conversation.last_staff_activity_at >= answered_at
+    )
+    if conversation.mode == "human" or staff_since:
+        # Staff handle the conversation, or have answered since this message: the AI stays quiet.
         log.info("ai reply suppressed: staff handle this conversation", conversation_id=str(conversation.id))
         await uow.commit()
         return None

@@ -191,6 +191,13 @@ async def insert_outbound(session: AsyncSession, rows: Sequence[dict[str, Any]])
     return list(result.scalars())
 
 
+async def inbound_sent_at(session: AsyncSession, page_id: str, mid: str) -> datetime | None:
+    row = await session.execute(
+        select(m.sent_at).where(m.page_id == page_id, m.mid == mid, m.direction == "in")
+    )
+    return row.scalar()
+
+
 async def message(session: AsyncSession, message_id: uuid.UUID) -> Row[Any]:
     return (await session.execute(select(messages).where(m.id == message_id))).one()
 

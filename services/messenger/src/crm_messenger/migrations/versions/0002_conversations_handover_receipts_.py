@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_optins')),
-    sa.UniqueConstraint('page_id', 'psid', 'user_ref', 'occurred_at', name=op.f('uq_optins_page_id_psid_user_ref_occurred_at')),
+    sa.UniqueConstraint('page_id', 'psid', 'user_ref', 'occurred_at', name=op.f('uq_optins_page_id_psid_user_ref_occurred_at'), postgresql_nulls_not_distinct=True),
     schema='messenger'
     )
     op.create_table('reactions',
