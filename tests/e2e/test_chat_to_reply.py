@@ -8,114 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+import re
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
-from crm_fakes import (
-    FakeServer,
-    GeminiState,
-    MetaState,
-    OtlpState,
-    create_gemini_app,
-    create_meta_app,
-    create_otlp_app,
-)
 from crm_fakes.otlp import ReceivedSpan
-from crm_fakes.webhooks import meta_json, page_webhook, sign, text_message_event
-from crm_localrun import SERVICES, Stack
-from crm_servicekit.testing import EventRecorder, create_database, drop_database, eventually
+from crm_fakes.webhooks import meta_json, page_webhook, text_message_event
+from crm_localrun import SERVICES
+from crm_servicekit.testing import EventRecorder, eventually
+
+from .conftest import ADMIN, PAGE_ID, THAI, System, customer_for, post_webhook, replies_to
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
-
-PAGE_ID = "111222333444"
-APP_SECRET = "e2e-app-secret"
-ADMIN = ("admin@vschool.test", "e2e-admin-password")
-THAI = "สวัสดีค่ะ อยากทราบรายละเอียดคอร์สราเมงค่ะ 🍜"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class System:
-    stack: Stack
-    meta: MetaState
-    gemini: GeminiState
-    otlp: OtlpState
-    cache_dir: Path
-    rabbitmq_url: str
-
-
-@pytest.fixture(scope="module")
-def fakes() -> Iterator[tuple[FakeServer, FakeServer, FakeServer, MetaState, GeminiState, OtlpState]]:
-    meta, gemini, otlp = MetaState(page_id=PAGE_ID, access_token="e2e-page-token"), GeminiState(), OtlpState()
-    with (
-        FakeServer(create_meta_app(meta)) as m,
-        FakeServer(create_gemini_app(gemini)) as g,
-        FakeServer(create_otlp_app(otlp)) as o,
-    ):
-        yield m, g, o, meta, gemini, otlp
-
-
-@pytest.fixture(scope="module")
-async def system(
-    fakes: tuple[FakeServer, FakeServer, FakeServer, MetaState, GeminiState, OtlpState],
-    rabbitmq_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[System]:
-    m, g, o, meta, gemini, otlp = fakes
-    root = tmp_path_factory.mktemp("e2e")
-    database_url = await create_database("crm_e2e")  # its own: customer numbering starts at 0001
-    env = {
-        "DATABASE_URL": database_url,
-        "RABBITMQ_URL": rabbitmq_url,
-        "CRM_CACHE_DIR": str(root / "cache"),
-        "META_APP_SECRET": APP_SECRET,
-        "META_VERIFY_TOKEN": "e2e-verify",
-        "META_PAGE_ACCESS_TOKEN": "e2e-page-token",
-        "META_GRAPH_API_URL": m.url,
-        "GEMINI_API_KEY": "e2e-gemini-key",
-        "GOOGLE_GEMINI_BASE_URL": g.url,
-        "CRM_ADMIN_EMAIL": ADMIN[0],
-        "CRM_ADMIN_PASSWORD": ADMIN[1],
-        "CRM_JWT_SECRET": "e2e-jwt-secret-that-is-long-enough-for-hs256",
-        "CRM_INTERNAL_TOKEN": "e2e-internal-token",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": o.url,
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-    }
-    stack = Stack(env=env, ports={s: free_port() for s in SERVICES}, log_dir=root / "logs")
-    await asyncio.to_thread(stack.migrate)
-    await asyncio.to_thread(stack.start)
-    try:
-        yield System(stack, meta, gemini, otlp, root / "cache", rabbitmq_url)
-    finally:
-        await asyncio.to_thread(stack.stop)
-        await drop_database(database_url)
-
-
-async def post_webhook(system: System, body: bytes) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=system.stack.url("messenger")) as http:
-        return await http.post(
-            "/webhooks/meta",
-            content=body,
-            headers={"content-type": "application/json", "x-hub-signature-256": sign(APP_SECRET, body)},
-        )
-
-
-async def replies_to(system: System, psid: str) -> list[str]:
-    """Texts Meta accepted for this customer (sender actions like typing_on are not replies)."""
-    return [m.text for m in system.meta.messages() if m.recipient_id == psid and m.text is not None]
 
 
 async def test_thai_message_gets_a_thai_ai_reply_a_cached_customer_and_one_trace(
@@ -135,7 +42,9 @@ async def test_thai_message_gets_a_thai_ai_reply_a_cached_customer_and_one_trace
 
     # 2. the customer's JSON snapshot is in the cache, with the school's id
     yy = datetime.now(ZoneInfo("Asia/Bangkok")).strftime("%y")
-    customer_id = f"TVS-CUS-FB-{yy}-0001"
+    customer = await eventually(lambda: customer_for(system, "psid-e2e-1"), timeout=20)
+    customer_id = customer["customer_id"]
+    assert re.fullmatch(rf"TVS-CUS-FB-{yy}-\d{{4}}", customer_id)
     snapshot = system.cache_dir / "customer" / f"{customer_id}.json"
     await eventually(lambda: asyncio.sleep(0, snapshot.exists()), timeout=20)
     cached = json.loads(snapshot.read_text())

@@ -1,0 +1,128 @@
+"""The whole system as processes, shared by every end-to-end test module (one stack per run)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from crm_fakes import (
+    FakeServer,
+    GeminiState,
+    MetaState,
+    OtlpState,
+    create_gemini_app,
+    create_meta_app,
+    create_otlp_app,
+)
+from crm_fakes.webhooks import sign
+from crm_localrun import SERVICES, Stack
+from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
+
+PAGE_ID = "111222333444"
+APP_SECRET = "e2e-app-secret"
+ADMIN = ("admin@vschool.test", "e2e-admin-password")
+THAI = "สวัสดีค่ะ อยากทราบรายละเอียดคอร์สราเมงค่ะ 🍜"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class System:
+    stack: Stack
+    meta: MetaState
+    gemini: GeminiState
+    otlp: OtlpState
+    cache_dir: Path
+    rabbitmq_url: str
+
+
+@pytest.fixture(scope="package")
+def fakes() -> Iterator[tuple[FakeServer, FakeServer, FakeServer, MetaState, GeminiState, OtlpState]]:
+    meta, gemini, otlp = MetaState(page_id=PAGE_ID, access_token="e2e-page-token"), GeminiState(), OtlpState()
+    with (
+        FakeServer(create_meta_app(meta)) as m,
+        FakeServer(create_gemini_app(gemini)) as g,
+        FakeServer(create_otlp_app(otlp)) as o,
+    ):
+        yield m, g, o, meta, gemini, otlp
+
+
+@pytest.fixture(scope="package")
+async def system(
+    fakes: tuple[FakeServer, FakeServer, FakeServer, MetaState, GeminiState, OtlpState],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[System]:
+    m, g, o, meta, gemini, otlp = fakes
+    root = tmp_path_factory.mktemp("e2e")
+    database_url = await create_database("crm_e2e")
+    rabbitmq_url = await asyncio.to_thread(create_vhost, "crm-e2e")
+    env = {
+        "DATABASE_URL": database_url,
+        "RABBITMQ_URL": rabbitmq_url,
+        "CRM_CACHE_DIR": str(root / "cache"),
+        "META_APP_SECRET": APP_SECRET,
+        "META_VERIFY_TOKEN": "e2e-verify",
+        "META_PAGE_ACCESS_TOKEN": "e2e-page-token",
+        "META_GRAPH_API_URL": m.url,
+        "GEMINI_API_KEY": "e2e-gemini-key",
+        "GOOGLE_GEMINI_BASE_URL": g.url,
+        "CRM_ADMIN_EMAIL": ADMIN[0],
+        "CRM_ADMIN_PASSWORD": ADMIN[1],
+        "CRM_JWT_SECRET": "e2e-jwt-secret-that-is-long-enough-for-hs256",
+        "CRM_INTERNAL_TOKEN": "e2e-internal-token",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": o.url,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
+    stack = Stack(env=env, ports={s: free_port() for s in SERVICES}, log_dir=root / "logs")
+    await asyncio.to_thread(stack.migrate)
+    await asyncio.to_thread(stack.start)
+    try:
+        yield System(stack, meta, gemini, otlp, root / "cache", rabbitmq_url)
+    finally:
+        await asyncio.to_thread(stack.stop)
+        await drop_database(database_url)
+        await asyncio.to_thread(delete_vhost, rabbitmq_url)
+
+
+async def post_webhook(system: System, body: bytes) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=system.stack.url("messenger")) as http:
+        return await http.post(
+            "/webhooks/meta",
+            content=body,
+            headers={"content-type": "application/json", "x-hub-signature-256": sign(APP_SECRET, body)},
+        )
+
+
+async def replies_to(system: System, psid: str) -> list[str]:
+    """Texts Meta accepted for this customer (sender actions like typing_on are not replies)."""
+    return [m.text for m in system.meta.messages() if m.recipient_id == psid and m.text is not None]
+
+
+async def staff_token(system: System) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=system.stack.url("gateway")) as http:
+        response = await http.post("/api/v1/auth/token", data={"username": ADMIN[0], "password": ADMIN[1]})
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def customer_for(system: System, psid: str) -> dict[str, Any] | None:
+    """The customer the gateway holds for a Messenger PSID (through its API)."""
+    headers = await staff_token(system)
+    async with httpx.AsyncClient(base_url=system.stack.url("gateway"), headers=headers) as http:
+        items = (await http.get("/api/v1/customers", params={"limit": 200})).json()["items"]
+        for customer in items:
+            if any(i["external_id"] == psid for i in customer["identities"]):
+                one = await http.get(f"/api/v1/customers/{customer['customer_id']}")
+                return {**one.json(), "served_from": one.headers["x-served-from"]}
+    return None
