@@ -123,6 +123,30 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and every process below it (a server's worker processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo.extend(children.get(current, []))
+    return tree
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    return sum(process_cpu_seconds(p) for p in process_tree(pid))
+
+
 def pids_named(names: Iterable[str]) -> list[int]:
     """Processes whose command name (`/proc/PID/comm`) is one of `names`."""
     wanted = set(names)
@@ -163,12 +187,24 @@ class CpuMeter:
     step is missed, which the `other` share (machine busy minus all groups) still shows.
     """
 
-    def __init__(self, fixed: Mapping[str, Sequence[int]], named: Mapping[str, Sequence[str]]) -> None:
+    def __init__(
+        self,
+        fixed: Mapping[str, Sequence[int]],
+        named: Mapping[str, Sequence[str]],
+        trees: Sequence[str] = (),
+    ) -> None:
+        """`trees`: fixed groups that count their processes' children too (servers' workers)."""
         self.fixed = {k: list(v) for k, v in fixed.items()}
+        self.trees = set(trees)
         self.named = {k: list(v) for k, v in named.items()}
 
     def snapshot(self) -> CpuSnapshot:
-        pids = {**self.fixed, **{g: pids_named(names) for g, names in self.named.items()}}
+        # A fixed group is a server: its process and its workers, looked up at each snapshot.
+        fixed = {
+            g: [p for root in roots for p in (process_tree(root) if g in self.trees else [root])]
+            for g, roots in self.fixed.items()
+        }
+        pids = {**fixed, **{g: pids_named(names) for g, names in self.named.items()}}
         per_pid = {g: {p: process_cpu_seconds(p) for p in group} for g, group in pids.items()}
         busy, total = machine_cpu_seconds()
         return CpuSnapshot(per_pid, busy, total)
@@ -186,6 +222,7 @@ class CpuMeter:
         busy = 100.0 * (after.machine_busy - before.machine_busy) / wall
         out["other"] = max(0.0, busy - sum(out.values()))
         out["machine"] = busy
+        out["wall_s"] = wall  # seconds between the snapshots (not a percentage)
         return out
 
 
@@ -197,8 +234,8 @@ async def wait_quiet(pid: int, *, below_pct: float = 5.0, window: float = 0.25, 
     """
     started = time.monotonic()
     for _ in range(max(1, math.ceil(max_s / window))):
-        before = process_cpu_seconds(pid)
+        before = tree_cpu_seconds(pid)
         await asyncio.sleep(window)
-        if 100.0 * (process_cpu_seconds(pid) - before) / window < below_pct:
+        if 100.0 * (tree_cpu_seconds(pid) - before) / window < below_pct:
             break
     return time.monotonic() - started

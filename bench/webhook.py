@@ -8,7 +8,10 @@ and next to it, as the raw baseline, a bare FastAPI endpoint (`bench.bare_app`) 
 the same way. For each rate, each server gets the same open-loop load from this process (see
 `bench.loadgen`): distinct, signed Meta text-message webhooks (Thai text, Meta's escaping, one
 `messaging` item, a unique mid, a PSID from a pool so conversations repeat). After each messenger
-step the rows of that step's mids in `messenger.messages` are counted: every 200 must be stored.
+step the bench waits until the messenger has processed every stored webhook (they are stored
+before the 200 and applied right after, ADR 8), reports how long that took, and counts the rows of
+that step's mids in `messenger.messages`: every 200 must be stored. CPU per webhook includes that
+processing.
 
     uv run python -m bench webhook --rates 100,250,500,750 --seconds 10
 """
@@ -77,6 +80,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each step (default: 8)")
     parser.add_argument(
+        "--single-process",
+        action="store_true",
+        help="run the messenger as one process that answers and processes (default: web + worker process)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="HTTP processes for both servers (WEB_CONCURRENCY / uvicorn --workers; default: 1)",
+    )
+    parser.add_argument(
         "--warmup",
         type=float,
         default=2.0,
@@ -113,6 +127,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class Options:
     rates: list[float]
     seconds: float
+    workers: int
+    single_process: bool
     warmup: float
     max_in_flight: int
     psids: int
@@ -142,6 +158,8 @@ class Options:
         return cls(
             rates=rates,
             seconds=float(args.seconds),
+            workers=max(1, int(args.workers)),
+            single_process=bool(args.single_process),
             warmup=float(args.warmup),
             max_in_flight=int(args.max_in_flight),
             psids=int(args.psids),
@@ -204,6 +222,8 @@ class StepReport:
     """Rows in messenger.messages for the mids answered 200 (messenger only)."""
     stored_all: int | None = None
     """Rows for every mid of the step, answered or not (messenger only)."""
+    processing_drain_s: float | None = None
+    """After the step: until every stored webhook was processed (messenger only; ADR 8)."""
     body_bytes_avg: float = 0.0
     settle_s: float = 0.0
     """How long the server kept working after the step (requests its client gave up on)."""
@@ -233,7 +253,9 @@ class StepReport:
         cls, server: str, result: StepResult, seconds: float, cpu: dict[str, float], body_bytes: float
     ) -> StepReport:
         lat = result.ok_latencies_ms
-        server_cpu_s = cpu.get("server", 0.0) / 100.0 * result.elapsed_s
+        # Over everything the snapshots spanned (the step and the processing after it), web and worker.
+        wall = cpu.get("wall_s", result.elapsed_s)
+        server_cpu_s = (cpu.get("server", 0.0) + cpu.get("worker", 0.0)) / 100.0 * wall
         return cls(
             server=server,
             rate=result.rate,
@@ -272,6 +294,16 @@ async def count_stored(conn: Any, mids: Sequence[str]) -> int:
     )
 
 
+async def wait_processed(conn: Any, max_s: float = 120.0) -> float:
+    """Seconds until the messenger's webhook inbox is empty (bounded)."""
+    start = time.monotonic()
+    while time.monotonic() - start < max_s:
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM messenger.webhook_inbox)"):
+            break
+        await asyncio.sleep(0.05)
+    return round(time.monotonic() - start, 2)
+
+
 @dataclass(frozen=True)
 class NotRun:
     server: str
@@ -302,8 +334,11 @@ async def measure(
         late_ms=opts.late_ms,
         drain_timeout=opts.drain_timeout,
     )
+    drain_s = await wait_processed(db) if db is not None else None
+    # CPU until processing caught up: the work per webhook, not only the part before the 200.
     cpu = CpuMeter.usage(before, target.meter.snapshot())
     report = StepReport.of(target.name, result, seconds, cpu, body_bytes)
+    report.processing_drain_s = drain_s
     if db is not None:
         report.stored_acked = await count_stored(db, [mids[i] for i in result.ok_indices])
         report.stored_all = await count_stored(db, mids)
@@ -321,7 +356,7 @@ def latency_table(reports: Sequence[StepReport], not_run: Sequence[NotRun] = ())
     head = (
         f"{'server':<10} {'offered/s':>9} {'achieved/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
         f" {'max ms':>8} {'200s':>6} {'non200':>6} {'errors':>6} {'skipped':>7} {'late':>5}"
-        f" {'stored/200s':>12}"
+        f" {'stored/200s':>12} {'processed in s':>14}"
     )
     lines = [head, "-" * len(head)]
     rows: list[StepReport | NotRun] = [*reports, *not_run]
@@ -335,20 +370,22 @@ def latency_table(reports: Sequence[StepReport], not_run: Sequence[NotRun] = ())
             f"{r.server:<10} {r.rate:>9g} {r.achieved_per_s:>10.1f} {_fmt(r.p50_ms):>8} {_fmt(r.p90_ms):>8}"
             f" {_fmt(r.p99_ms):>8} {_fmt(r.max_ms):>8} {r.ok:>6} {r.non_200:>6} {r.errors:>6}"
             f" {r.skipped:>7} {r.late:>5} {stored:>12}"
+            f" {'-' if r.processing_drain_s is None else f'{r.processing_drain_s:.1f}':>14}"
         )
     return "\n".join(lines)
 
 
 def cpu_table(reports: Sequence[StepReport]) -> str:
     head = (
-        f"{'server':<10} {'offered/s':>9} {'server%':>8} {'postgres%':>9} {'rabbitmq%':>9}"
+        f"{'server':<10} {'offered/s':>9} {'server%':>8} {'worker%':>8} {'postgres%':>9} {'rabbitmq%':>9}"
         f" {'client%':>8} {'other%':>7} {'machine%':>9} {'server ms/webhook':>17}"
     )
     lines = [head, "-" * len(head)]
     for r in reports:
         c = r.cpu_pct_of_one_core
         lines.append(
-            f"{r.server:<10} {r.rate:>9g} {c.get('server', 0):>8.1f} {c.get('postgres', 0):>9.1f}"
+            f"{r.server:<10} {r.rate:>9g} {c.get('server', 0):>8.1f} {c.get('worker', 0):>8.1f}"
+            f" {c.get('postgres', 0):>9.1f}"
             f" {c.get('rabbitmq', 0):>9.1f} {c.get('client', 0):>8.1f} {c.get('other', 0):>7.1f}"
             f" {c.get('machine', 0):>9.1f} {r.server_cpu_ms_per_webhook:>17.3f}"
         )
@@ -520,9 +557,32 @@ async def run(opts: Options) -> int:
             # Spans are made as in production, but exported nowhere (traffic stays on 127.0.0.1).
             "OTEL_EXPORTER_OTLP_ENDPOINT": "",
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "",
+            "WEB_CONCURRENCY": str(opts.workers),
         }
         # The messenger runs in an empty directory, so no developer's `.env` changes it.
         await asyncio.to_thread(run_module, "crm_messenger", ["migrate"], env, tmp, 120.0)
+        worker: Server | None = None
+        if not opts.single_process:
+            # Deployed as ADR 8 suggests for heavy webhook traffic: a web process answers Meta and
+            # a worker process of the same service applies what was stored (woken by PostgreSQL).
+            env["WEBHOOK_PROCESSING"] = "false"
+            worker_port = free_port()
+            worker_env = {
+                **env,
+                "PORT": str(worker_port),
+                "WEBHOOK_PROCESSING": "true",
+                "WEB_CONCURRENCY": "1",
+            }
+            worker = Server(
+                "messenger-worker",
+                worker_port,
+                [sys.executable, "-m", "crm_messenger"],
+                worker_env,
+                tmp,
+                tmp / "messenger-worker.log",
+            )
+            stack.push_async_callback(asyncio.to_thread, worker.stop)
+            await _start(worker)
         messenger = Server(
             "messenger", port, [sys.executable, "-m", "crm_messenger"], env, tmp, tmp / "messenger.log"
         )
@@ -545,6 +605,8 @@ async def run(opts: Options) -> int:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                "--workers",
+                str(opts.workers),
             ],
             {},
             REPO_ROOT,
@@ -570,7 +632,10 @@ async def run(opts: Options) -> int:
         targets: list[Target] = []
         for name, server in (("bare", bare), ("messenger", messenger)):
             clients = [await stack.enter_async_context(client()) for _ in range(CLIENT_POOLS)]
-            meter = CpuMeter({"server": [server.pid], "client": [os.getpid()]}, named)
+            groups = {"server": [server.pid], "client": [os.getpid()]}
+            if name == "messenger" and worker is not None:
+                groups["worker"] = [worker.pid]
+            meter = CpuMeter(groups, named, trees=["server", "worker"])
             targets.append(Target(name, server, clients, meter))
         webhooks = Webhooks(opts.psids, opts.seed)
         print(f"ready in {time.monotonic() - t0:.1f} s; messenger pid {messenger.pid}, bare pid {bare.pid}")
@@ -608,6 +673,8 @@ async def run(opts: Options) -> int:
                 if r.collapsed:
                     collapsed[target.name] = r
                 stored = "" if r.stored_acked is None else f", stored {r.stored_acked}/{r.ok}"
+                if r.processing_drain_s is not None:
+                    stored += f" (all processed {r.processing_drain_s:.1f} s after the step)"
                 print(
                     f"  {r.server:<10} {rate:>6g}/s: achieved {r.achieved_per_s:.1f}/s, p50 {_fmt(r.p50_ms)}"
                     f" p99 {_fmt(r.p99_ms)} ms, errors {r.errors}, non-200 {r.non_200},"
@@ -619,7 +686,9 @@ async def run(opts: Options) -> int:
 
     print()
     print(
-        f"webhook benchmark: {os.cpu_count()} CPUs, {opts.seconds:g} s per step, open loop; latency from"
+        f"webhook benchmark: {os.cpu_count()} CPUs; messenger as "
+        f"{'one process' if opts.single_process else 'a web and a worker process'},"
+        f" {opts.workers} HTTP process(es) per server; {opts.seconds:g} s per step, open loop; latency from"
         " planned start to the 200"
     )
     print(latency_table(reports, not_run))

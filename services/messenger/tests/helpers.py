@@ -37,8 +37,9 @@ async def post(m: Messenger, *items: dict[str, Any], standby: bool = False) -> d
         "/webhooks/meta", content=body, headers={"x-hub-signature-256": sign(APP_SECRET, body)}
     )
     assert response.status_code == 200, response.text
-    result: dict[str, int] = response.json()
-    return result
+    processor = m.app.state.runtime.extras["webhook_processor"]
+    result = await processor.result(int(response.headers["x-webhook-receipt"]))
+    return {"stored": result.stored, "duplicates": result.duplicates, "quarantined": result.quarantined}
 
 
 async def say(m: Messenger, psid: str, text: str, ts: int | None = None) -> dict[str, Any]:

@@ -28,6 +28,10 @@ async def post(m: Messenger, body: bytes, signature: str | None) -> int:
     if signature is not None:
         headers["x-hub-signature-256"] = signature
     response = await m.http.post("/webhooks/meta", content=body, headers=headers)
+    if response.status_code == 200:
+        # Stored before the 200; wait until the processor has applied it.
+        processor = m.app.state.runtime.extras["webhook_processor"]
+        await processor.result(int(response.headers["x-webhook-receipt"]))
     return response.status_code
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -150,6 +151,17 @@ class UnitOfWork:
             )
         )
         return row.first() is not None
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction: if it fails, its rows and the events emitted inside it are gone."""
+        mark = len(self._pending)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self._pending[mark:]
+            raise
 
     def emit(self, event: Event) -> None:
         """Write `event` to the outbox in this transaction; it is published after commit."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -126,6 +127,8 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Here, not only in run_cli: each worker process of WEB_CONCURRENCY starts from scratch.
+        configure_logging(settings.service_name, settings.log_level)
         await runtime.broker.connect()
         await declare_topology(runtime.broker, runtime.topology)
         await runtime.broker.start()
@@ -145,12 +148,23 @@ def create_service_app(
             shutdown_tracing()
             log.info("service stopped")
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan, version="0.1.0")
+    app = FastAPI(
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        version="0.1.0",
+        # One HTTP instrumentation (OpenTelemetry's, below), not two: FastAPI's native telemetry
+        # would trace every request again and record exception messages, which can hold personal data.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+    )
     app.state.runtime = runtime
     app.include_router(health_router({"database": runtime.database_ready, "broker": runtime.broker_ready}))
     for router in routers:
         app.include_router(router)
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    # No spans per body chunk sent or received: one server span per request is what operators read.
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz,metrics", exclude_spans=["receive", "send"]
+    )
     return app
 
 
@@ -182,11 +196,18 @@ def run_cli(
         asyncio.run(declare_all(runtime.broker, runtime.topology))
         log.info("migrated", service=settings.service)
         return
-    uvicorn.run(
-        create_app(settings),
-        host="0.0.0.0",
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    options: dict[str, Any] = {
+        "host": "0.0.0.0",
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    # One process per core on a single machine (the variable uvicorn and gunicorn deployments
+    # use); in a cluster, run one process per container and scale replicas instead. Every part of
+    # a service is safe to run in several processes at once.
+    workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+    if workers > 1:
+        uvicorn.run(f"{package}.app:create_app", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)

@@ -32,6 +32,11 @@ class ServiceSettings(BaseSettings):
         return self.otel_service_name or f"crm-{self.service}"
 
     @property
+    def libpq_database_url(self) -> str:
+        """`DATABASE_URL` as plain `postgresql://`, for asyncpg used directly on a hot path."""
+        return "postgresql://" + self.async_database_url.removeprefix("postgresql+asyncpg://")
+
+    @property
     def async_database_url(self) -> str:
         """`DATABASE_URL` as SQLAlchemy's asyncpg URL (accepts plain `postgresql://`)."""
         url = self.database_url

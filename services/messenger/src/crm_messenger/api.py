@@ -4,31 +4,25 @@ from __future__ import annotations
 
 import hmac
 import json
-from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import Counter
-from pydantic import ValidationError
 
 from crm_servicekit.logging import get_logger
-from crm_servicekit.runtime import Runtime
 
-from . import ingest
 from .config import MessengerSettings
 from .meta.signature import signature_valid
-from .meta.webhook import WebhookPayload
+from .webhook_inbox import WebhookProcessor, WebhookStore
 
 log = get_logger(__name__)
 
-WEBHOOK_EVENTS = Counter("crm_messenger_webhook_events_total", "Webhook items by kind", ["kind"])
-QUARANTINED = Counter("crm_messenger_quarantined_events_total", "Webhook items kept in quarantine")
+RECEIVED = Counter("crm_messenger_webhooks_received_total", "Webhook POSTs stored for processing")
 REJECTED = Counter("crm_messenger_webhook_rejected_total", "Webhook POSTs refused", ["reason"])
 
 
-def router(runtime: Runtime, settings: MessengerSettings) -> APIRouter:
+def router(settings: MessengerSettings, store: WebhookStore, processor: WebhookProcessor) -> APIRouter:
     api = APIRouter(prefix="/webhooks", tags=["webhooks"])
-    idle = timedelta(minutes=settings.handover_idle_minutes)
 
     @api.get("/meta", response_class=PlainTextResponse, summary="Meta's verification handshake")
     async def verify(
@@ -42,7 +36,7 @@ def router(runtime: Runtime, settings: MessengerSettings) -> APIRouter:
         raise HTTPException(403, "verify token mismatch")
 
     @api.post("/meta", summary="Event notifications from Meta")
-    async def receive(request: Request) -> dict[str, int]:
+    async def receive(request: Request) -> JSONResponse:
         body = await _read_limited(request, settings.webhook_max_body_bytes)
         # Verified over the raw bytes before anything is parsed.
         if not signature_valid(
@@ -51,26 +45,18 @@ def router(runtime: Runtime, settings: MessengerSettings) -> APIRouter:
             REJECTED.labels("signature").inc()
             raise HTTPException(403, "invalid signature")
         try:
-            payload = WebhookPayload.model_validate(json.loads(body))
-        except (ValueError, ValidationError) as exc:
+            document = json.loads(body)
+        except ValueError as exc:
             REJECTED.labels("malformed").inc()
-            raise HTTPException(400, "body is not a Meta webhook JSON document") from exc
-        if payload.object != "page":
+            raise HTTPException(400, "body is not JSON") from exc
+        if not isinstance(document, dict) or document.get("object") != "page":
             REJECTED.labels("object").inc()
-            raise HTTPException(400, f"unsupported webhook object {payload.object!r}")
-        async with runtime.uow() as uow:
-            result = await ingest.ingest_webhook(uow, payload, handover_idle=idle)
-            await uow.commit()
-        for kind, n in result.kinds.items():
-            WEBHOOK_EVENTS.labels(kind).inc(n)
-        QUARANTINED.inc(result.quarantined)
-        log.info(
-            "webhook stored",
-            stored=result.stored,
-            duplicates=result.duplicates,
-            quarantined=result.quarantined,
-        )
-        return {"stored": result.stored, "duplicates": result.duplicates, "quarantined": result.quarantined}
+            raise HTTPException(400, "not a Messenger webhook for a Page (object must be 'page')")
+        # Stored durably before the 200; the processor applies it right after (ADR 8).
+        receipt = await store.store(body.decode())
+        processor.wake()  # at once in this process; others hear it from PostgreSQL
+        RECEIVED.inc()
+        return JSONResponse({"status": "received"}, headers={"X-Webhook-Receipt": str(receipt)})
 
     return api
 

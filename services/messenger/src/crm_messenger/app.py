@@ -20,6 +20,7 @@ from . import api, handlers, internal_api, outbound, profiles
 from .config import MessengerSettings
 from .meta.send_api import SendApiClient
 from .models import metadata
+from .webhook_inbox import WebhookProcessor, WebhookStore
 
 EMITS: list[type[Event]] = [
     ContactSeen,
@@ -61,9 +62,21 @@ def build(settings: MessengerSettings | None = None) -> Runtime:
             lambda: profiles.fetch_due_profiles(runtime, client, refresh_after=refresh),
         ),
     ]
+    store = WebhookStore(settings.libpq_database_url)
+    processor = WebhookProcessor(
+        runtime,
+        dsn=settings.libpq_database_url,
+        handover_idle=timedelta(minutes=settings.handover_idle_minutes),
+        poll_seconds=settings.webhook_poll_seconds,
+    )
+    runtime.on_startup.append(store.start)
+    if settings.webhook_processing:
+        runtime.on_startup.append(processor.start)
     runtime.on_startup.extend(task.start for task in background)
-    runtime.on_shutdown.extend([*(task.stop for task in background), sender.close, client.aclose])
-    runtime.extras["sender"] = sender
+    runtime.on_shutdown.extend(
+        [*(task.stop for task in background), processor.stop, store.stop, sender.close, client.aclose]
+    )
+    runtime.extras.update(sender=sender, webhook_store=store, webhook_processor=processor)
     return runtime
 
 
@@ -75,7 +88,7 @@ def create_app(settings: MessengerSettings | None = None) -> FastAPI:
         title="V School CRM messenger",
         description="Meta webhooks in, Send API out; conversations and handover.",
         routers=[
-            api.router(runtime, settings),
+            api.router(settings, runtime.extras["webhook_store"], runtime.extras["webhook_processor"]),
             internal_api.router(runtime, settings, runtime.extras["sender"]),
         ],
     )

@@ -27,5 +27,10 @@ class MessengerSettings(ServiceSettings):
     # Customer profiles (names, picture) are fetched once and refreshed after this many days.
     profile_refresh_days: int = 30
     profile_poll_seconds: float = 5.0
+    # Apply stored webhooks in this process. Set false on web-only processes when a separate
+    # worker process (the same service with this true) does the processing (ADR 8).
+    webhook_processing: bool = True
+    # Safety net only: processors are woken by PostgreSQL NOTIFY when a webhook is stored.
+    webhook_poll_seconds: float = 5.0
     # Shared with the gateway: the only caller of the internal API (/internal/v1).
     crm_internal_token: SecretStr = SecretStr("local-development-internal-token")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ class IngestResult:
 
 @dataclass(frozen=True)
 class Item:
+    receipt: int
     page_id: str
     raw: dict[str, Any]
     standby: bool
@@ -44,29 +46,50 @@ class Item:
 async def ingest_webhook(
     uow: UnitOfWork, payload: WebhookPayload, *, handover_idle: timedelta
 ) -> IngestResult:
-    """Store every item of one POST and emit what happened, in one transaction.
+    """Store every item of one POST and emit what happened, in the caller's transaction."""
+    return (await ingest_batch(uow, [(0, payload)], handover_idle=handover_idle))[0]
 
-    Items are applied in Meta's `timestamp` order: retries can deliver them out of order.
+
+async def ingest_batch(
+    uow: UnitOfWork, payloads: list[tuple[int, WebhookPayload]], *, handover_idle: timedelta
+) -> dict[int, IngestResult]:
+    """Store every item of many POSTs (keyed by receipt) and emit what happened.
+
+    Items are applied in Meta's `timestamp` order: retries can deliver them out of order. Runs
+    of customer messages are stored a run at a time (a few statements for any number); every
+    other kind is applied one by one, in between, so an echo still silences later messages.
     """
-    result = IngestResult()
-    items = [Item(e.id, raw, False) for e in payload.entry for raw in e.messaging]
-    items += [Item(e.id, raw, True) for e in payload.entry for raw in e.standby]
+    results = {receipt: IngestResult() for receipt, _ in payloads}
+    items = [
+        Item(receipt, e.id, raw, standby)
+        for receipt, payload in payloads
+        for e in payload.entry
+        for standby, raws in ((False, e.messaging), (True, e.standby))
+        for raw in raws
+    ]
     items.sort(key=lambda item: sort_key(item.raw))
-    ingest = _Ingest(uow, result, handover_idle)
+    ingest = _Ingest(uow, results, handover_idle)
+    run: list[tuple[Item, Messaging]] = []
     for item in items:
         kind = item_kind(item.raw)
-        result.kinds[kind] += 1
+        results[item.receipt].kinds[kind] += 1
         try:
             event = Messaging.model_validate(item.raw)
         except ValidationError as exc:
             await ingest.quarantine(item, kind, _why(exc))
             continue
+        if kind == "message" and event.sender.id is not None:
+            run.append((item, event))
+            continue
+        await ingest.messages(run)
+        run = []
         handler = getattr(ingest, f"on_{kind}", None)
         if handler is None:
             await ingest.quarantine(item, kind, "an event type we do not know")
             continue
         await handler(item, event)
-    return result
+    await ingest.messages(run)
+    return results
 
 
 def _why(exc: ValidationError) -> str:
@@ -89,16 +112,50 @@ def _referral(r: Referral | None, at: datetime) -> AdReferral | None:
     )
 
 
+def _row(item: Item, event: Messaging, conversation_id: uuid.UUID) -> dict[str, Any]:
+    """The `messages` row of a customer message or postback."""
+    if event.postback is not None:
+        pb = event.postback
+        # Older postbacks carry no mid: their sender and time identify them.
+        mid, text, attachments = pb.mid or f"postback:{event.sender.id}:{event.timestamp}", pb.title, []
+        quick_reply, postback, referral, kind = None, pb.payload, pb.referral, "postback"
+    else:
+        msg = event.message
+        assert msg is not None
+        mid, text, postback = msg.mid, msg.text, None
+        attachments = [
+            Attachment(type=a.type, url=a.payload.url if a.payload else None) for a in msg.attachments
+        ]
+        quick_reply = msg.quick_reply.payload if msg.quick_reply else None
+        referral = msg.referral or event.referral
+        kind = "quick_reply" if quick_reply else ("attachment" if attachments and not text else "text")
+    ad = _referral(referral, event.at)
+    return {
+        "id": uuid.uuid4(),
+        "conversation_id": conversation_id,
+        "page_id": item.page_id,
+        "mid": mid,
+        "kind": kind,
+        "text": text,
+        "attachments": [a.model_dump(mode="json") for a in attachments],
+        "quick_reply_payload": quick_reply,
+        "postback_payload": postback,
+        "referral": ad.model_dump(mode="json") if ad else None,
+        "standby": item.standby,
+        "sent_at": event.at,
+    }
+
+
 class _Ingest:
-    def __init__(self, uow: UnitOfWork, result: IngestResult, handover_idle: timedelta) -> None:
+    def __init__(self, uow: UnitOfWork, results: dict[int, IngestResult], handover_idle: timedelta) -> None:
         self.uow = uow
         self.session = uow.session
-        self.result = result
+        self.results = results
         self.handover_idle = handover_idle
 
     async def quarantine(self, item: Item, kind: str, reason: str) -> None:
         await repository.quarantine(self.session, item.page_id, kind, reason, item.raw)
-        self.result.quarantined += 1
+        self.results[item.receipt].quarantined += 1
 
     async def _customer(self, item: Item, event: Messaging) -> str | None:
         """The PSID of the customer in an event they sent, or quarantine it."""
@@ -109,132 +166,121 @@ class _Ingest:
 
     # --- customer messages and postbacks ---------------------------------------------------
 
-    async def on_message(self, item: Item, event: Messaging) -> None:
-        assert event.message is not None
-        psid = await self._customer(item, event)
-        if psid is None:
+    async def messages(self, run: list[tuple[Item, Messaging]]) -> None:
+        """Customer messages, a run at a time: conversations, messages and counters in a few
+        statements whatever the run's length; events in timestamp order."""
+        if not run:
             return
-        msg = event.message
-        attachments = [
-            Attachment(type=a.type, url=a.payload.url if a.payload else None) for a in msg.attachments
-        ]
-        quick_reply = msg.quick_reply.payload if msg.quick_reply else None
-        kind = "quick_reply" if quick_reply else ("attachment" if attachments and not msg.text else "text")
-        await self._inbound(
-            item,
-            event,
-            psid,
-            mid=msg.mid,
-            text=msg.text,
-            kind=kind,
-            attachments=attachments,
-            quick_reply_payload=quick_reply,
-            postback_payload=None,
-            referral=msg.referral,
+        session = self.session
+        keys = list(dict.fromkeys((item.page_id, event.sender.id or "") for item, event in run))
+        conversations = await repository.ensure_conversations(session, keys)
+        rows: list[dict[str, Any]] = []
+        fresh: dict[str, tuple[Item, Messaging, dict[str, Any]]] = {}
+        for item, event in run:
+            key = (item.page_id, event.sender.id or "")
+            row = _row(item, event, conversations[key][0].id)
+            if f"{key[0]}/{row['mid']}" in fresh:
+                self.results[item.receipt].duplicates += 1  # the same mid twice in one batch
+                continue
+            rows.append(row)
+            fresh[f"{key[0]}/{row['mid']}"] = (item, event, row)
+        stored = await repository.insert_inbound_many(session, rows)
+        new = [(item, event, row) for item, event, row in fresh.values() if row["id"] in stored]
+        for item, _, row in fresh.values():
+            counter = self.results[item.receipt]
+            if row["id"] in stored:
+                counter.stored += 1
+            else:
+                counter.duplicates += 1  # Meta delivers at least once
+        per_conversation: dict[tuple[str, str], list[tuple[Item, Messaging, dict[str, Any]]]] = {}
+        for entry in new:
+            per_conversation.setdefault((entry[0].page_id, entry[1].sender.id or ""), []).append(entry)
+        await repository.note_customer_messages(
+            session,
+            [
+                (conversations[key][0].id, max(e[1].at for e in entries), len(entries))
+                for key, entries in per_conversation.items()
+            ],
         )
+        modes = {
+            key: await self._current_mode(key, conversations[key][0], entries)
+            for key, entries in per_conversation.items()
+        }
+        announced: set[tuple[str, str]] = set()
+        for item, event, row in new:
+            key = (item.page_id, event.sender.id or "")
+            conversation, created = conversations[key]
+            ad = AdReferral.model_validate(row["referral"]) if row["referral"] else None
+            via = "postback" if row["kind"] == "postback" else "message"
+            await self._announce(
+                item, event, conversation, row, ad, modes[key], created and key not in announced, via
+            )
+            announced.add(key)
 
-    async def on_postback(self, item: Item, event: Messaging) -> None:
-        assert event.postback is not None
-        psid = await self._customer(item, event)
-        if psid is None:
-            return
-        pb = event.postback
-        await self._inbound(
-            item,
-            event,
-            psid,
-            # Older postbacks carry no mid: their time and sender identify them.
-            mid=pb.mid or f"postback:{psid}:{event.timestamp}",
-            text=pb.title,
-            kind="postback",
-            attachments=[],
-            quick_reply_payload=None,
-            postback_payload=pb.payload,
-            referral=pb.referral,
-        )
+    async def _current_mode(self, key: tuple[str, str], conversation: Any, entries: list[Any]) -> str:
+        """Staff idle for long enough hand the conversation back to the AI before it answers."""
+        now = datetime.now(UTC)
+        if conversation.mode == "human" and is_idle(
+            conversation.human_since, conversation.last_staff_activity_at, now, self.handover_idle
+        ):
+            await self._mode_changed(
+                conversation, "ai", conversation.needs_human, "idle_timeout", entries[0][1].message.mid, now
+            )
+            return "ai"
+        return str(conversation.mode)
 
-    async def _inbound(
+    async def _announce(
         self,
         item: Item,
         event: Messaging,
-        psid: str,
-        *,
-        mid: str,
-        text: str | None,
-        kind: str,
-        attachments: list[Attachment],
-        quick_reply_payload: str | None,
-        postback_payload: str | None,
-        referral: Referral | None,
+        conversation: Any,
+        row: dict[str, Any],
+        ad: AdReferral | None,
+        mode: str,
+        first_contact: bool,
+        via: str,
     ) -> None:
-        session, at = self.session, event.at
-        conversation, created = await repository.get_or_create_conversation(session, item.page_id, psid)
-        ad = _referral(referral, at)
-        message_id = await repository.insert_inbound(
-            session,
-            {
-                "conversation_id": conversation.id,
-                "page_id": item.page_id,
-                "mid": mid,
-                "kind": kind,
-                "text": text,
-                "attachments": [a.model_dump(mode="json") for a in attachments],
-                "quick_reply_payload": quick_reply_payload,
-                "postback_payload": postback_payload,
-                "referral": ad.model_dump(mode="json") if ad else None,
-                "standby": item.standby,
-                "sent_at": at,
-            },
-        )
-        if message_id is None:
-            self.result.duplicates += 1  # Meta delivers at least once
-            return
-        self.result.stored += 1
-        await repository.note_customer_message(session, conversation.id, at)
-        mode = conversation.mode
-        now = datetime.now(UTC)
-        if mode == "human" and is_idle(
-            conversation.human_since, conversation.last_staff_activity_at, now, self.handover_idle
-        ):
-            mode = "ai"
-            await self._mode_changed(conversation, "ai", conversation.needs_human, "idle_timeout", mid, now)
+        """Handover requests, ad referrals, and the events a new message causes."""
+        psid, mid, text = conversation.psid, row["mid"], row["text"]
         handover_requested = not item.standby and asks_for_person(text)
         if handover_requested:
-            await repository.flag_for_human(session, conversation.id, "customer_requested")
+            await repository.flag_for_human(self.session, conversation.id, "customer_requested")
         if ad is not None:
-            await self._referral(
-                conversation.id,
-                item.page_id,
-                psid,
-                ad,
-                referral,
-                "postback" if kind == "postback" else "message",
-                at,
+            raw = (
+                (event.postback.referral if event.postback else None)
+                or (event.message.referral if event.message else None)
+                or event.referral
             )
-        if created or ad is not None:
-            self._contact_seen(item.page_id, psid, conversation.id, at, ad, mid)
+            await self._referral(conversation.id, item.page_id, psid, ad, raw, via, event.at)
+        if first_contact or ad is not None:
+            self._contact_seen(item.page_id, psid, conversation.id, event.at, ad, mid)
         self.uow.emit(
             MessageReceived(
                 correlation_id=mid,
                 data=MessageReceivedData(
-                    message_id=message_id,
+                    message_id=row["id"],
                     conversation_id=conversation.id,
                     page_id=item.page_id,
                     psid=psid,
                     mid=mid,
                     text=text,
-                    attachments=attachments,
-                    quick_reply_payload=quick_reply_payload,
-                    postback_payload=postback_payload,
+                    attachments=[Attachment.model_validate(a) for a in row["attachments"]],
+                    quick_reply_payload=row["quick_reply_payload"],
+                    postback_payload=row["postback_payload"],
                     referral=ad,
-                    sent_at=at,
-                    conversation_mode=mode,
-                    kind=kind,  # type: ignore[arg-type]
+                    sent_at=event.at,
+                    conversation_mode=mode,  # type: ignore[arg-type]
+                    kind=row["kind"],
                     handover_requested=handover_requested,
                     standby=item.standby,
                 ),
             )
         )
+
+    async def on_postback(self, item: Item, event: Messaging) -> None:
+        """A button the customer pressed: stored and answered like a message (its title is the text)."""
+        if await self._customer(item, event) is not None:
+            await self.messages([(item, event)])
 
     # --- referrals, echoes, receipts, reactions, opt-ins -------------------------------------
 
@@ -250,12 +296,12 @@ class _Ingest:
         if await self._referral(
             conversation.id, item.page_id, psid, ad, event.referral, "referral", event.at
         ):
-            self.result.stored += 1
+            self.results[item.receipt].stored += 1
             self._contact_seen(
                 item.page_id, psid, conversation.id, event.at, ad, f"referral:{psid}:{event.timestamp}"
             )
         else:
-            self.result.duplicates += 1
+            self.results[item.receipt].duplicates += 1
 
     async def _referral(
         self,
@@ -313,7 +359,7 @@ class _Ingest:
         if (msg.metadata or "").startswith("crm:") or await repository.is_our_outbound(
             self.session, item.page_id, msg.mid
         ):
-            self.result.duplicates += 1
+            self.results[item.receipt].duplicates += 1
             return
         conversation, _ = await repository.get_or_create_conversation(self.session, item.page_id, psid)
         stored = await repository.insert_echo(
@@ -331,9 +377,9 @@ class _Ingest:
             },
         )
         if stored is None:
-            self.result.duplicates += 1
+            self.results[item.receipt].duplicates += 1
             return
-        self.result.stored += 1
+        self.results[item.receipt].stored += 1
         await repository.note_staff_activity(self.session, conversation.id, event.at)
         if conversation.mode != "human":
             await self._mode_changed(
@@ -345,7 +391,7 @@ class _Ingest:
         conversation = await self._known(item, event)
         if conversation is not None:
             await repository.apply_read(self.session, conversation.id, ms_to_datetime(event.read.watermark))
-            self.result.stored += 1
+            self.results[item.receipt].stored += 1
 
     async def on_delivery(self, item: Item, event: Messaging) -> None:
         assert event.delivery is not None
@@ -354,7 +400,7 @@ class _Ingest:
             d = event.delivery
             watermark = ms_to_datetime(d.watermark) if d.watermark else None
             await repository.apply_delivery(self.session, conversation.id, d.mids, watermark)
-            self.result.stored += 1
+            self.results[item.receipt].stored += 1
 
     async def on_reaction(self, item: Item, event: Messaging) -> None:
         assert event.reaction is not None
@@ -371,7 +417,7 @@ class _Ingest:
         else:
             await self.quarantine(item, "reaction", "reaction action is neither react nor unreact")
             return
-        self.result.stored += 1
+        self.results[item.receipt].stored += 1
 
     async def on_optin(self, item: Item, event: Messaging) -> None:
         assert event.optin is not None
@@ -393,9 +439,9 @@ class _Ingest:
             },
         )
         if stored:
-            self.result.stored += 1
+            self.results[item.receipt].stored += 1
         else:
-            self.result.duplicates += 1
+            self.results[item.receipt].duplicates += 1
 
     async def _known(self, item: Item, event: Messaging) -> Any:
         psid = await self._customer(item, event)

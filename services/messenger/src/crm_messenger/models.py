@@ -144,6 +144,17 @@ optins = Table(
     UniqueConstraint("page_id", "psid", "user_ref", "occurred_at", postgresql_nulls_not_distinct=True),
 )
 
+# Webhook bodies as Meta sent them, stored before the 200 and processed right after (ADR 8).
+webhook_inbox = Table(
+    "webhook_inbox",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("body", JSONB, nullable=False),
+    # W3C trace context of the webhook request, so processing continues its trace.
+    Column("trace", JSONB, nullable=False, server_default="{}"),
+)
+
 quarantined_events = Table(
     "quarantined_events",
     metadata,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -35,6 +35,28 @@ async def get_or_create_conversation(session: AsyncSession, page_id: str, psid: 
     return row, False
 
 
+async def ensure_conversations(
+    session: AsyncSession, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[Row[Any], bool]]:
+    """The conversations for many (page, PSID) at once, creating the missing ones; with
+    whether this call created each. Two statements whatever the number."""
+    # executemany with RETURNING: compiled once and cached, whatever the number of rows.
+    created = (
+        await session.execute(
+            insert(conversations)
+            .on_conflict_do_nothing(index_elements=["page_id", "psid"])
+            .returning(conversations),
+            [{"id": uuid.uuid4(), "page_id": p, "psid": s} for p, s in keys],
+        )
+    ).all()
+    found: dict[tuple[str, str], tuple[Row[Any], bool]] = {(r.page_id, r.psid): (r, True) for r in created}
+    missing = [k for k in keys if k not in found]
+    if missing:
+        rows = await session.execute(select(conversations).where(tuple_(c.page_id, c.psid).in_(missing)))
+        found.update({(r.page_id, r.psid): (r, False) for r in rows})
+    return found
+
+
 async def get_conversation(
     session: AsyncSession, conversation_id: uuid.UUID, *, for_update: bool = False
 ) -> Row[Any] | None:
@@ -46,6 +68,27 @@ async def get_conversation(
 
 async def find_conversation(session: AsyncSession, page_id: str, psid: str) -> Row[Any] | None:
     return (await session.execute(select(conversations).where(c.page_id == page_id, c.psid == psid))).first()
+
+
+async def note_customer_messages(
+    session: AsyncSession, updates: Sequence[tuple[uuid.UUID, datetime, int]]
+) -> None:
+    """(conversation, newest message time, how many new) for many conversations: one round trip."""
+    if not updates:
+        return
+    at: Any = bindparam("at")
+    await session.execute(
+        update(conversations)
+        .where(c.id == bindparam("cid"))
+        .values(
+            last_customer_message_at=func.greatest(func.coalesce(c.last_customer_message_at, at), at),
+            last_message_at=func.greatest(func.coalesce(c.last_message_at, at), at),
+            unread_count=c.unread_count + bindparam("n"),
+            status="open",
+            updated_at=func.now(),
+        ),
+        [{"cid": cid, "at": when, "n": n} for cid, when, n in updates],
+    )
 
 
 async def note_customer_message(session: AsyncSession, conversation_id: uuid.UUID, at: datetime) -> None:
@@ -165,6 +208,17 @@ async def insert_inbound(session: AsyncSession, values: dict[str, Any]) -> uuid.
     return None if row is None else message_id
 
 
+async def insert_inbound_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+    """Many inbound messages in one statement; returns the ids of those that were new."""
+    if not rows:
+        return set()
+    values = [{"direction": "in", "status": "received", "sent_by": "customer", **row} for row in rows]
+    result = await session.execute(
+        insert(messages).on_conflict_do_nothing(index_elements=["page_id", "mid"]).returning(m.id), values
+    )
+    return set(result.scalars())
+
+
 async def insert_echo(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
     """A message the Page sent from somewhere else (the Page inbox, another app); once per mid."""
     message_id = uuid.uuid4()
@@ -184,9 +238,9 @@ async def insert_outbound(session: AsyncSession, rows: Sequence[dict[str, Any]])
     values = [{"id": uuid.uuid4(), "direction": "out", **row} for row in rows]
     result = await session.execute(
         insert(messages)
-        .values(values)
         .on_conflict_do_nothing(index_elements=["source_event_id", "part"])
-        .returning(m.id)
+        .returning(m.id, sort_by_parameter_order=True),
+        values,
     )
     return list(result.scalars())
 

@@ -1,0 +1,230 @@
+"""Webhooks are stored before the 200 and processed right after (ADR 8).
+
+Meta wants a 200 within seconds and floods us with retries after an outage; the request path
+therefore does one INSERT of the raw body through a plain asyncpg pool, and `WebhookProcessor`
+applies the events in batches: woken at once by the request, polling only as a safety net,
+`FOR UPDATE SKIP LOCKED` so replicas share the work. A body that cannot be processed is moved to
+the quarantine with the reason, never retried forever and never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections import OrderedDict
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+from sqlalchemy import delete, func, select
+
+from crm_servicekit.logging import get_logger
+from crm_servicekit.outbox import UnitOfWork
+from crm_servicekit.runtime import Runtime
+
+from . import ingest, repository
+from .meta.webhook import WebhookPayload
+from .models import webhook_inbox
+
+log = get_logger(__name__)
+
+PROCESSED = Counter("crm_messenger_webhooks_processed_total", "Webhook bodies processed", ["outcome"])
+EVENTS = Counter("crm_messenger_webhook_events_total", "Webhook items by kind", ["kind"])
+QUARANTINED = Counter("crm_messenger_quarantined_events_total", "Webhook items kept in quarantine")
+LAG = Histogram(
+    "crm_messenger_webhook_processing_lag_seconds",
+    "From the 200 to Meta to the events being stored and published",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+
+NOTIFY_CHANNEL = "messenger_webhook_inbox"  # see migration 0003
+INSERT = "INSERT INTO messenger.webhook_inbox (body, trace) VALUES ($1::jsonb, $2::jsonb) RETURNING id"
+
+
+async def _keep(connection: asyncpg.Connection) -> None:
+    """These connections only ever run one INSERT: there is no session state to reset, so
+    asyncpg's reset query (a round trip on every release) is skipped."""
+
+
+class WebhookStore:
+    """The request path: one INSERT per webhook, on its own small asyncpg pool."""
+
+    def __init__(self, dsn: str, *, max_size: int = 10) -> None:
+        self.dsn = dsn
+        self.max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+
+    async def start(self) -> None:
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.max_size, reset=_keep)
+
+    async def stop(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+
+    async def store(self, body: str) -> int:
+        """Durably store one webhook body; returns its receipt id."""
+        assert self._pool is not None, "WebhookStore.start() was not called"
+        trace: dict[str, str] = {}
+        propagate.inject(trace)
+        receipt: int = await self._pool.fetchval(INSERT, body, json.dumps(trace))
+        return receipt
+
+
+class WebhookProcessor:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        dsn: str,
+        handover_idle: timedelta,
+        batch: int = 50,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self.dsn = dsn
+        self._listener: asyncpg.Connection | None = None
+        self.runtime = runtime
+        self.handover_idle = handover_idle
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        # The outcome of recent bodies by receipt, for operators and tests (bounded).
+        self.results: OrderedDict[int, ingest.IngestResult] = OrderedDict()
+        self._progress = asyncio.Condition()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        # Woken by PostgreSQL as soon as any process stores a webhook; polling is a safety net.
+        self._listener = await asyncpg.connect(self.dsn)
+        await self._listener.add_listener(NOTIFY_CHANNEL, self._notified)
+        self._task = asyncio.create_task(self._run(), name="webhook-processor")
+
+    def _notified(self, *_: object) -> None:
+        self.wake()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+            try:
+                # More are waiting after a full batch: let requests in between batches.
+                while await self.process_batch() == self.batch:  # noqa: ASYNC110
+                    await asyncio.sleep(0)
+            except Exception as exc:
+                log.warning("webhook processing failed; will try again", error=type(exc).__name__)
+
+    async def process_batch(self) -> int:
+        """Apply the oldest stored webhooks, at most `batch`, in one transaction.
+
+        The whole batch is applied at once (runs of messages in a few statements); if that fails,
+        each body is applied on its own, so one bad body is quarantined and the rest go through.
+        """
+        t = webhook_inbox.c
+        async with self.runtime.uow() as uow:
+            oldest = select(t.id).order_by(t.id).limit(self.batch).with_for_update(skip_locked=True)
+            rows = sorted(
+                (
+                    await uow.session.execute(
+                        delete(webhook_inbox)
+                        .where(t.id.in_(oldest.scalar_subquery()))
+                        .returning(t.id, t.body, t.trace, func.extract("epoch", func.now() - t.received_at))
+                    )
+                ).all(),
+                key=lambda r: r.id,
+            )
+            if not rows:
+                return 0
+            results = await self._apply_all(uow, rows)
+            await uow.commit()
+        for row in rows:
+            LAG.observe(float(row[3]))
+        await self._record(results)
+        return len(rows)
+
+    async def _apply_all(self, uow: UnitOfWork, rows: list[Any]) -> dict[int, ingest.IngestResult]:
+        payloads: list[tuple[int, WebhookPayload]] = []
+        results: dict[int, ingest.IngestResult] = {}
+        for row in rows:
+            try:
+                payloads.append((row.id, WebhookPayload.model_validate(row.body)))
+            except ValidationError:
+                await repository.quarantine(uow.session, None, "webhook", "not a page webhook", row.body)
+                PROCESSED.labels("quarantined").inc()
+                results[row.id] = ingest.IngestResult(quarantined=1)
+        # The batch continues the trace of its first webhook; each body's own trace is kept when
+        # bodies are applied one by one.
+        token = otel_context.attach(propagate.extract(rows[0].trace))
+        try:
+            async with uow.savepoint():
+                results.update(await ingest.ingest_batch(uow, payloads, handover_idle=self.handover_idle))
+            self._count(results.values(), "ok")
+            return results
+        except Exception as exc:
+            log.warning("webhook batch failed; applying its bodies one by one", error=type(exc).__name__)
+        finally:
+            otel_context.detach(token)
+        by_id = {row.id: row for row in rows}
+        for receipt, payload in payloads:
+            results[receipt] = await self._apply_one(uow, receipt, payload, by_id[receipt])
+        return results
+
+    async def _apply_one(
+        self, uow: UnitOfWork, receipt: int, payload: WebhookPayload, row: Any
+    ) -> ingest.IngestResult:
+        token = otel_context.attach(propagate.extract(row.trace))
+        try:
+            async with uow.savepoint():
+                result = await ingest.ingest_webhook(uow, payload, handover_idle=self.handover_idle)
+            self._count([result], "ok")
+            return result
+        except Exception as exc:
+            # The savepoint is rolled back: keep the body where staff can see it, with why.
+            await repository.quarantine(
+                uow.session, None, "webhook", f"processing failed: {type(exc).__name__}", row.body
+            )
+            PROCESSED.labels("failed").inc()
+            log.error(
+                "webhook body quarantined after a processing error", receipt=receipt, error=type(exc).__name__
+            )
+            return ingest.IngestResult(quarantined=1)
+        finally:
+            otel_context.detach(token)
+
+    @staticmethod
+    def _count(results: Any, outcome: str) -> None:
+        for result in results:
+            PROCESSED.labels(outcome).inc()
+            for kind, n in result.kinds.items():
+                EVENTS.labels(kind).inc(n)
+            QUARANTINED.inc(result.quarantined)
+
+    async def _record(self, results: dict[int, ingest.IngestResult]) -> None:
+        async with self._progress:
+            self.results.update(results)
+            while len(self.results) > 1000:
+                self.results.popitem(last=False)
+            self._progress.notify_all()
+
+    async def result(self, receipt: int, timeout: float = 10.0) -> ingest.IngestResult:
+        """Wait until the webhook with this receipt was processed (tests, diagnostics)."""
+        async with asyncio.timeout(timeout), self._progress:
+            await self._progress.wait_for(lambda: receipt in self.results)
+            return self.results[receipt]
