@@ -117,3 +117,32 @@ async def _ai_stays_quiet(system: System, psid: str, *, answered: int) -> None:
         await write(system, sentinel, "Hello!")
         await eventually(lambda: replies_to(system, sentinel), timeout=30)
     assert len(await replies_to(system, psid)) == answered
+
+
+async def test_a_shuffled_batch_with_duplicates_gets_one_reply_per_message(system: System) -> None:
+    """Meta batches items, retries POSTs and reorders them: each message is stored and answered once."""
+    import random
+
+    base = int(time.time() * 1000) - 30_000
+    originals = [
+        text_message_event(PAGE_ID, "psid-shuffle", f"question {i}", timestamp_ms=base + i * 1000)
+        for i in range(10)
+    ]
+    rng = random.Random(3)
+    batch = originals + rng.sample(originals, 3)  # 30 % duplicates
+    rng.shuffle(batch)
+    async with EventRecorder(system.rabbitmq_url) as events:
+        for chunk in (batch[:5], batch[5:9], batch[9:], batch[:5]):  # the first POST is retried too
+            body = meta_json(page_webhook(PAGE_ID, chunk))
+            assert (await post_webhook(system, body)).status_code == 200
+        texts = await eventually(lambda: _count(system, "psid-shuffle", 10), timeout=60)
+        received = await events.wait_for("message.received", count=10)
+        # a later customer's message is answered after every duplicate was handled
+        await write(system, "psid-shuffle-sentinel", "Hello?")
+        await eventually(lambda: replies_to(system, "psid-shuffle-sentinel"), timeout=30)
+    mine = [e for e in received if e["data"]["psid"] == "psid-shuffle"]
+    assert sorted(e["data"]["text"] for e in mine) == sorted(f"question {i}" for i in range(10))
+    assert len({e["data"]["mid"] for e in mine}) == len(mine) == 10, "each message announced once"
+    assert len(await replies_to(system, "psid-shuffle")) == len(texts) == 10, "one reply per message"
+    asked = [r for r in system.gemini.requests() if "question " in str(r.body)]
+    assert len(asked) == 10
