@@ -68,6 +68,7 @@ def build(settings: MessengerSettings | None = None) -> Runtime:
         dsn=settings.libpq_database_url,
         handover_idle=timedelta(minutes=settings.handover_idle_minutes),
         poll_seconds=settings.webhook_poll_seconds,
+        window_seconds=settings.webhook_batch_window_ms / 1000,
     )
     runtime.on_startup.append(store.start)
     if settings.webhook_processing:

@@ -32,5 +32,7 @@ class MessengerSettings(ServiceSettings):
     webhook_processing: bool = True
     # Safety net only: processors are woken by PostgreSQL NOTIFY when a webhook is stored.
     webhook_poll_seconds: float = 5.0
+    # How long a woken processor waits for more webhooks before applying a batch.
+    webhook_batch_window_ms: float = 10.0
     # Shared with the gateway: the only caller of the internal API (/internal/v1).
     crm_internal_token: SecretStr = SecretStr("local-development-internal-token")

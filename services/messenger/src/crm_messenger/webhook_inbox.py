@@ -84,7 +84,9 @@ class WebhookProcessor:
         handover_idle: timedelta,
         batch: int = 50,
         poll_seconds: float = 5.0,
+        window_seconds: float = 0.01,
     ) -> None:
+        self.window = window_seconds
         self.dsn = dsn
         self._listener: asyncpg.Connection | None = None
         self.runtime = runtime
@@ -123,6 +125,9 @@ class WebhookProcessor:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            # Let a few more arrive: a batch costs about the same for one webhook or fifty, and the
+            # AI's answer takes seconds anyway.
+            await asyncio.sleep(self.window)
             self._wake.clear()
             try:
                 # More are waiting after a full batch: let requests in between batches.
@@ -134,9 +139,17 @@ class WebhookProcessor:
     async def process_batch(self) -> int:
         """Apply the oldest stored webhooks, at most `batch`, in one transaction.
 
-        The whole batch is applied at once (runs of messages in a few statements); if that fails,
-        each body is applied on its own, so one bad body is quarantined and the rest go through.
+        The whole batch is applied at once (runs of messages in a few statements). If that fails,
+        the transaction is rolled back (the webhooks stay stored) and the same webhooks are applied
+        one by one, each in a savepoint, so a bad body is quarantined and the rest go through.
         """
+        try:
+            return await self._process(one_by_one=False)
+        except Exception as exc:
+            log.warning("webhook batch failed; applying its bodies one by one", error=type(exc).__name__)
+            return await self._process(one_by_one=True)
+
+    async def _process(self, *, one_by_one: bool) -> int:
         t = webhook_inbox.c
         async with self.runtime.uow() as uow:
             oldest = select(t.id).order_by(t.id).limit(self.batch).with_for_update(skip_locked=True)
@@ -152,39 +165,32 @@ class WebhookProcessor:
             )
             if not rows:
                 return 0
-            results = await self._apply_all(uow, rows)
+            payloads: list[tuple[int, WebhookPayload, Any]] = []
+            results: dict[int, ingest.IngestResult] = {}
+            for row in rows:
+                try:
+                    payloads.append((row.id, WebhookPayload.model_validate(row.body), row))
+                except ValidationError:
+                    await repository.quarantine(uow.session, None, "webhook", "not a page webhook", row.body)
+                    PROCESSED.labels("quarantined").inc()
+                    results[row.id] = ingest.IngestResult(quarantined=1)
+            if one_by_one:
+                for receipt, payload, row in payloads:
+                    results[receipt] = await self._apply_one(uow, receipt, payload, row)
+            elif payloads:
+                # The batch continues the trace of its first webhook (each its own when one by one).
+                token = otel_context.attach(propagate.extract(payloads[0][2].trace))
+                try:
+                    batch = [(receipt, payload) for receipt, payload, _ in payloads]
+                    results.update(await ingest.ingest_batch(uow, batch, handover_idle=self.handover_idle))
+                finally:
+                    otel_context.detach(token)
+                self._count([results[receipt] for receipt, _, _ in payloads], "ok")
             await uow.commit()
         for row in rows:
             LAG.observe(float(row[3]))
         await self._record(results)
         return len(rows)
-
-    async def _apply_all(self, uow: UnitOfWork, rows: list[Any]) -> dict[int, ingest.IngestResult]:
-        payloads: list[tuple[int, WebhookPayload]] = []
-        results: dict[int, ingest.IngestResult] = {}
-        for row in rows:
-            try:
-                payloads.append((row.id, WebhookPayload.model_validate(row.body)))
-            except ValidationError:
-                await repository.quarantine(uow.session, None, "webhook", "not a page webhook", row.body)
-                PROCESSED.labels("quarantined").inc()
-                results[row.id] = ingest.IngestResult(quarantined=1)
-        # The batch continues the trace of its first webhook; each body's own trace is kept when
-        # bodies are applied one by one.
-        token = otel_context.attach(propagate.extract(rows[0].trace))
-        try:
-            async with uow.savepoint():
-                results.update(await ingest.ingest_batch(uow, payloads, handover_idle=self.handover_idle))
-            self._count(results.values(), "ok")
-            return results
-        except Exception as exc:
-            log.warning("webhook batch failed; applying its bodies one by one", error=type(exc).__name__)
-        finally:
-            otel_context.detach(token)
-        by_id = {row.id: row for row in rows}
-        for receipt, payload in payloads:
-            results[receipt] = await self._apply_one(uow, receipt, payload, by_id[receipt])
-        return results
 
     async def _apply_one(
         self, uow: UnitOfWork, receipt: int, payload: WebhookPayload, row: Any

@@ -134,7 +134,8 @@ class SendApiClient:
     async def _request(
         self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
     ) -> dict[str, Any]:
-        async for attempt in self._retrying:
+        # A copy per call: a retrying object keeps the state of one run, and calls overlap.
+        async for attempt in self._retrying.copy():
             with attempt:
                 await self.throttle.wait()
                 response = await self._client.request(method, path, json=body, params=params)
