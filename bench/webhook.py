@@ -80,9 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each step (default: 8)")
     parser.add_argument(
-        "--single-process",
+        "--split",
         action="store_true",
-        help="run the messenger as one process that answers and processes (default: web + worker process)",
+        help="run the messenger as a web process and a worker process (default: one process, both roles)",
     )
     parser.add_argument(
         "--workers",
@@ -159,7 +159,7 @@ class Options:
             rates=rates,
             seconds=float(args.seconds),
             workers=max(1, int(args.workers)),
-            single_process=bool(args.single_process),
+            single_process=not bool(args.split),
             warmup=float(args.warmup),
             max_in_flight=int(args.max_in_flight),
             psids=int(args.psids),
