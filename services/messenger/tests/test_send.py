@@ -7,59 +7,14 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from crm_contracts import ReplyGenerated, ReplyGeneratedData
 from crm_fakes.meta import RecordedSend
-from crm_fakes.webhooks import meta_json, page_webhook, sign, text_message_event
 from crm_messenger.models import messages
 from crm_servicekit.testing import eventually
 
-from .conftest import APP_SECRET, PAGE_ID, Messenger
+from .conftest import Messenger
+from .helpers import publish, reply_to, say
 
 pytestmark = pytest.mark.integration
-
-
-async def conversation_for(m: Messenger, psid: str) -> dict[str, object]:
-    event = text_message_event(PAGE_ID, psid, "hello")
-    body = meta_json(page_webhook(PAGE_ID, [event]))
-    response = await m.http.post(
-        "/webhooks/meta", content=body, headers={"x-hub-signature-256": sign(APP_SECRET, body)}
-    )
-    assert response.status_code == 200
-    return await eventually(lambda: _first(m, psid), timeout=10)
-
-
-async def _first(m: Messenger, psid: str) -> dict[str, object] | None:
-    for e in m.events.of_type("message.received"):
-        if e["data"]["psid"] == psid:
-            return e
-    return None
-
-
-def reply_for(received: dict[str, object], text: str = "ขอบคุณค่ะ") -> ReplyGenerated:
-    d = received["data"]
-    return ReplyGenerated(
-        correlation_id=str(received["correlation_id"]),
-        data=ReplyGeneratedData(
-            conversation_id=d["conversation_id"],  # type: ignore[index]
-            page_id=PAGE_ID,
-            psid=d["psid"],  # type: ignore[index]
-            in_reply_to_event_id=uuid.UUID(str(received["event_id"])),
-            in_reply_to_mid=d["mid"],  # type: ignore[index]
-            text=text,
-            language="th",
-            generated_by="gemini",
-            handover=False,
-        ),
-    )
-
-
-async def publish(m: Messenger, event: ReplyGenerated) -> None:
-    await m.app.state.runtime.broker.publish(
-        event.model_dump_json().encode(),
-        exchange="crm.events",
-        routing_key=event.type,
-        message_id=str(event.event_id),
-    )
 
 
 def texts_sent(m: Messenger) -> list[RecordedSend]:
@@ -75,13 +30,13 @@ async def outbound(m: Messenger, source: uuid.UUID) -> list[object]:
 
 
 async def test_reply_is_sent_once_with_metas_id_stored_even_when_redelivered(messenger: Messenger) -> None:
-    received = await conversation_for(messenger, "psid-send")
-    reply = reply_for(received)
+    received = await say(messenger, "psid-send", "hello")
+    reply = reply_to(received)
     await publish(messenger, reply)
     await publish(messenger, reply)  # the broker redelivers
     # The duplicate can only ever lose its inbox claim; a later reply going out gives it time to
     # have tried.
-    sentinel = reply_for(await conversation_for(messenger, "psid-sentinel"), "sentinel")
+    sentinel = reply_to(await say(messenger, "psid-sentinel", "hello"), "sentinel")
     await publish(messenger, sentinel)
     await messenger.events.wait_for("message.sent", count=2)
     [sent_event] = [e for e in messenger.events.of_type("message.sent") if e["data"]["psid"] == "psid-send"]
@@ -98,9 +53,9 @@ async def test_reply_is_sent_once_with_metas_id_stored_even_when_redelivered(mes
 
 
 async def test_rate_limit_613_is_retried_and_delivered_once(messenger: Messenger) -> None:
-    received = await conversation_for(messenger, "psid-613")
+    received = await say(messenger, "psid-613", "hello")
     messenger.meta.fail_next(613, times=2)
-    await publish(messenger, reply_for(received, "retry me"))
+    await publish(messenger, reply_to(received, "retry me"))
     await messenger.events.wait_for("message.sent")
     assert [m.text for m in texts_sent(messenger)] == ["retry me"]
     text_attempts = [a for a in messenger.meta.attempts() if "message" in a.body]
@@ -109,9 +64,9 @@ async def test_rate_limit_613_is_retried_and_delivered_once(messenger: Messenger
 
 
 async def test_unavailable_person_551_fails_at_once_with_a_reason(messenger: Messenger) -> None:
-    received = await conversation_for(messenger, "psid-551")
+    received = await say(messenger, "psid-551", "hello")
     messenger.meta.fail_next(551, subcode=1545041, times=5)
-    reply = reply_for(received)
+    reply = reply_to(received)
     await publish(messenger, reply)
     [failed] = await messenger.events.wait_for("message.send_failed")
     assert failed["data"]["error_code"] == 551
@@ -126,8 +81,8 @@ async def test_unavailable_person_551_fails_at_once_with_a_reason(messenger: Mes
 async def test_handover_reply_is_sent_and_the_conversation_is_flagged_for_staff(messenger: Messenger) -> None:
     from crm_messenger.models import conversations
 
-    received = await conversation_for(messenger, "psid-handover")
-    reply = reply_for(received, "เจ้าหน้าที่จะติดต่อกลับค่ะ")
+    received = await say(messenger, "psid-handover", "hello")
+    reply = reply_to(received, "เจ้าหน้าที่จะติดต่อกลับค่ะ")
     reply = reply.model_copy(
         update={"data": reply.data.model_copy(update={"handover": True, "handover_reason": "ai_unavailable"})}
     )

@@ -91,20 +91,6 @@ async def note_customer_messages(
     )
 
 
-async def note_customer_message(session: AsyncSession, conversation_id: uuid.UUID, at: datetime) -> None:
-    await session.execute(
-        update(conversations)
-        .where(c.id == conversation_id)
-        .values(
-            last_customer_message_at=func.greatest(func.coalesce(c.last_customer_message_at, at), at),
-            last_message_at=func.greatest(func.coalesce(c.last_message_at, at), at),
-            unread_count=c.unread_count + 1,
-            status="open",
-            updated_at=func.now(),
-        )
-    )
-
-
 async def note_staff_activity(session: AsyncSession, conversation_id: uuid.UUID, at: datetime) -> None:
     await session.execute(
         update(conversations)
@@ -192,20 +178,6 @@ async def conversations_page(
 
 
 # --- messages -------------------------------------------------------------------------------------
-
-
-async def insert_inbound(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
-    """Store an inbound message once per (page, mid); None if it was already stored."""
-    message_id = uuid.uuid4()
-    row = (
-        await session.execute(
-            insert(messages)
-            .values(id=message_id, direction="in", status="received", sent_by="customer", **values)
-            .on_conflict_do_nothing(index_elements=["page_id", "mid"])
-            .returning(m.id)
-        )
-    ).first()
-    return None if row is None else message_id
 
 
 async def insert_inbound_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
