@@ -1,0 +1,113 @@
+"""Every SQL statement of the marketing service."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Table, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .meta.insights import InsightRow
+from .models import insights_daily, insights_hourly
+
+_FACTS = (
+    "campaign_id",
+    "adset_id",
+    "spend",
+    "impressions",
+    "clicks",
+    "link_clicks",
+    "ctr",
+    "cpc",
+    "messaging_conversations_started",
+    "leads",
+    "purchases",
+    "purchase_value",
+    "actions",
+    "action_values",
+    "purchase_roas",
+)
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A row whose numbers are new or differ from what was stored."""
+
+    account_id: str
+    ad_id: str
+    day: date
+    hour: int | None
+    inserted: bool
+
+
+def _record(row: InsightRow, hourly: bool) -> tuple[Any, ...]:
+    lists = [
+        json.dumps([a.model_dump() for a in items])
+        for items in (row.actions, row.action_values, row.purchase_roas)
+    ]
+    facts = (
+        row.campaign_id,
+        row.adset_id,
+        row.spend,
+        row.impressions,
+        row.clicks,
+        row.link_clicks,
+        row.ctr,
+        row.cpc,
+        row.messaging_conversations_started,
+        row.leads,
+        row.purchases,
+        row.purchase_value,
+        *lists,
+    )
+    key = (row.account_id, row.ad_id, row.day)
+    return (*key, *facts, row.hour) if hourly else (*key, *facts, row.reach)
+
+
+async def upsert_insights(
+    session: AsyncSession, rows: Sequence[InsightRow], *, hourly: bool
+) -> list[Changed]:
+    """Bulk-load rows (COPY into a staging table, then one upsert) in the session's transaction.
+
+    A row whose numbers equal what is stored is left untouched; new or changed rows are written
+    (the newer numbers win) and returned. Resyncing the same range is therefore a no-op.
+    """
+    if not rows:
+        return []
+    table: Table = insights_hourly if hourly else insights_daily
+    last = "hour" if hourly else "reach"
+    columns = ["account_id", "ad_id", "day", *_FACTS, last]
+    keys = ["account_id", "ad_id", "day", *(["hour"] if hourly else [])]
+    compared = [*_FACTS, *([] if hourly else ["reach"])]
+    target = f"{table.schema}.{table.name}"
+    stage = f"{table.name}_stage"  # a session's own temporary table
+    # The statement opens the transaction that the COPY below then joins.
+    await session.execute(
+        text(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target} INCLUDING DEFAULTS)"
+            " ON COMMIT DELETE ROWS"
+        )
+    )
+    await session.execute(text(f"TRUNCATE {stage}"))
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(stage, records=[_record(r, hourly) for r in rows], columns=columns)
+    cols = ", ".join(columns)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in compared)
+    stored = ", ".join(f"t.{c}" for c in compared)
+    incoming = ", ".join(f"EXCLUDED.{c}" for c in compared)
+    # Identifiers only, all from this module's constants; the values travel by COPY.
+    result = await session.execute(
+        text(
+            f"INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {stage} "  # noqa: S608
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, synced_at = now() "
+            f"WHERE ({stored}) IS DISTINCT FROM ({incoming}) "
+            f"RETURNING t.account_id, t.ad_id, t.day, {'t.hour' if hourly else 'NULL::smallint'}, (xmax = 0)"
+        )
+    )
+    return [Changed(a, ad, d, h, bool(ins)) for a, ad, d, h, ins in result.all()]
