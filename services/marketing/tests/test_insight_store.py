@@ -75,7 +75,9 @@ async def test_first_load_inserts_a_resync_changes_nothing_and_new_numbers_win(s
         )
     )
     assert spend == Decimal("12.35") * 3 + Decimal("12.34") * 21, "exact to the satang"
-    count = await session.scalar(select(func.count()).select_from(insights_hourly))
+    count = await session.scalar(
+        select(func.count()).select_from(insights_hourly).where(insights_hourly.c.account_id == "act-1")
+    )
     assert count == 48
 
 
