@@ -263,3 +263,23 @@ async def test_profile_is_fetched_in_the_background_and_announced(messenger: Mes
     assert row.first_name
     assert row.profile_fetched_at is not None
     assert timedelta(0) <= datetime.now(UTC) - row.profile_fetched_at < timedelta(minutes=1)
+
+
+async def test_a_postback_after_staff_went_idle_hands_the_chat_back_to_the_ai(messenger: Messenger) -> None:
+    from sqlalchemy import update
+
+    from crm_messenger.models import conversations
+
+    await say(messenger, "psid-idle-pb", "hello")
+    async with messenger.app.state.runtime.sessionmaker() as session:
+        await session.execute(
+            update(conversations)
+            .where(conversations.c.psid == "psid-idle-pb")
+            .values(mode="human", human_since=datetime.now(UTC) - timedelta(hours=3))
+        )
+        await session.commit()
+    button = item("psid-idle-pb", postback={"mid": new_mid(), "title": "ดูคอร์ส", "payload": "VIEW_COURSES"})
+    assert (await post(messenger, button))["stored"] == 1
+    got = await received(messenger, button["postback"]["mid"])
+    assert got["data"]["conversation_mode"] == "ai", "staff were idle: the AI answers again"
+    assert (await conversation(messenger, "psid-idle-pb")).mode == "ai"

@@ -203,7 +203,8 @@ class _Ingest:
             ],
         )
         modes = {
-            key: await self._current_mode(key, conversations[key][0], entries)
+            # The first new message of the conversation correlates a hand-back it causes.
+            key: await self._current_mode(conversations[key][0], entries[0][2]["mid"])
             for key, entries in per_conversation.items()
         }
         announced: set[tuple[str, str]] = set()
@@ -217,14 +218,14 @@ class _Ingest:
             )
             announced.add(key)
 
-    async def _current_mode(self, key: tuple[str, str], conversation: Any, entries: list[Any]) -> str:
+    async def _current_mode(self, conversation: Any, correlation: str) -> str:
         """Staff idle for long enough hand the conversation back to the AI before it answers."""
         now = datetime.now(UTC)
         if conversation.mode == "human" and is_idle(
             conversation.human_since, conversation.last_staff_activity_at, now, self.handover_idle
         ):
             await self._mode_changed(
-                conversation, "ai", conversation.needs_human, "idle_timeout", entries[0][1].message.mid, now
+                conversation, "ai", conversation.needs_human, "idle_timeout", correlation, now
             )
             return "ai"
         return str(conversation.mode)
