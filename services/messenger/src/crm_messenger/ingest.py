@@ -6,7 +6,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -15,14 +15,13 @@ from crm_contracts import (
     Attachment,
     ContactSeen,
     ContactSeenData,
-    ConversationModeChanged,
-    ConversationModeChangedData,
     MessageReceived,
     MessageReceivedData,
 )
 from crm_servicekit.outbox import UnitOfWork
 
 from . import repository
+from .conversation_events import mode_changed
 from .meta.webhook import Messaging, Referral, WebhookPayload, item_kind, ms_to_datetime, sort_key
 from .rules import asks_for_person, is_idle
 
@@ -112,13 +111,20 @@ def _referral(r: Referral | None, at: datetime) -> AdReferral | None:
     )
 
 
+def _raw_referral(event: Messaging) -> Referral | None:
+    """The ad or link that brought this message or postback, as Meta sent it."""
+    if event.postback is not None:
+        return event.postback.referral
+    return (event.message.referral if event.message else None) or event.referral
+
+
 def _row(item: Item, event: Messaging, conversation_id: uuid.UUID) -> dict[str, Any]:
     """The `messages` row of a customer message or postback."""
     if event.postback is not None:
         pb = event.postback
         # Older postbacks carry no mid: their sender and time identify them.
         mid, text, attachments = pb.mid or f"postback:{event.sender.id}:{event.timestamp}", pb.title, []
-        quick_reply, postback, referral, kind = None, pb.payload, pb.referral, "postback"
+        quick_reply, postback, kind = None, pb.payload, "postback"
     else:
         msg = event.message
         assert msg is not None
@@ -127,9 +133,8 @@ def _row(item: Item, event: Messaging, conversation_id: uuid.UUID) -> dict[str, 
             Attachment(type=a.type, url=a.payload.url if a.payload else None) for a in msg.attachments
         ]
         quick_reply = msg.quick_reply.payload if msg.quick_reply else None
-        referral = msg.referral or event.referral
         kind = "quick_reply" if quick_reply else ("attachment" if attachments and not text else "text")
-    ad = _referral(referral, event.at)
+    ad = _referral(_raw_referral(event), event.at)
     return {
         "id": uuid.uuid4(),
         "conversation_id": conversation_id,
@@ -247,12 +252,7 @@ class _Ingest:
         if handover_requested:
             await repository.flag_for_human(self.session, conversation.id, "customer_requested")
         if ad is not None:
-            raw = (
-                (event.postback.referral if event.postback else None)
-                or (event.message.referral if event.message else None)
-                or event.referral
-            )
-            await self._referral(conversation.id, item.page_id, psid, ad, raw, via, event.at)
+            await self._referral(conversation.id, item.page_id, psid, ad, _raw_referral(event), via, event.at)
         if first_contact or ad is not None:
             self._contact_seen(item.page_id, psid, conversation.id, event.at, ad, mid)
         self.uow.emit(
@@ -454,33 +454,15 @@ class _Ingest:
         return conversation
 
     async def _mode_changed(
-        self, conversation: Any, mode: str, needs_human: bool, reason: str, correlation: str, at: datetime
+        self,
+        conversation: Any,
+        mode: Literal["ai", "human"],
+        needs_human: bool,
+        reason: str,
+        correlation: str,
+        at: datetime,
     ) -> None:
         await repository.set_mode(
             self.session, conversation.id, mode=mode, needs_human=needs_human, reason=reason, at=at
         )
         self.uow.emit(mode_changed(conversation, mode, needs_human, reason, correlation, at))
-
-
-def mode_changed(
-    conversation: Any,
-    mode: str,
-    needs_human: bool,
-    reason: str,
-    correlation: str,
-    at: datetime,
-    staff_id: Any = None,
-) -> ConversationModeChanged:
-    return ConversationModeChanged(
-        correlation_id=correlation,
-        data=ConversationModeChangedData(
-            conversation_id=conversation.id,
-            page_id=conversation.page_id,
-            psid=conversation.psid,
-            mode=mode,  # type: ignore[arg-type]
-            needs_human=needs_human,
-            reason=reason,
-            staff_id=staff_id,
-            changed_at=at,
-        ),
-    )

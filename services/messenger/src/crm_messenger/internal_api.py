@@ -19,6 +19,7 @@ from crm_servicekit.runtime import Runtime
 
 from . import outbound, repository
 from .config import MessengerSettings
+from .conversation_events import mode_changed
 from .rules import reply_window
 
 
@@ -238,9 +239,7 @@ def router(runtime: Runtime, settings: MessengerSettings, sender: outbound.Sende
                     uow.session, row.id, mode="ai", needs_human=False, reason=None, at=now
                 )
                 staff = body.staff_id if body else None
-                uow.emit(
-                    outbound.mode_changed(row, "ai", False, "handed_back", f"handback:{row.id}", now, staff)
-                )
+                uow.emit(mode_changed(row, "ai", False, "handed_back", f"handback:{row.id}", now, staff))
             await uow.commit()
             return conversation_view(await load(uow.session, conversation_id))
 

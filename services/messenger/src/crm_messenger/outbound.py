@@ -21,9 +21,7 @@ from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 
 from . import repository
-from .ingest import mode_changed
-
-__all__ = ["ConversationNotFound", "Sender", "WindowClosed", "mode_changed"]
+from .conversation_events import mode_changed
 from .meta.send_api import GraphError, SendApiClient
 from .rules import quick_reply_options, reply_window, split_text
 
