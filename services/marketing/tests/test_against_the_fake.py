@@ -3,10 +3,9 @@ truth per campaign and day to the satang, and hourly rows add up to the daily on
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,9 +19,6 @@ from crm_fakes import FakeServer, MarketingState, MarketingUniverse, create_mark
 from crm_marketing.meta.insights import InsightRow, parse_row
 from crm_marketing.models import insights_daily, insights_hourly
 from crm_marketing.repository import upsert_insights
-from crm_servicekit.db import create_engine, create_sessionmaker
-from crm_servicekit.migrations import upgrade
-from crm_servicekit.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
 
@@ -50,16 +46,6 @@ def fake() -> Iterator[tuple[str, MarketingUniverse]]:
     universe = MarketingUniverse(7, campaigns_per_account=3, start=START, end=END)
     with FakeServer(create_marketing_app(MarketingState(universe, access_token=TOKEN))) as server:
         yield server.url, universe
-
-
-@pytest.fixture
-async def session(database_url: str) -> AsyncIterator[AsyncSession]:
-    url = ServiceSettings(database_url=database_url).async_database_url
-    await asyncio.to_thread(upgrade, "crm_marketing", url)
-    engine = create_engine(url)
-    async with create_sessionmaker(engine)() as s:
-        yield s
-    await engine.dispose()
 
 
 async def rows(url: str, account: str, since: date, until: date, **extra: str) -> list[InsightRow]:

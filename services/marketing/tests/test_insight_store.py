@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 
@@ -14,9 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_marketing.meta.insights import InsightRow, parse_row
 from crm_marketing.models import insights_daily, insights_hourly
 from crm_marketing.repository import upsert_insights
-from crm_servicekit.db import create_engine, create_sessionmaker
-from crm_servicekit.migrations import upgrade
-from crm_servicekit.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
 
@@ -42,16 +37,6 @@ def hourly_rows(ad: str, day: str, spend_per_hour: str = "12.34") -> list[Insigh
         )
         for h in range(24)
     ]
-
-
-@pytest.fixture
-async def session(database_url: str) -> AsyncIterator[AsyncSession]:
-    url = ServiceSettings(database_url=database_url).async_database_url
-    await asyncio.to_thread(upgrade, "crm_marketing", url)
-    engine = create_engine(url)
-    async with create_sessionmaker(engine)() as s:
-        yield s
-    await engine.dispose()
 
 
 async def test_first_load_inserts_a_resync_changes_nothing_and_new_numbers_win(session: AsyncSession) -> None:

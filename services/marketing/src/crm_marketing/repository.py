@@ -44,28 +44,17 @@ class Changed:
     inserted: bool
 
 
-def _record(row: InsightRow, hourly: bool) -> tuple[Any, ...]:
-    lists = [
-        json.dumps([a.model_dump() for a in items])
-        for items in (row.actions, row.action_values, row.purchase_roas)
-    ]
-    facts = (
-        row.campaign_id,
-        row.adset_id,
-        row.spend,
-        row.impressions,
-        row.clicks,
-        row.link_clicks,
-        row.ctr,
-        row.cpc,
-        row.messaging_conversations_started,
-        row.leads,
-        row.purchases,
-        row.purchase_value,
-        *lists,
-    )
-    key = (row.account_id, row.ad_id, row.day)
-    return (*key, *facts, row.hour) if hourly else (*key, *facts, row.reach)
+def _values(row: InsightRow) -> dict[str, Any]:
+    """A row's values by column name; the records for COPY are taken from this in column order."""
+    lists = {
+        name: json.dumps([a.model_dump() for a in items])
+        for name, items in (
+            ("actions", row.actions),
+            ("action_values", row.action_values),
+            ("purchase_roas", row.purchase_roas),
+        )
+    }
+    return {**row.model_dump(include={"account_id", "ad_id", "day", "hour", "reach", *_FACTS}), **lists}
 
 
 async def upsert_insights(
@@ -96,7 +85,9 @@ async def upsert_insights(
     raw = await (await session.connection()).get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    await driver.copy_records_to_table(stage, records=[_record(r, hourly) for r in rows], columns=columns)
+    await driver.copy_records_to_table(
+        stage, records=[tuple(values[c] for c in columns) for values in map(_values, rows)], columns=columns
+    )
     cols = ", ".join(columns)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in compared)
     stored = ", ".join(f"t.{c}" for c in compared)
