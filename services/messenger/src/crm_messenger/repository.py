@@ -7,7 +7,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -453,28 +465,21 @@ async def reactions_for(session: AsyncSession, page_id: str, mids: list[str]) ->
 # --- referrals, opt-ins, quarantine --------------------------------------------------------------
 
 
+async def _insert_once(session: AsyncSession, table: Table, values: dict[str, Any], keys: list[str]) -> bool:
+    """Insert unless a row with the same `keys` exists (Meta delivers at least once): True if new."""
+    returning = next(iter(table.primary_key.columns))
+    row = await session.execute(
+        insert(table).values(**values).on_conflict_do_nothing(index_elements=keys).returning(returning)
+    )
+    return row.first() is not None
+
+
 async def insert_referral(session: AsyncSession, values: dict[str, Any]) -> bool:
-    row = (
-        await session.execute(
-            insert(referrals)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["page_id", "psid", "occurred_at", "via"])
-            .returning(referrals.c.id)
-        )
-    ).first()
-    return row is not None
+    return await _insert_once(session, referrals, values, ["page_id", "psid", "occurred_at", "via"])
 
 
 async def insert_optin(session: AsyncSession, values: dict[str, Any]) -> bool:
-    row = (
-        await session.execute(
-            insert(optins)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["page_id", "psid", "user_ref", "occurred_at"])
-            .returning(optins.c.id)
-        )
-    ).first()
-    return row is not None
+    return await _insert_once(session, optins, values, ["page_id", "psid", "user_ref", "occurred_at"])
 
 
 async def quarantine(
