@@ -51,16 +51,8 @@ FAKE_META = {
 
 def settings() -> dict[str, str]:
     file = {k: v for k, v in dotenv_values(".env").items() if v is not None}
-    return {
-        **DEFAULTS,
-        **file,
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if k in {*DEFAULTS, *FAKE_META, *file}
-            or k.startswith(("META_", "GEMINI_", "GOOGLE_", "OTEL_", "CRM_"))
-        },
-    }
+    # The environment wins over `.env`, which wins over the defaults (the services see it so too).
+    return {**DEFAULTS, **file, **os.environ}
 
 
 async def ensure_database(url: str) -> None:

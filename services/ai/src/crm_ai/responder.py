@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import httpx
 from google import genai
@@ -24,7 +24,7 @@ log = get_logger(__name__)
 class Reply:
     text: str
     language: str
-    generated_by: str  # gemini | offline
+    generated_by: Literal["gemini", "offline"]
     model: str | None
     handover: bool
     handover_reason: str | None = None

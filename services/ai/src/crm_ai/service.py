@@ -59,7 +59,7 @@ async def answer(uow_factory: Callable[[], UnitOfWork], responder: Responder, ev
                     in_reply_to_mid=d.mid,
                     text=reply.text,
                     language=reply.language,
-                    generated_by=reply.generated_by,  # type: ignore[arg-type]
+                    generated_by=reply.generated_by,
                     model=reply.model,
                     handover=reply.handover,
                     handover_reason=reply.handover_reason,
