@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -158,7 +159,12 @@ class WebhookProcessor:
                     await uow.session.execute(
                         delete(webhook_inbox)
                         .where(t.id.in_(oldest.scalar_subquery()))
-                        .returning(t.id, t.body, t.trace, func.extract("epoch", func.now() - t.received_at))
+                        .returning(
+                            t.id,
+                            t.body,
+                            t.trace,
+                            func.extract("epoch", func.now() - t.received_at).label("waited"),
+                        )
                     )
                 ).all(),
                 key=lambda r: r.id,
@@ -188,7 +194,7 @@ class WebhookProcessor:
                 self._count([results[receipt] for receipt, _, _ in payloads], "ok")
             await uow.commit()
         for row in rows:
-            LAG.observe(float(row[3]))
+            LAG.observe(float(row.waited))
         await self._record(results)
         return len(rows)
 
@@ -215,7 +221,7 @@ class WebhookProcessor:
             otel_context.detach(token)
 
     @staticmethod
-    def _count(results: Any, outcome: str) -> None:
+    def _count(results: Iterable[ingest.IngestResult], outcome: str) -> None:
         for result in results:
             PROCESSED.labels(outcome).inc()
             for kind, n in result.kinds.items():
