@@ -11,12 +11,19 @@ from crm_servicekit.migrations import upgrade
 from crm_servicekit.settings import ServiceSettings
 
 
+@pytest.fixture(scope="session")
+async def migrated(database_url: str) -> str:
+    """The test database with the marketing schema, migrated by its own Alembic."""
+    await asyncio.to_thread(
+        upgrade, "crm_marketing", ServiceSettings(database_url=database_url).async_database_url
+    )
+    return database_url
+
+
 @pytest.fixture
-async def session(database_url: str) -> AsyncIterator[AsyncSession]:
-    """A session on the marketing schema, migrated by its own Alembic."""
-    url = ServiceSettings(database_url=database_url).async_database_url
-    await asyncio.to_thread(upgrade, "crm_marketing", url)
-    engine = create_engine(url)
+async def session(migrated: str) -> AsyncIterator[AsyncSession]:
+    """A session on the marketing schema."""
+    engine = create_engine(ServiceSettings(database_url=migrated).async_database_url)
     async with create_sessionmaker(engine)() as s:
         yield s
     await engine.dispose()

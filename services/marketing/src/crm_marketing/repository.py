@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_contracts import InsightFact
+
 from .meta.insights import InsightRow
 from .models import insights_daily, insights_hourly
 
@@ -33,15 +35,38 @@ _FACTS = (
 )
 
 
+# What a changed row tells the rest of the system (`marketing.insights_changed`).
+_EVENT_FACTS = (
+    "spend",
+    "impressions",
+    "clicks",
+    "link_clicks",
+    "messaging_conversations_started",
+    "leads",
+    "purchases",
+    "purchase_value",
+)
+
+
 @dataclass(frozen=True)
 class Changed:
-    """A row whose numbers are new or differ from what was stored."""
+    """A row whose numbers are new or differ from what was stored, with its ad's names."""
 
     account_id: str
-    ad_id: str
-    day: date
-    hour: int | None
     inserted: bool
+    fact: InsightFact
+
+    @property
+    def ad_id(self) -> str:
+        return self.fact.ad_id
+
+    @property
+    def day(self) -> date:
+        return self.fact.day
+
+    @property
+    def hour(self) -> int | None:
+        return self.fact.hour
 
 
 def _values(row: InsightRow) -> dict[str, Any]:
@@ -92,13 +117,25 @@ async def upsert_insights(
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in compared)
     stored = ", ".join(f"t.{c}" for c in compared)
     incoming = ", ".join(f"EXCLUDED.{c}" for c in compared)
-    # Identifiers only, all from this module's constants; the values travel by COPY.
+    # Identifiers only, all from this module's constants; the values travel by COPY. The upsert
+    # returns the rows it wrote, joined to the names of their ad, ad set and campaign.
+    returned = ", ".join(f"t.{c}" for c in ("account_id", "ad_id", "campaign_id", "adset_id", *_EVENT_FACTS))
+    schema = table.schema
     result = await session.execute(
         text(
-            f"INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {stage} "  # noqa: S608
+            f"WITH up AS (INSERT INTO {target} AS t ({cols}) SELECT {cols} FROM {stage} "  # noqa: S608
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}, synced_at = now() "
             f"WHERE ({stored}) IS DISTINCT FROM ({incoming}) "
-            f"RETURNING t.account_id, t.ad_id, t.day, {'t.hour' if hourly else 'NULL::smallint'}, (xmax = 0)"
+            f"RETURNING {returned}, t.day, {'t.hour' if hourly else 'NULL::smallint AS hour'}, "
+            "(xmax = 0) AS inserted) "
+            "SELECT up.*, a.name AS ad_name, s.name AS adset_name, c.name AS campaign_name FROM up "
+            f"LEFT JOIN {schema}.ads a ON a.id = up.ad_id "
+            f"LEFT JOIN {schema}.adsets s ON s.id = up.adset_id "
+            f"LEFT JOIN {schema}.campaigns c ON c.id = up.campaign_id "
+            "ORDER BY up.day, up.hour, up.ad_id"
         )
     )
-    return [Changed(a, ad, d, h, bool(ins)) for a, ad, d, h, ins in result.all()]
+    return [
+        Changed(r["account_id"], bool(r["inserted"]), InsightFact.model_validate(r))
+        for r in result.mappings()
+    ]

@@ -85,12 +85,15 @@ def plan(
     return since, until, chosen
 
 
+async def account_now(session: AsyncSession, account_id: str, now: datetime) -> datetime:
+    """`now` in the ad account's timezone (Asia/Bangkok until the account itself was synced)."""
+    query = select(ad_accounts.c.timezone_name).where(ad_accounts.c.account_id == account_id)
+    return now.astimezone(ZoneInfo(await session.scalar(query) or DEFAULT_TIMEZONE))
+
+
 async def account_today(session: AsyncSession, account_id: str, now: datetime) -> date:
-    """Today in the ad account's timezone (Asia/Bangkok until the account itself was synced)."""
-    tz = await session.scalar(
-        select(ad_accounts.c.timezone_name).where(ad_accounts.c.account_id == account_id)
-    )
-    return now.astimezone(ZoneInfo(tz or DEFAULT_TIMEZONE)).date()
+    """Today in the ad account's timezone: its insights' days are that timezone's days."""
+    return (await account_now(session, account_id, now)).date()
 
 
 async def enqueue(session: AsyncSession, request: RunRequest) -> int | None:

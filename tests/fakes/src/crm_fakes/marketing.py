@@ -12,6 +12,7 @@ import math
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,13 +21,20 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_fakes.graph_errors import GraphError, default_message, fbtrace_id
 from crm_fakes.marketing_data import (
+    LEAD,
     LEVELS,
-    Facts,
+    MESSAGING,
+    OMNI_PURCHASE,
+    PIXEL_PURCHASE,
+    VALUE_TYPES,
+    Cell,
     Level,
     MarketingUniverse,
+    add_cells,
     days,
     iso,
 )
@@ -53,11 +61,12 @@ MARKETING_MESSAGES: dict[tuple[int, int | None], str] = {
 OBJECT_FIELDS: dict[str, tuple[str, ...]] = {
     "campaign": (
         "id", "name", "account_id", "status", "effective_status", "configured_status",
-        "objective", "daily_budget", "created_time", "updated_time", "start_time",
+        "objective", "daily_budget", "lifetime_budget", "created_time", "updated_time", "start_time",
     ),
     "adset": (
         "id", "name", "account_id", "campaign_id", "status", "effective_status",
-        "configured_status", "daily_budget", "created_time", "updated_time", "start_time",
+        "configured_status", "daily_budget", "lifetime_budget", "created_time", "updated_time",
+        "start_time",
     ),
     "ad": (
         "id", "name", "account_id", "campaign_id", "adset_id", "status", "effective_status",
@@ -69,7 +78,8 @@ ACCOUNT_FIELDS = ("id", "account_id", "name", "currency", "timezone_name", "acco
 INSIGHT_METRICS = frozenset(
     {
         "spend", "impressions", "clicks", "inline_link_clicks", "reach", "actions",
-        "action_values", "account_name", "account_currency", "objective", "cpc", "ctr", "cpm",
+        "action_values", "purchase_roas", "account_name", "account_currency", "objective", "cpc",
+        "ctr", "cpm",
         "account_id", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id",
         "ad_name", "date_start", "date_stop",
     }
@@ -116,12 +126,12 @@ class RecordedCall(BaseModel):
 @dataclass
 class ReportRun:
     id: str
-    account_id: str
+    account_id: str  # bare ad account id of the node (what the run status reports)
     params: dict[str, str]
     created: float
     fail: bool = False
     polls: int = 0
-    rows: list[dict[str, Any]] | None = None  # computed once, on the first results page
+    node_id: str = ""  # node the run was created on: "act_<id>", campaign, ad set or ad id
 
 
 @dataclass
@@ -140,6 +150,9 @@ class _Usage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+_CACHED_RUNS = 4  # runs whose result rows are kept in memory
+
+
 def _default_universe() -> MarketingUniverse:
     return MarketingUniverse(1, start=date(2026, 1, 1), end=date(2026, 1, 31))
 
@@ -148,10 +161,19 @@ class MarketingState:
     """Universe, settings, recorded calls, injected failures, async runs; thread-safe.
 
     Settings (plain attributes, change any time):
-    `max_sync_rows` (sync insights larger than this fail with "reduce the amount of data"),
+    `max_sync_rows` (sync insights larger than this fail with "reduce the amount of data";
+    only the ads under the queried node count),
+    `max_page_size` (None = off; else any paged request — object listings, sync insights,
+    report-run results — whose `limit` (default 25) is greater fails with code 1, HTTP 500,
+    "Please reduce the amount of data you're asking for, then retry your request", so a client
+    that halves its page size eventually succeeds),
     `polls_to_complete` (the N-th status poll of a run returns Job Completed),
     `empty_page_every` (0 = off; else every N-th page request that still has data is empty
     but carries `paging.next`), `usage_increment` (percentage points added per call).
+
+    Insights work on `act_<id>`, campaign, ad set and ad nodes (sync GET, async POST); rows
+    only count the ads under the node. Failing runs: `fail_next_run(times)` (the next runs,
+    whatever their node) and `fail_runs_on(*node_ids)` (every run created on those nodes).
     """
 
     def __init__(
@@ -160,6 +182,7 @@ class MarketingState:
         *,
         access_token: str | None = None,
         max_sync_rows: int = 5000,
+        max_page_size: int | None = None,
         polls_to_complete: int = 3,
         empty_page_every: int = 0,
         usage_increment: float = 1.0,
@@ -167,6 +190,7 @@ class MarketingState:
         self.universe = universe if universe is not None else _default_universe()
         self.access_token = access_token
         self.max_sync_rows = max_sync_rows
+        self.max_page_size = max_page_size
         self.polls_to_complete = polls_to_complete
         self.empty_page_every = empty_page_every
         self.usage_increment = usage_increment
@@ -175,6 +199,8 @@ class MarketingState:
         self._failures: list[_Pending] = []
         self._runs: dict[str, ReportRun] = {}
         self._fail_runs = 0
+        self._fail_nodes: set[str] = set()
+        self._run_rows: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         self._usage = _Usage()
         self._pages = 0
         self._run_seq = 0
@@ -204,6 +230,20 @@ class MarketingState:
         with self._lock:
             self._fail_runs += times
 
+    def fail_runs_on(self, *node_ids: str) -> None:
+        """Every async run created on one of these nodes ends in `Job Failed`, until `reset()`.
+
+        Nodes: an ad account ("act_<id>" or bare id), campaign or ad set (or ad) id. Only runs on
+        exactly that node fail, so a client that splits the job (account -> campaigns -> ad
+        sets) gets the data. Adds to earlier calls.
+        """
+        with self._lock:
+            self._fail_nodes.update(self._node_key(n) for n in node_ids)
+
+    def _node_key(self, node_id: str) -> str:
+        acc = self.universe.account(node_id) if self.universe.get(node_id) is None else None
+        return acc.id if acc is not None else node_id
+
     def calls(self) -> list[RecordedCall]:
         with self._lock:
             return list(self._calls)
@@ -213,12 +253,14 @@ class MarketingState:
             self._usage = _Usage()
 
     def reset(self) -> None:
-        """Forget calls, failures, runs and usage (settings and universe are kept)."""
+        """Forget calls, failures (incl. `fail_runs_on`), runs and usage; keep settings, universe."""
         with self._lock:
             self._calls.clear()
             self._failures.clear()
             self._runs.clear()
+            self._run_rows.clear()
             self._fail_runs = 0
+            self._fail_nodes.clear()
             self._usage = _Usage()
             self._pages = 0
 
@@ -261,16 +303,34 @@ class MarketingState:
             self._pages += 1
             return self._pages % self.empty_page_every == 0
 
-    def create_run(self, account_id: str, params: dict[str, str]) -> ReportRun:
+    def create_run(self, account_id: str, params: dict[str, str], node_id: str | None = None) -> ReportRun:
+        """A run on `node_id` (default: the account) of ad account `account_id` (bare id)."""
+        node = self._node_key(node_id if node_id is not None else f"act_{account_id}")
         with self._lock:
             self._run_seq += 1
-            fail = self._fail_runs > 0
-            if fail:
+            fail = node in self._fail_nodes
+            if not fail and self._fail_runs > 0:
+                fail = True
                 self._fail_runs -= 1
             rid = str(6044775548468 + self._run_seq * 7919)
-            run = ReportRun(rid, account_id, dict(params), time.time(), fail)
+            run = ReportRun(rid, account_id, dict(params), time.time(), fail, node_id=node)
             self._runs[rid] = run
             return run
+
+    def run_rows(self, run: ReportRun, compute: Callable[[], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Rows of a completed run, computed on first use; only the latest few runs stay cached
+        (rows are deterministic, so an evicted run is recomputed identically)."""
+        with self._lock:
+            rows = self._run_rows.get(run.id)
+            if rows is not None:
+                self._run_rows.move_to_end(run.id)
+                return rows
+        rows = compute()
+        with self._lock:
+            self._run_rows[run.id] = rows
+            while len(self._run_rows) > _CACHED_RUNS:
+                self._run_rows.popitem(last=False)
+        return rows
 
     def poll_run(self, run_id: str) -> ReportRun | None:
         with self._lock:
@@ -378,11 +438,19 @@ def _limit(params: dict[str, str]) -> int:
     return limit
 
 
+def _page_limit(state: MarketingState, params: dict[str, str]) -> int:
+    """The page size asked for; code 1 / HTTP 500 "reduce the amount of data" above max_page_size."""
+    limit = _limit(params)
+    if state.max_page_size is not None and limit > state.max_page_size:
+        raise GraphError(1, REDUCE_DATA, http_status=500)
+    return limit
+
+
 def _page(
     state: MarketingState, request: Request, params: dict[str, str], items: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """Meta cursor paging over `items`: `after` = cursor of the previous page's last item."""
-    limit = _limit(params)
+    limit = _page_limit(state, params)
     start = _offset(params["after"]) + 1 if params.get("after") else 0
     if params.get("before") and not params.get("after"):
         start = max(0, _offset(params["before"]) - limit)
@@ -484,8 +552,11 @@ class InsightQuery:
     windows: list[str]
 
 
-def parse_insights(u: MarketingUniverse, params: dict[str, str]) -> InsightQuery:
-    level = params.get("level", "account")
+def parse_insights(
+    u: MarketingUniverse, params: dict[str, str], default_level: Level = "account"
+) -> InsightQuery:
+    """Validate insights params; `level` defaults to the queried node's own level."""
+    level = params.get("level", default_level)
     if level not in LEVELS:
         raise GraphError(
             100, "(#100) level must be one of the following values: ad, adset, campaign, account"
@@ -518,86 +589,228 @@ def parse_insights(u: MarketingUniverse, params: dict[str, str]) -> InsightQuery
     )
 
 
-def _targets(u: MarketingUniverse, account_id: str, level: Level) -> list[tuple[str, dict[str, str]]]:
-    acc = u.account(account_id)
+_LEVEL_RANK: dict[str, int] = {lvl: i for i, lvl in enumerate(LEVELS)}
+_METRIC_NAMES = frozenset(
+    {"spend", "impressions", "clicks", "inline_link_clicks", "ctr", "cpm", "cpc", "reach", "actions",
+     "action_values", "purchase_roas"}
+)  # fmt: skip
+_HOUR_LABELS = tuple(f"{h:02d}:00:00 - {h:02d}:59:59" for h in range(24))
+
+
+@dataclass(frozen=True)
+class InsightNode:
+    """The node an insights request is made on: an ad account, campaign, ad set or ad."""
+
+    id: str  # "act_<id>" for an account, else the object id
+    kind: Level
+    account_id: str  # bare ad account id
+
+
+def resolve_node(u: MarketingUniverse, node_id: str) -> InsightNode | None:
+    """The account ("act_<id>" or bare id), campaign, ad set or ad behind `node_id`, if any."""
+    obj = u.get(node_id)
+    if obj is not None:
+        return InsightNode(obj.id, obj.kind, obj.account_id)
+    acc = u.account(node_id)
+    if acc is not None:
+        return InsightNode(acc.id, "account", acc.account_id)
+    return None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One row object at the query level, with the ads whose facts its rows sum."""
+
+    id: str
+    keys: dict[str, str]
+    ad_ids: tuple[str, ...]
+
+
+def _object_keys(u: MarketingUniverse, oid: str, account_name: str) -> dict[str, str]:
+    obj = u.get(oid)
+    assert obj is not None
+    camp = u.get(obj.campaign_id)
+    keys = {"account_id": obj.account_id, "account_name": account_name, "campaign_id": obj.campaign_id}
+    keys["campaign_name"] = camp.name if camp else ""
+    keys["objective"] = camp.objective or "" if camp else ""
+    if obj.kind in ("adset", "ad"):
+        adset = u.get(obj.adset_id or obj.id)
+        keys["adset_id"] = adset.id if adset else ""
+        keys["adset_name"] = adset.name if adset else ""
+    if obj.kind == "ad":
+        keys["ad_id"], keys["ad_name"] = obj.id, obj.name
+    return keys
+
+
+def _targets(u: MarketingUniverse, node_id: str, level: Level) -> list[_Target]:
+    """Row objects at `level` restricted to the ads under `node_id`, in creation order.
+
+    A level finer than (or equal to) the node gives the objects under it; a coarser level gives
+    the node's ancestor at that level, summing only the node's ads (Meta filters the same way).
+    """
+    node = resolve_node(u, node_id)
+    if node is None:
+        raise KeyError(node_id)
+    acc = u.account(node.account_id)
     assert acc is not None
+    node_ads = tuple(a.id for a in u.ads_under(node.id))
     if level == "account":
-        return [(acc.id, {"account_id": acc.account_id, "account_name": acc.name})]
-    out = []
-    for obj in u.objects(level, acc.account_id):
-        camp = u.get(obj.campaign_id)
-        keys = {"account_id": acc.account_id, "account_name": acc.name, "campaign_id": obj.campaign_id}
-        keys["campaign_name"] = camp.name if camp else ""
-        keys["objective"] = camp.objective or "" if camp else ""
-        if obj.kind in ("adset", "ad"):
-            adset = u.get(obj.adset_id or obj.id)
-            keys["adset_id"] = adset.id if adset else ""
-            keys["adset_name"] = adset.name if adset else ""
-        if obj.kind == "ad":
-            keys["ad_id"], keys["ad_name"] = obj.id, obj.name
-        out.append((obj.id, keys))
-    return out
+        return [_Target(acc.id, {"account_id": acc.account_id, "account_name": acc.name}, node_ads)]
+    if _LEVEL_RANK[level] < _LEVEL_RANK[node.kind]:
+        obj = u.get(node.id)
+        assert obj is not None
+        oid = obj.campaign_id if level == "campaign" else obj.adset_id
+        assert oid is not None
+        return [_Target(oid, _object_keys(u, oid, acc.name), node_ads)]
+    return [
+        _Target(obj.id, _object_keys(u, obj.id, acc.name), tuple(a.id for a in u.ads_under(obj.id)))
+        for obj in u.objects(level, acc.account_id)
+        if node.kind == "account" or node.id in (obj.id, obj.campaign_id, obj.adset_id)
+    ]
 
 
-def estimate_rows(u: MarketingUniverse, account_id: str, q: InsightQuery) -> int:
+def estimate_rows(u: MarketingUniverse, node_id: str, q: InsightQuery) -> int:
+    """Upper bound of rows for `q` on `node_id` (only the ads under the node count)."""
     n_days = (q.until - q.since).days + 1
-    return len(_targets(u, account_id, q.level)) * (n_days if q.daily else 1) * (24 if q.hourly else 1)
+    return len(_targets(u, node_id, q.level)) * (n_days if q.daily else 1) * (24 if q.hourly else 1)
 
 
-def insight_rows(u: MarketingUniverse, account_id: str, q: InsightQuery) -> list[dict[str, Any]]:
-    """Rows ordered by date, then object, then hour; rows without impressions are omitted."""
+def insight_rows(u: MarketingUniverse, node_id: str, q: InsightQuery) -> list[dict[str, Any]]:
+    """Rows ordered by date, then object, then hour; rows without impressions are omitted.
+
+    `node_id` is the account ("act_<id>" or bare id), campaign, ad set or ad queried; only the
+    ads under it count. Every (ad, day) is computed once, as int cells, then summed per row.
+    """
     periods = [(d, d) for d in days(q.since, q.until)] if q.daily else [(q.since, q.until)]
-    targets = _targets(u, account_id, q.level)
+    targets = _targets(u, node_id, q.level)
     currency = u.accounts[0].currency
+    fields, windows = q.fields, q.windows
+    wanted = frozenset(fields)
+    want_reach = "reach" in wanted
+    level_keys = LEVEL_KEYS[q.level]
+    # Per target: the row's leading keys, then each requested field as (name, static value or
+    # None for a metric). Metrics absent from a row (cpc without clicks, ...) are skipped.
+    plans = []
+    for t in targets:
+        extra = {**t.keys, "account_currency": currency}
+        steps = [
+            (f, None if f in _METRIC_NAMES else extra[f]) for f in fields if f in _METRIC_NAMES or f in extra
+        ]
+        plans.append((t, {k: t.keys[k] for k in level_keys}, steps))
     rows: list[dict[str, Any]] = []
     for since, until in periods:
-        for oid, keys in targets:
-            for hour in range(24) if q.hourly else [None]:
-                facts = u.facts(oid, since, until, hour)
-                if facts.impressions == 0:
-                    continue
-                row: dict[str, Any] = {k: keys[k] for k in LEVEL_KEYS[q.level]}
-                reach = None if hour is not None else u.reach(oid, since, until, facts.impressions)
-                metrics = _metrics(facts, reach, q.windows)
-                extra = {**keys, "account_currency": currency}
-                for f in q.fields:
-                    if f in metrics:
-                        row[f] = metrics[f]
-                    elif f in extra and f not in row:
-                        row[f] = extra[f]
-                row["date_start"], row["date_stop"] = since.isoformat(), until.isoformat()
-                if hour is not None:
-                    row[HOURLY] = f"{hour:02d}:00:00 - {hour:02d}:59:59"
+        period_days = list(days(since, until))
+        start_s, stop_s = since.isoformat(), until.isoformat()
+        for t, base, steps in plans:
+            if q.hourly:
+                cells = _hour_totals(u, t.ad_ids, period_days)
+            else:
+                total = _period_total(u, t.ad_ids, period_days)
+                cells = [(-1, total)] if total[0] else []
+            for hour, cell in cells:
+                reach = None
+                if hour < 0 and want_reach:
+                    reach = u.reach(t.id, since, until, cell[0])
+                m = _metrics(cell, reach, wanted, windows)
+                row: dict[str, Any] = dict(base)
+                for f, static in steps:
+                    if static is not None:
+                        row[f] = static
+                    elif f in m:
+                        row[f] = m[f]
+                row["date_start"], row["date_stop"] = start_s, stop_s
+                if hour >= 0:
+                    row[HOURLY] = _HOUR_LABELS[hour]
                 rows.append(row)
     return rows
 
 
-def _metrics(f: Facts, reach: int | None, windows: list[str]) -> dict[str, Any]:
-    def items(values: dict[str, Any]) -> list[dict[str, str]]:
-        out = []
-        for action_type, value in values.items():
-            item = {"action_type": action_type, "value": str(value)}
-            for w in windows:
-                item[w] = "0" if w in VIEW_WINDOWS else str(value)
-            out.append(item)
-        return out
+def _hour_totals(u: MarketingUniverse, ad_ids: tuple[str, ...], period: list[date]) -> list[tuple[int, Cell]]:
+    """(hour, summed cell) for hours with impressions, in hour order."""
+    if len(ad_ids) == 1 and len(period) == 1:
+        return u.day_cells(ad_ids[0], period[0])
+    acc: dict[int, list[int]] = {}
+    for ad_id in ad_ids:
+        for day in period:
+            for hour, cell in u.day_cells(ad_id, day):
+                total = acc.get(hour)
+                if total is None:
+                    acc[hour] = list(cell)
+                else:
+                    add_cells(total, cell)
+    return [(h, _as_cell(acc[h])) for h in sorted(acc)]
 
-    m: dict[str, Any] = {
-        "spend": str(f.spend),
-        "impressions": str(f.impressions),
-        "clicks": str(f.clicks),
-        "inline_link_clicks": str(f.inline_link_clicks),
-        "ctr": str(round(f.clicks * 100 / f.impressions, 6)),
-        "cpm": str(round(f.spend * 1000 / f.impressions, 6)),
-    }
-    if f.clicks:
-        m["cpc"] = str(round(f.spend / f.clicks, 6))
+
+def _period_total(u: MarketingUniverse, ad_ids: tuple[str, ...], period: list[date]) -> Cell:
+    total = [0] * 8
+    for ad_id in ad_ids:
+        for day in period:
+            for _, cell in u.day_cells(ad_id, day):
+                add_cells(total, cell)
+    return _as_cell(total)
+
+
+def _as_cell(v: list[int]) -> Cell:
+    return (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+
+
+def _money(minor: int) -> str:
+    """str(Decimal) of minor units with two places: 12345 -> "123.45", 5 -> "0.05"."""
+    return f"{minor // 100}.{minor % 100:02d}"
+
+
+def _ratio6(num: int, den: int) -> str:
+    """num/den rounded half-even to 6 places, formatted like str(round(Decimal, 6))."""
+    q, r = divmod(num * 1_000_000, den)
+    if 2 * r > den or (2 * r == den and q % 2):
+        q += 1
+    return f"{q // 1_000_000}.{q % 1_000_000:06d}"
+
+
+def _action_items(values: list[tuple[str, str]], windows: list[str]) -> list[dict[str, str]]:
+    """`actions` / `action_values` list items; view windows are 0, click windows the full value."""
+    out = []
+    for action_type, v in values:
+        item = {"action_type": action_type, "value": v}
+        for w in windows:
+            item[w] = "0" if w in VIEW_WINDOWS else v
+        out.append(item)
+    return out
+
+
+def _metrics(c: Cell, reach: int | None, wanted: frozenset[str], windows: list[str]) -> dict[str, Any]:
+    """Metric strings of a cell, only those in `wanted` (absent when Meta would omit them)."""
+    imps, clicks, link, spend, msg, leads, buys, value = c
+    m: dict[str, Any] = {}
+    if "spend" in wanted:
+        m["spend"] = _money(spend)
+    if "impressions" in wanted:
+        m["impressions"] = str(imps)
+    if "clicks" in wanted:
+        m["clicks"] = str(clicks)
+    if "inline_link_clicks" in wanted:
+        m["inline_link_clicks"] = str(link)
+    if "ctr" in wanted:
+        m["ctr"] = str(round(clicks * 100 / imps, 6))
+    if "cpm" in wanted:
+        m["cpm"] = _ratio6(spend * 10, imps)  # spend/100 * 1000 / impressions
+    if clicks and "cpc" in wanted:
+        m["cpc"] = _ratio6(spend, clicks * 100)
     if reach is not None:
         m["reach"] = str(reach)
-    if f.actions:
-        m["actions"] = items(f.actions)
-    if f.action_values:
-        m["action_values"] = items(f.action_values)
+    if "actions" in wanted and (msg or leads or buys):
+        acts = [(MESSAGING, str(msg))] if msg else []
+        if leads:
+            acts.append((LEAD, str(leads)))
+        if buys:
+            acts += [(PIXEL_PURCHASE, str(buys)), (OMNI_PURCHASE, str(buys))]
+        m["actions"] = _action_items(acts, windows)
+    if value and "action_values" in wanted:
+        money = _money(value)
+        m["action_values"] = _action_items([(t, money) for t in VALUE_TYPES], windows)
+    if value and spend and "purchase_roas" in wanted:
+        # Meta reports ROAS (purchase value / spend) as a ratio string, per purchase type.
+        m["purchase_roas"] = _action_items([(OMNI_PURCHASE, _ratio6(value, spend))], windows)
     return m
 
 
@@ -618,11 +831,11 @@ def create_marketing_app(state: MarketingState | None = None) -> FastAPI:
 
     async def handle(request: Request, version: str, path: list[str]) -> Response:
         params = dict(request.query_params)
-        if request.method == "POST":
-            params.update(_body_params(await request.body(), request.headers.get("content-type", "")))
         insights = path[-1] == "insights" or (len(path) == 1 and st.get_run(path[0]) is not None)
         status, body, throttle = 200, None, 0
         try:
+            if request.method == "POST":
+                params.update(_body_params(await request.body(), request.headers.get("content-type", "")))
             taken = st.take_failure()
             if taken is not None:
                 err, throttle = taken
@@ -652,6 +865,20 @@ def create_marketing_app(state: MarketingState | None = None) -> FastAPI:
     @app.api_route("/{version}/{node}/{edge}", methods=["GET", "POST"])
     async def edge(version: str, node: str, edge: str, request: Request) -> Response:
         return await handle(request, version, [node, edge])
+
+    @app.api_route("/{version}/{node}/{edge}/{rest:path}", methods=["GET", "POST"])
+    async def deeper(version: str, node: str, edge: str, rest: str, request: Request) -> Response:
+        return await handle(request, version, [node, edge, *rest.split("/")])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Routing misses (405 method, 404 path) still look like Graph and carry usage headers.
+        parts = [p for p in request.url.path.split("/") if p]
+        if exc.status_code == 405 and len(parts) >= 2:
+            err = _unsupported(request, parts[1])
+        else:
+            err = GraphError(2500, f"Unknown path components: /{'/'.join(parts)}")
+        return _graph_response(err.body(), err.http_status, st.bump_usage(False))
 
     return app
 
@@ -701,26 +928,33 @@ def _dispatch(st: MarketingState, request: Request, params: dict[str, str], path
         if obj is None:
             raise _unsupported(request, node)
         return _render_object(obj.__dict__, _fields(params, OBJECT_FIELDS[obj.kind], obj.kind))
+    if len(path) > 2:
+        raise GraphError(2500, f"Unknown path components: /{'/'.join(path[2:])}")
     edge = path[1]
     if acc is not None and edge in ("campaigns", "adsets", "ads") and request.method == "GET":
         level: Level = {"campaigns": "campaign", "adsets": "adset", "ads": "ad"}[edge]  # type: ignore[assignment]
+        _page_limit(st, params)
         return _page(st, request, params, _object_listing(u, level, acc.account_id, params))
-    if acc is not None and edge == "insights":
-        q = parse_insights(u, params)
+    target = resolve_node(u, node) if acc is not None or u.get(node) is not None else None
+    if target is not None and edge == "insights":
+        q = parse_insights(u, params, target.kind)
         if request.method == "POST":
-            run = st.create_run(acc.account_id, params)
+            run = st.create_run(target.account_id, params, target.id)
             return {"report_run_id": run.id}
-        if estimate_rows(u, acc.account_id, q) > st.max_sync_rows:
+        _page_limit(st, params)
+        if estimate_rows(u, target.id, q) > st.max_sync_rows:
             raise GraphError(1, REDUCE_DATA, http_status=500)
-        return _page(st, request, params, insight_rows(u, acc.account_id, q))
+        return _page(st, request, params, insight_rows(u, target.id, q))
     run = st.get_run(node)
     if run is not None and edge == "insights" and request.method == "GET":
         if run.fail or run.polls < st.polls_to_complete:
             raise GraphError(100, f"(#100) Report run {run.id} is not completed")
-        if run.rows is None:
-            run.rows = insight_rows(u, run.account_id, parse_insights(u, run.params))
         page_params = {k: v for k, v in params.items() if k in ("limit", "after", "before", "access_token")}
-        return _page(st, request, page_params, run.rows)
+        _page_limit(st, page_params)
+        on = resolve_node(u, run.node_id or run.account_id)
+        assert on is not None
+        rows = st.run_rows(run, lambda: insight_rows(u, on.id, parse_insights(u, run.params, on.kind)))
+        return _page(st, request, page_params, rows)
     raise _unsupported(request, node)
 
 

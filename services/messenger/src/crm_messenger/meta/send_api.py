@@ -6,7 +6,6 @@ into span attributes or logs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -17,9 +16,9 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from crm_servicekit.graph import GraphError as BaseGraphError
+from crm_servicekit.graph import UsageThrottle, graph_result
 from crm_servicekit.tracing import instrument_httpx
-
-from .usage import UsageThrottle
 
 # Temporary (1, 2, 1200) and rate limits (4, 17, 32, 613, 80006): wait and try again.
 RETRYABLE_CODES = frozenset({1, 2, 4, 17, 32, 613, 1200, 80006})
@@ -33,13 +32,8 @@ REASONS = {
 }
 
 
-@dataclass
-class GraphError(Exception):
-    code: int | None
-    subcode: int | None
-    message: str
-    http_status: int
-    is_transient: bool = False
+class GraphError(BaseGraphError):
+    """A Send API error, with what it means for the message."""
 
     @property
     def retryable(self) -> bool:
@@ -151,18 +145,4 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def _result(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = response.json()
-    except ValueError:
-        data = {}
-    error = data.get("error") if isinstance(data, dict) else None
-    if response.is_success and not error:
-        return data
-    error = error if isinstance(error, dict) else {}
-    raise GraphError(
-        code=error.get("code"),
-        subcode=error.get("error_subcode"),
-        message=str(error.get("message", response.reason_phrase)),
-        http_status=response.status_code,
-        is_transient=bool(error.get("is_transient", False)) or response.status_code >= 500,
-    )
+    return graph_result(response, GraphError)

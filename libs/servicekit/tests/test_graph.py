@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from crm_messenger.meta.usage import UsageThrottle, usage_from_headers
+from crm_servicekit.graph import UsageThrottle, usage_from_headers
 
 
 def buc(call_count: int, regain_minutes: int = 0) -> dict[str, str]:
