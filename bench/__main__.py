@@ -2,6 +2,7 @@
 
 uv run python -m bench
 uv run python -m bench webhook --rates 100,250,500,750 --seconds 10
+uv run python -m bench insights --days 365
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import webhook
+from . import insights, webhook
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         "signed Meta webhooks at rising rates: messenger vs a bare FastAPI endpoint",
         webhook.add_arguments,
         webhook.main,
+    ),
+    "insights": Benchmark(
+        "a year of hourly insights for 200 ads from the fake Marketing API vs raw COPY",
+        insights.add_arguments,
+        insights.main,
     ),
 }
 

@@ -56,8 +56,14 @@ def messenger_url() -> str:
 
 
 @pytest.fixture(scope="module")
+def marketing_url() -> str:
+    """Where the marketing service's internal API is: nowhere, unless a module serves it there."""
+    return f"http://127.0.0.1:{unused_port()}"
+
+
+@pytest.fixture(scope="module")
 def settings(
-    migrated_database_url: str, rabbitmq_url: str, cache_dir: Path, messenger_url: str
+    migrated_database_url: str, rabbitmq_url: str, cache_dir: Path, messenger_url: str, marketing_url: str
 ) -> GatewaySettings:
     return GatewaySettings(
         database_url=migrated_database_url,
@@ -67,6 +73,7 @@ def settings(
         crm_admin_password=SecretStr(ADMIN_PASSWORD),
         crm_jwt_secret=SecretStr(JWT_SECRET),
         messenger_internal_url=messenger_url,
+        marketing_internal_url=marketing_url,
         crm_internal_token=SecretStr(INTERNAL_TOKEN),
         outbox_relay_interval_seconds=0.5,
     )

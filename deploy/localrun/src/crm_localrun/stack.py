@@ -51,6 +51,7 @@ class Stack:
             "OTEL_SERVICE_NAME": f"crm-{service}",
             # Services that call another's internal API find it where this stack started it.
             **({"MESSENGER_INTERNAL_URL": self.url("messenger")} if "messenger" in self.ports else {}),
+            **({"MARKETING_INTERNAL_URL": self.url("marketing")} if "marketing" in self.ports else {}),
         }
 
     def migrate(self) -> None:

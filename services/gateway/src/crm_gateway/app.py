@@ -6,11 +6,12 @@ from crm_contracts import CustomerCreated, CustomerUpdated
 from crm_servicekit.logging import get_logger
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
-from . import api, conversations_api, handlers
+from . import api, conversations_api, handlers, marketing_api
 from .auth import api as auth_api
 from .auth import service as auth_service
 from .config import GatewaySettings
 from .errors import install_problem_handlers
+from .marketing_client import MarketingClient
 from .messenger_client import MessengerClient
 from .models import metadata
 
@@ -50,6 +51,10 @@ def messenger_client(settings: GatewaySettings) -> MessengerClient:
     return MessengerClient(settings.messenger_internal_url, settings.crm_internal_token.get_secret_value())
 
 
+def marketing_client(settings: GatewaySettings) -> MarketingClient:
+    return MarketingClient(settings.marketing_internal_url, settings.crm_internal_token.get_secret_value())
+
+
 def routers() -> list[APIRouter]:
     """The token endpoint is open; every other `/api/v1` route needs a signed-in staff user."""
     public = APIRouter(prefix=API_PREFIX)
@@ -59,6 +64,7 @@ def routers() -> list[APIRouter]:
     protected.include_router(api.router)
     protected.include_router(conversations_api.router)
     protected.include_router(conversations_api.messenger_router)
+    protected.include_router(marketing_api.router)
     return [public, protected]
 
 
@@ -67,14 +73,17 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     runtime = build(settings)
     # Created here (it does not connect until used) and closed when the app stops.
     messenger = messenger_client(settings)
-    runtime.on_shutdown.append(messenger.aclose)
+    marketing = marketing_client(settings)
+    runtime.on_shutdown.extend([messenger.aclose, marketing.aclose])
     app = create_service_app(
         runtime,
         title="V School CRM gateway",
         description="The staff API: sign-in, customers (from the cache-writer's snapshots first), "
-        "and Messenger conversations (through the messenger's internal API).",
+        "Messenger conversations (through the messenger's internal API) and Meta ad numbers "
+        "(through the marketing service's internal API).",
         routers=routers(),
     )
     app.state.messenger = messenger
+    app.state.marketing = marketing
     install_problem_handlers(app)
     return app

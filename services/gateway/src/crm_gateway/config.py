@@ -27,6 +27,8 @@ class GatewaySettings(ServiceSettings):
     crm_access_token_ttl_seconds: int = 900
     # Conversations live in the messenger; the gateway reads them through its internal HTTP API.
     messenger_internal_url: str = "http://127.0.0.1:8001"
+    # Ad accounts, campaigns, insights and sync runs live in the marketing service (same token).
+    marketing_internal_url: str = "http://127.0.0.1:8002"
     # Shared secret sent as `X-Internal-Token` on every call to another service's internal API.
     crm_internal_token: SecretStr = SecretStr(DEV_INTERNAL_TOKEN)
 

@@ -1,5 +1,5 @@
 """FastAPI dependencies shared by the routers: the runtime, settings, one session per request
-and the messenger's client."""
+and the clients of the messenger and marketing internal APIs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_servicekit.runtime import Runtime
 
 from .config import GatewaySettings
+from .marketing_client import MarketingClient
 from .messenger_client import MessengerClient
 
 
@@ -45,6 +46,14 @@ def get_messenger(request: Request) -> MessengerClient:
     return messenger
 
 
+def get_marketing(request: Request) -> MarketingClient:
+    marketing = request.app.state.marketing
+    if not isinstance(marketing, MarketingClient):
+        raise TypeError("app.state.marketing is set by create_app()")
+    return marketing
+
+
 SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 MessengerDep = Annotated[MessengerClient, Depends(get_messenger)]
+MarketingDep = Annotated[MarketingClient, Depends(get_marketing)]

@@ -116,6 +116,43 @@ class MessengerUnavailable(Problem):
         super().__init__("Messenger is unavailable, try again shortly.")
 
 
+class SyncRunNotFound(Problem):
+    status = 404
+    slug = "sync-run-not-found"
+    title = "Sync run not found"
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"No sync run has the id {run_id}.")
+
+
+class MarketingConflict(Problem):
+    """The marketing service cannot do this as it is set up (e.g. no ad account configured);
+    `detail` is its own sentence."""
+
+    status = 409
+    slug = "marketing-conflict"
+    title = "Marketing cannot do this now"
+
+
+class MarketingRejected(Problem):
+    """The marketing service refused the request (e.g. a range Meta does not keep); `detail` is its
+    own sentence, written for staff."""
+
+    status = 422
+    slug = "marketing-rejected"
+    title = "Invalid request"
+
+
+class MarketingUnavailable(Problem):
+    status = 503
+    slug = "marketing-unavailable"
+    title = "Marketing unavailable"
+    headers = RETRY_SOON
+
+    def __init__(self) -> None:
+        super().__init__("The marketing service is unavailable, try again shortly.")
+
+
 class InvalidParameter(Problem):
     """A parameter FastAPI accepted by type but the gateway cannot use (e.g. a forged cursor)."""
 

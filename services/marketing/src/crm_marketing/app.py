@@ -6,6 +6,7 @@ from crm_contracts import Event, InsightsChanged
 from crm_servicekit.periodic import PeriodicTask
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
+from . import internal_api
 from .config import MarketingSettings
 from .models import metadata
 from .sync import Syncer
@@ -31,8 +32,10 @@ def build(settings: MarketingSettings | None = None) -> Runtime:
 
 def create_app(settings: MarketingSettings | None = None) -> FastAPI:
     settings = settings or MarketingSettings()
+    runtime = build(settings)
     return create_service_app(
-        build(settings),
+        runtime,
         title="V School CRM marketing",
         description="Meta Marketing API sync: campaigns, ad sets, ads and insights.",
+        routers=[internal_api.router(runtime, settings)],
     )
