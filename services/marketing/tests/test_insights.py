@@ -47,8 +47,13 @@ def test_the_reference_row_is_read_exactly() -> None:
     assert (row.messaging_conversations_started, row.purchases, row.leads) == (3, 2, 0)
     assert row.purchase_value == Decimal("90.50")
     assert row.cpc == Decimal("5.00")
-    assert row.actions[1].model_extra == {"7d_click": "2", "1d_view": "0"}, "attribution windows are kept"
-    assert row.purchase_roas[0].value == "1.81"
+    assert row.actions[1] == {
+        "action_type": "offsite_conversion.fb_pixel_purchase",
+        "value": "2",
+        "7d_click": "2",
+        "1d_view": "0",
+    }, "attribution windows are kept"
+    assert row.purchase_roas[0]["value"] == "1.81"
 
 
 def test_overlapping_purchase_types_are_alternatives_not_a_sum() -> None:

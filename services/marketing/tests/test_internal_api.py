@@ -122,7 +122,7 @@ def insight(d: Day, **changes: Any) -> InsightRow:
         "purchases": d.purchases,
         "purchase_value": Decimal(d.purchase_value),
     }
-    return InsightRow.model_validate(values | changes)
+    return InsightRow(**(values | changes))
 
 
 def hours_of(d: Day) -> list[InsightRow]:

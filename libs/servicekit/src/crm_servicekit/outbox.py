@@ -63,11 +63,12 @@ class OutboxPublisher:
         finally:
             otel_context.detach(token)
 
-    async def publish_committed(self, rows: list[tuple[Event, dict[str, str]]]) -> None:
+    async def publish_committed(self, rows: list[tuple[Event, dict[str, Any], dict[str, str]]]) -> None:
+        """Publish events just committed (with the payloads written to the outbox)."""
         sent: list[uuid.UUID] = []
         try:
-            for event, headers in rows:
-                await self.send(event.type, event.event_id, event.model_dump(mode="json"), headers)
+            for event, payload, headers in rows:
+                await self.send(event.type, event.event_id, payload, headers)
                 sent.append(event.event_id)
         except Exception as exc:  # the relay will send the rest
             log.warning(
@@ -170,20 +171,14 @@ class UnitOfWork:
         self._pending.append((event, headers))
 
     async def commit(self) -> None:
-        if self._pending:
+        # Each event is dumped once: the same payload is written to the outbox and published.
+        pending = [(e, e.model_dump(mode="json"), h) for e, h in self._pending]
+        if pending:
             await self.session.execute(
                 insert(self._outbox.table),
-                [
-                    {
-                        "event_id": e.event_id,
-                        "type": e.type,
-                        "payload": e.model_dump(mode="json"),
-                        "headers": h,
-                    }
-                    for e, h in self._pending
-                ],
+                [{"event_id": e.event_id, "type": e.type, "payload": p, "headers": h} for e, p, h in pending],
             )
         await self.session.commit()
-        pending, self._pending = self._pending, []
+        self._pending = []
         if pending:
             await self._outbox.publish_committed(pending)

@@ -238,7 +238,10 @@ class Syncer:
         parsed: list[InsightRow] = []
         for item in raw:
             try:
-                parsed.append(parse_row(item))
+                row = parse_row(item)
+                if not row.ad_id:
+                    raise InsightError("ad_id: missing from a row asked for at level=ad")
+                parsed.append(row)
             except (InsightError, ValueError) as exc:
                 state.unreadable += 1
                 state.first_unreadable = state.first_unreadable or str(exc).splitlines()[0]
@@ -246,16 +249,17 @@ class Syncer:
         async with self.runtime.uow() as uow:
             changed = await upsert_insights(uow.session, parsed, hourly=job.hourly)
             for part in _chunks(changed, FACTS_PER_EVENT):
+                data = {
+                    "account_id": state.run.account_id,
+                    "currency": state.currency,
+                    "granularity": granularity,
+                    "sync_run_id": state.run.id,
+                    "facts": [c.fact for c in part],
+                }
                 uow.emit(
                     InsightsChanged(
                         correlation_id=f"sync-run-{state.run.id}",
-                        data=InsightsChangedData(
-                            account_id=state.run.account_id,
-                            currency=state.currency,
-                            granularity=granularity,
-                            sync_run_id=state.run.id,
-                            facts=[c.fact for c in part],
-                        ),
+                        data=InsightsChangedData.model_validate(data),
                     )
                 )
             await uow.commit()

@@ -10,11 +10,10 @@ reports one purchase under several overlapping action types (`omni_purchase`, `p
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 HOUR_BREAKDOWN = "hourly_stats_aggregated_by_advertiser_time_zone"
 
@@ -31,24 +30,25 @@ class InsightError(ValueError):
     """A row Meta sent that cannot be read exactly (kept out of the numbers, reported)."""
 
 
-class ActionValue(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-    action_type: str
-    value: str
+# One item of Meta's `actions` / `action_values` / `purchase_roas`: `action_type`, `value` and one
+# key per attribution window asked for (`"7d_click": "2"`), every value a string; kept as sent.
+ActionValue = dict[str, str]
 
 
-class InsightRow(BaseModel):
-    """One row at ad level for one day (and one hour when broken down by hour)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InsightRow:
+    """One row at ad level for one day (and one hour when broken down by hour).
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass: a year's backfill builds millions of these, and `parse_row` checks every
+    field as it reads it.
+    """
 
     account_id: str
     campaign_id: str | None = None
     adset_id: str | None = None
     ad_id: str | None = None
     day: date
-    hour: int | None = Field(default=None, ge=0, le=23)
+    hour: int | None = None
     spend: Decimal
     impressions: int
     reach: int | None = None
@@ -60,9 +60,9 @@ class InsightRow(BaseModel):
     leads: int
     purchases: int
     purchase_value: Decimal
-    actions: list[ActionValue] = Field(default_factory=list)
-    action_values: list[ActionValue] = Field(default_factory=list)
-    purchase_roas: list[ActionValue] = Field(default_factory=list)
+    actions: list[ActionValue] = field(default_factory=list)
+    action_values: list[ActionValue] = field(default_factory=list)
+    purchase_roas: list[ActionValue] = field(default_factory=list)
 
 
 def money(value: Any, field: str) -> Decimal:
@@ -97,18 +97,39 @@ def _decimal_or_none(value: Any, field: str) -> Decimal | None:
     return None if value in (None, "") else money(value, field)
 
 
+def _actions(raw: Any, field: str) -> list[ActionValue]:
+    """Meta's `[{action_type, value, <window>: ...}]`, checked here and built without a second
+    validation pass (this runs for every row of a year's backfill)."""
+    if raw is None or raw == "":
+        return []
+    if not isinstance(raw, list):
+        raise InsightError(f"{field}: expected a list")
+    for item in raw:
+        if not (isinstance(item, dict) and isinstance(item.get("action_type"), str)):
+            raise InsightError(f"{field}: an item has no action_type")
+        if "value" not in item:
+            raise InsightError(f"{field}: an item has no value")
+        if not all(isinstance(v, str) for v in item.values()):
+            raise InsightError(f"{field}: values must be strings")
+    return raw
+
+
 def _first(items: list[ActionValue], types: tuple[str, ...]) -> str | None:
-    by_type = {item.action_type: item.value for item in items}
-    return next((by_type[t] for t in types if t in by_type), None)
+    for wanted in types:
+        for item in items:
+            if item["action_type"] == wanted:
+                return item["value"]
+    return None
 
 
 def parse_row(raw: dict[str, Any]) -> InsightRow:
     """One raw insight row (level=ad) -> `InsightRow`, or `InsightError` saying what is wrong."""
+    start = raw.get("date_start")
     try:
-        day = date.fromisoformat(raw["date_start"])
-    except (KeyError, TypeError, ValueError) as exc:
+        day = date.fromisoformat(start)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
         raise InsightError("date_start: missing or not a date") from exc
-    if raw.get("date_stop", raw["date_start"]) != raw["date_start"]:
+    if raw.get("date_stop", start) != start:
         raise InsightError("a row must cover one day (time_increment=1)")
     hour = None
     if HOUR_BREAKDOWN in raw:
@@ -116,14 +137,17 @@ def parse_row(raw: dict[str, Any]) -> InsightRow:
         if not match:
             raise InsightError(f"{HOUR_BREAKDOWN}: not an hour range")
         hour = int(match.group(1))
-    actions = [ActionValue.model_validate(a) for a in raw.get("actions") or []]
-    values = [ActionValue.model_validate(a) for a in raw.get("action_values") or []]
+        if hour > 23:
+            raise InsightError(f"{HOUR_BREAKDOWN}: not an hour of the day")
+    actions = _actions(raw.get("actions"), "actions")
+    values = _actions(raw.get("action_values"), "action_values")
     link_clicks = raw.get("inline_link_clicks", _first(actions, ("link_click",)))
+    ids = {k: raw.get(k) for k in ("campaign_id", "adset_id", "ad_id")}
+    if not all(v is None or isinstance(v, str) for v in ids.values()):
+        raise InsightError("campaign_id, adset_id and ad_id must be strings")
     return InsightRow(
         account_id=str(raw.get("account_id", "")),
-        campaign_id=raw.get("campaign_id"),
-        adset_id=raw.get("adset_id"),
-        ad_id=raw.get("ad_id"),
+        **ids,
         day=day,
         hour=hour,
         spend=money(raw.get("spend"), "spend"),
@@ -140,5 +164,5 @@ def parse_row(raw: dict[str, Any]) -> InsightRow:
         purchase_value=money(_first(values, PURCHASES), "action_values"),
         actions=actions,
         action_values=values,
-        purchase_roas=[ActionValue.model_validate(a) for a in raw.get("purchase_roas") or []],
+        purchase_roas=_actions(raw.get("purchase_roas"), "purchase_roas"),
     )
