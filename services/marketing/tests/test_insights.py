@@ -94,6 +94,8 @@ def test_money_never_goes_through_float() -> None:
     [
         ({"spend": "12,50"}, "spend"),
         ({"spend": "NaN"}, "spend"),
+        ({"spend": "1e12"}, "spend: too large"),
+        ({"ctr": "1000000"}, "ctr: too large"),
         ({"impressions": "10.5"}, "impressions"),
         ({"date_start": "yesterday"}, "date_start"),
         ({"date_stop": "2026-09-02"}, "one day"),

@@ -181,6 +181,10 @@ class Syncer:
             outcome, error, code = "failed", f"Meta error {exc.code}/{exc.subcode}: {exc.message}", exc.code
         except* httpx.TransportError as group:
             outcome, error = "failed", f"Meta could not be reached: {type(group.exceptions[0]).__name__}"
+        except* Exception as group:
+            # Our own fault (a bug, the database gone): recorded, so the run does not look alive.
+            log.exception("sync run crashed", run_id=run.id)
+            outcome, error = "failed", f"internal error: {type(group.exceptions[0]).__name__}"
         finally:
             await client.aclose()
         self._merge(state)

@@ -65,8 +65,12 @@ class InsightRow:
     purchase_roas: list[ActionValue] = field(default_factory=list)
 
 
-def money(value: Any, field: str) -> Decimal:
-    """A money string as an exact Decimal (`"5339.5"` -> `Decimal("5339.50")`)."""
+def money(value: Any, field: str, integer_digits: int = 12) -> Decimal:
+    """A money string as an exact Decimal (`"5339.5"` -> `Decimal("5339.50")`).
+
+    `integer_digits` is what the column holds (numeric(14,2): 12); a larger number is refused
+    here rather than failing the whole batch in the database.
+    """
     if value is None or value == "":
         return Decimal("0.00")
     if not isinstance(value, str | int):
@@ -77,6 +81,8 @@ def money(value: Any, field: str) -> Decimal:
         raise InsightError(f"{field}: not a number") from exc
     if not amount.is_finite():
         raise InsightError(f"{field}: not a finite number")
+    if amount and amount.adjusted() >= integer_digits:
+        raise InsightError(f"{field}: too large")
     # Two decimals (satang) when that loses nothing; anything finer Meta sends is kept exactly.
     return amount.quantize(Decimal("0.01")) if amount == amount.quantize(Decimal("0.01")) else amount
 
@@ -93,8 +99,8 @@ def count(value: Any, field: str) -> int:
     return int(number)
 
 
-def _decimal_or_none(value: Any, field: str) -> Decimal | None:
-    return None if value in (None, "") else money(value, field)
+def _decimal_or_none(value: Any, field: str, integer_digits: int) -> Decimal | None:
+    return None if value in (None, "") else money(value, field, integer_digits)
 
 
 def _actions(raw: Any, field: str) -> list[ActionValue]:
@@ -156,8 +162,8 @@ def parse_row(raw: dict[str, Any]) -> InsightRow:
         reach=None if hour is not None or raw.get("reach") in (None, "") else count(raw["reach"], "reach"),
         clicks=count(raw.get("clicks"), "clicks"),
         link_clicks=count(link_clicks, "inline_link_clicks"),
-        ctr=_decimal_or_none(raw.get("ctr"), "ctr"),
-        cpc=_decimal_or_none(raw.get("cpc"), "cpc"),
+        ctr=_decimal_or_none(raw.get("ctr"), "ctr", 6),
+        cpc=_decimal_or_none(raw.get("cpc"), "cpc", 10),
         messaging_conversations_started=count(_first(actions, MESSAGING_STARTED), "actions"),
         leads=count(_first(actions, LEADS), "actions"),
         purchases=count(_first(actions, PURCHASES), "actions"),
