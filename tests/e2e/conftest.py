@@ -22,13 +22,22 @@ from crm_fakes import (
     create_otlp_app,
 )
 from crm_fakes.webhooks import sign
-from crm_localrun import SERVICES, Stack
+from crm_localrun import SERVICES, MarketingFake, Stack
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
 PAGE_ID = "111222333444"
 APP_SECRET = "e2e-app-secret"
 ADMIN = ("admin@vschool.test", "e2e-admin-password")
 THAI = "สวัสดีค่ะ อยากทราบรายละเอียดคอร์สราเมงค่ะ 🍜"
+MARKETING_TOKEN = "e2e-marketing-token"
+# The marketing service syncs only when asked, and waits little: the fake's report jobs are done
+# on their second status poll.
+MARKETING_ENV = {
+    "SYNC_SCHEDULE_ENABLED": "false",
+    "SYNC_POLL_SECONDS": "0.5",
+    "REPORT_POLL_INITIAL_SECONDS": "0.05",
+    "REPORT_POLL_MAX_SECONDS": "0.2",
+}
 
 
 def free_port() -> int:
@@ -43,6 +52,8 @@ class System:
     meta: MetaState
     gemini: GeminiState
     otlp: OtlpState
+    marketing: MarketingFake
+    """The Meta Marketing API fake (a process); `marketing.universe()` knows its numbers."""
     cache_dir: Path
     rabbitmq_url: str
 
@@ -85,13 +96,38 @@ async def system(
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_BSP_SCHEDULE_DELAY": "100",
     }
-    stack = Stack(env=env, ports={s: free_port() for s in SERVICES}, log_dir=root / "logs")
-    await asyncio.to_thread(stack.migrate)
-    await asyncio.to_thread(stack.start)
+    # Seed 3 with 3 campaigns over 10 days: an active campaign, a paused one that stops
+    # delivering near the end, and an archived one that delivers on the first two days only.
+    marketing = MarketingFake(
+        port=free_port(),
+        token=MARKETING_TOKEN,
+        seed=3,
+        campaigns=3,
+        adsets=2,
+        ads=2,
+        days=10,
+        polls=2,
+        log_path=root / "logs" / "marketing-fake.log",
+    )
+    stack = Stack(
+        env=env,
+        ports={s: free_port() for s in SERVICES},
+        service_envs={"marketing": {**marketing.service_env(), **MARKETING_ENV}},
+        log_dir=root / "logs",
+    )
     try:
-        yield System(stack, meta, gemini, otlp, root / "cache", rabbitmq_url)
+        # The fake starts while the services migrate; both must be ready before the services.
+        started = await asyncio.gather(
+            asyncio.to_thread(marketing.start), asyncio.to_thread(stack.migrate), return_exceptions=True
+        )
+        for outcome in started:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        await asyncio.to_thread(stack.start)
+        yield System(stack, meta, gemini, otlp, marketing, root / "cache", rabbitmq_url)
     finally:
         await asyncio.to_thread(stack.stop)
+        await asyncio.to_thread(marketing.stop)
         await drop_database(database_url)
         await asyncio.to_thread(delete_vhost, rabbitmq_url)
 

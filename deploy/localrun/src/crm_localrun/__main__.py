@@ -4,7 +4,9 @@
     python -m crm_localrun send TEXT  post a signed customer message to the running messenger
 
 Settings come from the environment, then `.env`, then the defaults below. With no
-`META_GRAPH_API_URL`, the Meta fake stands in for the Graph API; with no `GEMINI_API_KEY`, the
+`META_GRAPH_API_URL`, fakes stand in for the Graph API: the Messenger fake for the messenger, and
+the Marketing API fake (a process: one ad account, 6 campaigns x 2 ad sets x 2 ads, 90 days of
+numbers) for the marketing service, which syncs it hourly and daily. With no `GEMINI_API_KEY`, the
 ai service answers with its offline responder. Set them to use the real services.
 """
 
@@ -14,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import signal
 import sys
 import time
@@ -27,9 +30,11 @@ from dotenv import dotenv_values
 from crm_fakes import FakeServer, MetaState, create_meta_app
 from crm_fakes.webhooks import meta_json, page_webhook, sign, text_message_event
 
+from .fakes import MarketingFake
 from .stack import Stack
 
 META_FAKE_PORT = 9100
+MARKETING_FAKE_PORT = 9101
 DEMO_PAGE_ID = "100000000000001"
 DEFAULTS = {
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/crm",
@@ -46,6 +51,12 @@ FAKE_META = {
     "META_APP_SECRET": "local-app-secret",
     "META_VERIFY_TOKEN": "local-verify-token",
     "META_PAGE_ACCESS_TOKEN": "local-page-token",
+}
+FAKE_MARKETING = {"META_MARKETING_ACCESS_TOKEN": "local-marketing-token"}
+FAKE_MARKETING_PACE = {
+    # The fake finishes a report job on its second status poll: no need to wait as for Meta.
+    "REPORT_POLL_INITIAL_SECONDS": "0.2",
+    "REPORT_POLL_MAX_SECONDS": "2",
 }
 
 
@@ -68,28 +79,76 @@ async def ensure_database(url: str) -> None:
         await conn.close()
 
 
+def fake_marketing(env: dict[str, str]) -> tuple[MarketingFake, dict[str, str]]:
+    """The Marketing API fake, and the marketing service's own settings to sync its ad account.
+
+    Your `META_MARKETING_ACCESS_TOKEN` and pacing settings are kept (the fake accepts
+    that token); the ad account is the fake's, the only one it knows. The schedule stays as set
+    (`SYNC_SCHEDULE_ENABLED`, on by default), so hourly and daily runs happen.
+    """
+    token = env.get("META_MARKETING_ACCESS_TOKEN") or FAKE_MARKETING["META_MARKETING_ACCESS_TOKEN"]
+    fake = MarketingFake(port=MARKETING_FAKE_PORT, token=token, seed=1, campaigns=6, adsets=2, ads=2, days=90)
+    pace = {key: env.get(key) or value for key, value in FAKE_MARKETING_PACE.items()}
+    return fake, {**pace, **fake.service_env()}
+
+
+def backfill_hint(gateway: str, env: dict[str, str], fake: MarketingFake) -> str:
+    """How to queue a backfill of the fake's days through the gateway, as the admin (curl)."""
+    password = env["CRM_ADMIN_PASSWORD"]
+    # Only the well-known local default is shown; a password of your own stays in your `.env`.
+    if password == DEFAULTS["CRM_ADMIN_PASSWORD"]:
+        login, note = shlex.quote(f"password={password}"), ""
+    else:
+        login, note = '"password=$CRM_ADMIN_PASSWORD"', " (export CRM_ADMIN_PASSWORD first)"
+    body = json.dumps(
+        {
+            "kind": "backfill",
+            "since": fake.since.isoformat(),
+            "until": fake.today.isoformat(),
+            "granularities": ["day", "hour"],
+        },
+        separators=(",", ":"),
+    )
+    username = shlex.quote(f"username={env['CRM_ADMIN_EMAIL']}")
+    return (
+        f"Marketing: hourly and daily syncs of act_{fake.account_id} are queued on their own "
+        "(the first about a minute after start).\n"
+        f"Backfill its {fake.days} days (day and hour rows) for the dashboards{note}:\n"
+        f"  TOKEN=$(curl -s {gateway}/api/v1/auth/token --data-urlencode {username} --data-urlencode {login} "
+        """| python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')\n"""
+        f'  curl -s -X POST {gateway}/api/v1/marketing/syncs -H "Authorization: Bearer $TOKEN" '
+        f"-H 'content-type: application/json' -d '{body}'\n"
+        f'  Follow it: curl -s {gateway}/api/v1/marketing/syncs -H "Authorization: Bearer $TOKEN"\n'
+    )
+
+
 def up() -> int:
     env = settings()
     fake: FakeServer | None = None
+    marketing: MarketingFake | None = None
+    service_envs: dict[str, dict[str, str]] = {}
     if not env.get("META_GRAPH_API_URL"):
         for key, value in FAKE_META.items():
             env.setdefault(key, value)
+        marketing, service_envs["marketing"] = fake_marketing(env)
         fake = FakeServer(create_meta_app(MetaState(page_id=DEMO_PAGE_ID)), port=META_FAKE_PORT).start()
         env["META_GRAPH_API_URL"] = fake.url
-    asyncio.run(ensure_database(env["DATABASE_URL"]))
-    Path(env["CRM_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
-    stack = Stack(env=env)
-    print("migrating schemas and declaring queues ...", flush=True)
-    stack.migrate()
+    stack = Stack(env=env, service_envs=service_envs)
     stopping = False
 
     def stop(signum: int, _: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
     try:
+        asyncio.run(ensure_database(env["DATABASE_URL"]))
+        Path(env["CRM_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
+        if marketing is not None:
+            marketing.start()
+        print("migrating schemas and declaring queues ...", flush=True)
+        stack.migrate()
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
         stack.start()
         print(
             "\nV School CRM is running:\n"
@@ -100,7 +159,13 @@ def up() -> int:
             f"({'Gemini' if env.get('GEMINI_API_KEY') else 'offline responder: no GEMINI_API_KEY'})\n"
             f"  cache-writer          {stack.url('cache-writer')}/healthz   files in {env['CRM_CACHE_DIR']}\n"
             + (f"  Meta fake             {fake.url}/_fake/messages\n" if fake else "")
-            + "Try:  uv run python -m crm_localrun send 'สวัสดีค่ะ'      Stop: Ctrl-C\n",
+            + (
+                f"  Marketing API fake    {marketing.url}/_fake/calls   act_{marketing.account_id}\n"
+                if marketing
+                else ""
+            )
+            + "Try:  uv run python -m crm_localrun send 'สวัสดีค่ะ'      Stop: Ctrl-C\n"
+            + (backfill_hint(stack.url("gateway"), env, marketing) if marketing else ""),
             flush=True,
         )
         while not stopping:
@@ -108,6 +173,8 @@ def up() -> int:
     finally:
         print("stopping ...", flush=True)
         stack.stop()
+        if marketing is not None:
+            marketing.stop()
         if fake is not None:
             fake.stop()
     return 0

@@ -36,6 +36,9 @@ def module(service: str) -> str:
 class Stack:
     env: dict[str, str]
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
+    service_envs: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Variables for one service only, over `env`: e.g. the marketing service's
+    `META_GRAPH_API_URL` is the Marketing API fake while the messenger's is the Messenger fake."""
     log_dir: Path | None = None
     """Each service's output goes to `<log_dir>/<service>.log`; None: to this terminal."""
     startup_timeout: float = 60.0
@@ -47,6 +50,7 @@ class Stack:
     def service_env(self, service: str) -> dict[str, str]:
         return {
             **self.env,
+            **self.service_envs.get(service, {}),
             "PORT": str(self.ports[service]),
             "OTEL_SERVICE_NAME": f"crm-{service}",
             # Services that call another's internal API find it where this stack started it.

@@ -169,7 +169,8 @@ class MarketingState:
     that halves its page size eventually succeeds),
     `polls_to_complete` (the N-th status poll of a run returns Job Completed),
     `empty_page_every` (0 = off; else every N-th page request that still has data is empty
-    but carries `paging.next`), `usage_increment` (percentage points added per call).
+    but carries `paging.next`), `usage_increment` (percentage points added per call),
+    `usage_decay_per_second` (points recovered per second, as Meta's rolling hour recovers).
 
     Insights work on `act_<id>`, campaign, ad set and ad nodes (sync GET, async POST); rows
     only count the ads under the node. Failing runs: `fail_next_run(times)` (the next runs,
@@ -186,6 +187,7 @@ class MarketingState:
         polls_to_complete: int = 3,
         empty_page_every: int = 0,
         usage_increment: float = 1.0,
+        usage_decay_per_second: float = 1.0,
     ) -> None:
         self.universe = universe if universe is not None else _default_universe()
         self.access_token = access_token
@@ -194,6 +196,8 @@ class MarketingState:
         self.polls_to_complete = polls_to_complete
         self.empty_page_every = empty_page_every
         self.usage_increment = usage_increment
+        self.usage_decay_per_second = usage_decay_per_second
+        self._usage_at = time.monotonic()
         self._lock = threading.Lock()
         self._calls: list[RecordedCall] = []
         self._failures: list[_Pending] = []
@@ -282,6 +286,12 @@ class MarketingState:
     def bump_usage(self, insights: bool, throttle_minutes: int = 0) -> dict[str, str]:
         with self._lock:
             u = self._usage
+            now = time.monotonic()
+            recovered = (now - self._usage_at) * self.usage_decay_per_second
+            self._usage_at = now
+            u.app, u.insights, u.management = (
+                max(0.0, v - recovered) for v in (u.app, u.insights, u.management)
+            )
             inc = self.usage_increment
             u.app = min(100.0, u.app + inc)
             if insights:
