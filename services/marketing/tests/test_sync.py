@@ -7,6 +7,7 @@ refused token stops the run with a status that says what to do.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -19,7 +20,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, text
 
 from crm_fakes import FakeServer, MarketingState, MarketingUniverse, create_marketing_app
-from crm_marketing import runs
+from crm_marketing import backfill, runs
 from crm_marketing.app import create_app
 from crm_marketing.config import MarketingSettings
 from crm_marketing.models import ads, campaigns, insights_daily, insights_hourly, sync_runs
@@ -301,3 +302,24 @@ async def test_schedules_queue_one_hourly_and_one_daily_run_per_slot(marketing: 
         ("hourly", date(2026, 11, 21), date(2026, 11, 22), ["day", "hour"]),
     ]
     assert {r["requested_by"] for r in queued} == {"schedule"}
+
+
+async def test_the_backfill_command_queues_a_run_the_worker_completes(marketing: Marketing) -> None:
+    settings = marketing.syncer.settings
+    args = argparse.Namespace(since=date(2026, 1, 3), until=date(2026, 1, 4), hourly=False, account=None)
+
+    [run_id] = await backfill.queue(settings, args)
+    assert await marketing.syncer.run_pending() == 1
+
+    async with marketing.runtime.sessionmaker() as session:
+        run = (await session.execute(select(sync_runs).where(sync_runs.c.id == run_id))).mappings().one()
+    assert (run["status"], run["requested_by"], run["granularities"]) == (
+        "succeeded",
+        "command line",
+        ["day"],
+    )
+    assert await campaign_day_spend(marketing) == truth(date(2026, 1, 3), date(2026, 1, 4))
+
+    too_old = argparse.Namespace(since=date(2020, 1, 1), until=date(2020, 1, 2), hourly=True, account=None)
+    with pytest.raises(runs.RunRequestError, match="37 months"):
+        await backfill.queue(settings, too_old)

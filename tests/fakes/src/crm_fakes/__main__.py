@@ -42,7 +42,12 @@ def marketing_app(args: argparse.Namespace) -> FastAPI:
         start=end - timedelta(days=args.days - 1),
         end=end,
     )
-    state = MarketingState(universe, access_token=args.token or None, polls_to_complete=args.polls)
+    state = MarketingState(
+        universe,
+        access_token=args.token or None,
+        polls_to_complete=args.polls,
+        usage_increment=args.usage_increment,
+    )
     return create_marketing_app(state)
 
 
@@ -60,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     marketing.add_argument("--days", type=int, default=90)
     marketing.add_argument("--token", default="")
     marketing.add_argument("--polls", type=int, default=2, help="status polls until a report run completes")
+    marketing.add_argument(
+        "--usage-increment", type=float, default=1.0, help="usage percentage points each call adds"
+    )
     args = parser.parse_args(argv)
 
     stop = threading.Event()
