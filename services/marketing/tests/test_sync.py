@@ -323,3 +323,17 @@ async def test_the_backfill_command_queues_a_run_the_worker_completes(marketing:
     too_old = argparse.Namespace(since=date(2020, 1, 1), until=date(2020, 1, 2), hourly=True, account=None)
     with pytest.raises(runs.RunRequestError, match="37 months"):
         await backfill.queue(settings, too_old)
+
+
+async def test_rows_meta_sends_unreadable_are_named_and_the_rest_is_stored(marketing: Marketing) -> None:
+    marketing.meta.garble_next_rows(2)
+
+    run = await marketing.run(since=date(2026, 1, 5), until=date(2026, 1, 5), granularities=("day",))
+
+    assert run["status"] == "failed"
+    assert run["error"] == "2 rows could not be read and were left out (spend: not a number)"
+    assert run["rows_fetched"] == run["rows_changed"] + 2
+    stored = await campaign_day_spend(marketing)
+    expected = truth(date(2026, 1, 5), date(2026, 1, 5))
+    assert sum(stored.values()) < sum(expected.values()), "the unreadable rows are not guessed at"
+    assert set(stored) <= set(expected)

@@ -204,6 +204,7 @@ class MarketingState:
         self._runs: dict[str, ReportRun] = {}
         self._fail_runs = 0
         self._fail_nodes: set[str] = set()
+        self._garble = 0
         self._run_rows: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         self._usage = _Usage()
         self._pages = 0
@@ -244,6 +245,12 @@ class MarketingState:
         with self._lock:
             self._fail_nodes.update(self._node_key(n) for n in node_ids)
 
+    def garble_next_rows(self, rows: int = 1) -> None:
+        """The next completed run's first `rows` rows carry a spend no client can read exactly
+        (`"12,50"`), as a broken upstream would send; the run's other rows are intact."""
+        with self._lock:
+            self._garble += rows
+
     def _node_key(self, node_id: str) -> str:
         acc = self.universe.account(node_id) if self.universe.get(node_id) is None else None
         return acc.id if acc is not None else node_id
@@ -265,6 +272,7 @@ class MarketingState:
             self._run_rows.clear()
             self._fail_runs = 0
             self._fail_nodes.clear()
+            self._garble = 0
             self._usage = _Usage()
             self._pages = 0
 
@@ -337,6 +345,9 @@ class MarketingState:
                 return rows
         rows = compute()
         with self._lock:
+            if self._garble:
+                rows = [{**r, "spend": "12,50"} if i < self._garble else r for i, r in enumerate(rows)]
+                self._garble = 0
             self._run_rows[run.id] = rows
             while len(self._run_rows) > _CACHED_RUNS:
                 self._run_rows.popitem(last=False)
