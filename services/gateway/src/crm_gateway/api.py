@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from crm_contracts.snapshots import CustomerSnapshot
 
 from . import service
+from .auth.permissions import Permission, allow
 from .deps import SessionDep, SettingsDep
 
 SERVED_FROM = "X-Served-From"
@@ -22,7 +23,7 @@ class CustomerPageOut(BaseModel):
     next_cursor: str | None
 
 
-@router.get("", summary="Customers, newest first")
+@router.get("", summary="Customers, newest first", dependencies=[allow(Permission.CUSTOMER_READ)])
 async def list_customers(
     session: SessionDep,
     settings: SettingsDep,
@@ -35,7 +36,7 @@ async def list_customers(
     return CustomerPageOut(items=page.items, next_cursor=page.next_cursor)
 
 
-@router.get("/{customer_id}", summary="One customer")
+@router.get("/{customer_id}", summary="One customer", dependencies=[allow(Permission.CUSTOMER_READ)])
 async def get_customer(
     customer_id: str, session: SessionDep, settings: SettingsDep, response: Response
 ) -> CustomerSnapshot:

@@ -1,8 +1,8 @@
 """`/api/v1/conversations` and `/api/v1/messenger`: Messenger chats for staff, through the
 messenger's internal API (see `messenger_client`).
 
-Any signed-in staff user may call these for now, except the quarantine (admin). Each route's
-docstring names the permission it will need once roles carry permissions.
+Each route declares its permission (`conversation:read`, `conversation:reply`, `staff:admin`
+for the quarantine; see `auth.permissions`), also named in its docstring.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import conversations
-from .auth.api import AdminStaff, CurrentStaff
+from .auth.api import CurrentStaff
+from .auth.permissions import Permission, allow
 from .deps import MessengerDep, SessionDep
 from .errors import PROBLEM_JSON, ProblemDetails
 from .messenger_client import (
@@ -73,7 +74,12 @@ router = APIRouter(prefix="/conversations", tags=["conversations"])
 messenger_router = APIRouter(prefix="/messenger", tags=["messenger"])
 
 
-@router.get("", summary="Conversations, most recent activity first", responses=_problems(503))
+@router.get(
+    "",
+    summary="Conversations, most recent activity first",
+    responses=_problems(503),
+    dependencies=[allow(Permission.CONVERSATION_READ)],
+)
 async def list_conversations(
     staff: CurrentStaff,
     messenger: MessengerDep,
@@ -95,7 +101,10 @@ async def list_conversations(
 
 
 @router.get(
-    "/{conversation_id}", summary="One conversation and its latest messages", responses=_problems(404, 503)
+    "/{conversation_id}",
+    summary="One conversation and its latest messages",
+    responses=_problems(404, 503),
+    dependencies=[allow(Permission.CONVERSATION_READ)],
 )
 async def get_conversation(
     conversation_id: uuid.UUID,
@@ -108,7 +117,10 @@ async def get_conversation(
 
 
 @router.post(
-    "/{conversation_id}/assign", summary="Assign to a staff user, or unassign", responses=_problems(404, 503)
+    "/{conversation_id}/assign",
+    summary="Assign to a staff user, or unassign",
+    responses=_problems(404, 503),
+    dependencies=[allow(Permission.CONVERSATION_REPLY)],
 )
 async def assign_conversation(
     conversation_id: uuid.UUID, body: AssignIn, session: SessionDep, messenger: MessengerDep
@@ -119,7 +131,10 @@ async def assign_conversation(
 
 
 @router.post(
-    "/{conversation_id}/handback", summary="Let the AI answer again", responses=_problems(404, 409, 503)
+    "/{conversation_id}/handback",
+    summary="Let the AI answer again",
+    responses=_problems(404, 409, 503),
+    dependencies=[allow(Permission.CONVERSATION_REPLY)],
 )
 async def hand_back_conversation(
     conversation_id: uuid.UUID, staff: CurrentStaff, messenger: MessengerDep
@@ -129,7 +144,10 @@ async def hand_back_conversation(
 
 
 @router.post(
-    "/{conversation_id}/read", summary="Mark as read (staff opened it)", responses=_problems(404, 503)
+    "/{conversation_id}/read",
+    summary="Mark as read (staff opened it)",
+    responses=_problems(404, 503),
+    dependencies=[allow(Permission.CONVERSATION_READ)],
 )
 async def mark_conversation_read(conversation_id: uuid.UUID, messenger: MessengerDep) -> Conversation:
     """Sets the unread count back to 0. Permission: `conversation:read`."""
@@ -138,6 +156,7 @@ async def mark_conversation_read(conversation_id: uuid.UUID, messenger: Messenge
 
 @router.post(
     "/{conversation_id}/messages",
+    dependencies=[allow(Permission.CONVERSATION_REPLY)],
     status_code=202,
     summary="Reply to the customer as the signed-in staff user",
     responses=_problems(404, 409, 503),
@@ -165,10 +184,13 @@ async def reply(
 
 
 @messenger_router.get(
-    "/quarantine", summary="Webhook items the messenger could not handle", responses=_problems(403, 503)
+    "/quarantine",
+    summary="Webhook items the messenger could not handle",
+    responses=_problems(403, 503),
+    dependencies=[allow(Permission.STAFF_ADMIN)],
 )
 async def quarantine(
-    _: AdminStaff, messenger: MessengerDep, limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100
+    messenger: MessengerDep, limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100
 ) -> QuarantinePage:
-    """Permission: `admin`. Payloads are raw webhook items and may hold personal data."""
+    """Permission: `staff:admin`. Payloads are raw webhook items and may hold personal data."""
     return await messenger.quarantine(limit=limit)

@@ -1,8 +1,8 @@
 """`/api/v1/marketing`: Meta ad numbers and their sync runs for staff, through the marketing
 service's internal API (see `marketing_client`).
 
-Any signed-in staff user may call these for now. Each route's docstring names the permission it
-will need once roles carry permissions.
+Each route declares its permission (`marketing:read`, `marketing:sync`; see
+`auth.permissions`), also named in its docstring.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from .auth.api import CurrentStaff
+from .auth.permissions import Permission, allow
 from .deps import MarketingDep
 from .errors import PROBLEM_JSON, ProblemDetails
 from .marketing_client import (
@@ -72,7 +73,12 @@ class SyncRequestIn(BaseModel):
 router = APIRouter(prefix="/marketing", tags=["marketing"])
 
 
-@router.get("/syncs", summary="Sync runs, newest first", responses=_problems(422, 503))
+@router.get(
+    "/syncs",
+    summary="Sync runs, newest first",
+    responses=_problems(422, 503),
+    dependencies=[allow(Permission.MARKETING_READ)],
+)
 async def list_sync_runs(
     marketing: MarketingDep,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
@@ -84,7 +90,12 @@ async def list_sync_runs(
     return await marketing.sync_runs(limit=limit, cursor=cursor, account_id=account_id, status=status)
 
 
-@router.get("/syncs/{run_id}", summary="One sync run", responses=_problems(404, 503))
+@router.get(
+    "/syncs/{run_id}",
+    summary="One sync run",
+    responses=_problems(404, 503),
+    dependencies=[allow(Permission.MARKETING_READ)],
+)
 async def get_sync_run(run_id: int, marketing: MarketingDep) -> SyncRun:
     """Poll it to follow a run's progress. Permission: `marketing:read`."""
     return await marketing.sync_run(run_id)
@@ -92,6 +103,7 @@ async def get_sync_run(run_id: int, marketing: MarketingDep) -> SyncRun:
 
 @router.post(
     "/syncs",
+    dependencies=[allow(Permission.MARKETING_SYNC)],
     status_code=202,
     summary="Queue a sync of Meta's numbers, as the signed-in staff user",
     responses=_problems(409, 422, 503),
@@ -111,6 +123,7 @@ async def trigger_sync(body: SyncRequestIn, staff: CurrentStaff, marketing: Mark
 
 @router.get(
     "/campaigns",
+    dependencies=[allow(Permission.MARKETING_READ)],
     summary="Campaigns, ad sets and ads with their totals over a range",
     responses=_problems(422, 503),
 )
@@ -126,6 +139,7 @@ async def campaign_tree(
 
 @router.get(
     "/insights",
+    dependencies=[allow(Permission.MARKETING_READ)],
     summary="Numbers per account, campaign, ad set or ad, per day or hour",
     responses=_problems(422, 503),
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response
@@ -11,7 +10,6 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from crm_gateway.deps import SessionDep, SettingsDep
-from crm_gateway.errors import Forbidden
 
 from . import service
 from .domain import Role, Staff
@@ -30,21 +28,6 @@ async def current_staff(
 
 
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
-
-
-def require_role(*roles: Role) -> Callable[[Staff], Awaitable[Staff]]:
-    """A dependency: the signed-in staff user if they have one of `roles`; 403 otherwise."""
-    allowed = ", ".join(role.value for role in roles)
-
-    async def staff_with_role(staff: CurrentStaff) -> Staff:
-        if staff.role not in roles:
-            raise Forbidden(f"This needs the role {allowed}.")
-        return staff
-
-    return staff_with_role
-
-
-AdminStaff = Annotated[Staff, Depends(require_role(Role.ADMIN))]
 
 
 class TokenOut(BaseModel):
