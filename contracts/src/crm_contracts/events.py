@@ -238,6 +238,56 @@ class CustomerUpdated(Event):
     data: CustomerUpdatedData
 
 
+class ProductChangedData(EventData):
+    product_id: uuid.UUID
+    kind: Literal["course", "package", "equipment", "menu_item"]
+    name_th: str
+    name_en: str | None = None
+    category: str | None = None
+    price: Decimal = Field(description='THB, exact, e.g. `"12500.00"` (a JSON string).')
+    active: bool
+    changed_at: datetime
+
+
+class ProductChanged(Event):
+    """A catalog product was created or changed (its price included): the AI quotes current prices."""
+
+    type: Literal["catalog.product_changed"] = "catalog.product_changed"
+    producer: str = "gateway"
+    data: ProductChangedData
+
+
+class OrderLine(EventData):
+    product_id: uuid.UUID
+    product_name: str
+    session_id: uuid.UUID | None = None
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal
+    line_total: Decimal
+
+
+class OrderCreatedData(EventData):
+    order_id: uuid.UUID
+    customer_id: str
+    status: Literal["pending", "paid", "refunded", "cancelled"]
+    currency: str
+    total: Decimal = Field(description="THB, exact: the sum of the lines' totals.")
+    lines: list[OrderLine]
+    first_touch: AdReferral | None = Field(description="The customer's first ad when the order was taken.")
+    latest_touch: AdReferral | None = Field(description="The customer's latest ad when the order was taken.")
+    created_at: datetime
+
+
+class OrderCreated(Event):
+    """An order was taken; its amounts and the customer's ad attribution let revenue be
+    attributed to ads and campaigns."""
+
+    type: Literal["order.created"] = "order.created"
+    producer: str = "gateway"
+    data: OrderCreatedData
+
+
 # --- marketing --------------------------------------------------------------------------------
 
 
@@ -290,6 +340,8 @@ AnyEvent = Annotated[
     | ReplyGenerated
     | CustomerCreated
     | CustomerUpdated
+    | ProductChanged
+    | OrderCreated
     | InsightsChanged,
     Field(discriminator="type"),
 ]
@@ -307,5 +359,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ReplyGenerated,
     CustomerCreated,
     CustomerUpdated,
+    ProductChanged,
+    OrderCreated,
     InsightsChanged,
 )

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.runtime import Runtime
 
 from .config import GatewaySettings
@@ -39,6 +40,11 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_uow(runtime: RuntimeDep) -> UnitOfWork:
+    """A unit of work for a route that writes: enter it, commit once (events after commit)."""
+    return runtime.uow()
+
+
 def get_messenger(request: Request) -> MessengerClient:
     messenger = request.app.state.messenger
     if not isinstance(messenger, MessengerClient):
@@ -55,5 +61,6 @@ def get_marketing(request: Request) -> MarketingClient:
 
 SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 MessengerDep = Annotated[MessengerClient, Depends(get_messenger)]
 MarketingDep = Annotated[MarketingClient, Depends(get_marketing)]

@@ -1,4 +1,4 @@
-"""The gateway's own schema: staff logins, and the customers it owns."""
+"""The gateway's own schema: staff logins, the customers, the catalog and the orders it owns."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    Numeric,
     PrimaryKeyConstraint,
     SmallInteger,
     String,
@@ -33,6 +34,8 @@ inbox = inbox_table(metadata)
 ROLES = ("admin", "manager", "marketer", "agent", "viewer")
 CUSTOMER_CHANNELS = ("FB", "LINE", "WEB", "WALKIN")
 IDENTITY_CHANNELS = ("messenger", "line", "web", "walkin")
+PRODUCT_KINDS = ("course", "package", "equipment", "menu_item")
+ORDER_STATUSES = ("pending", "paid", "refunded", "cancelled")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -108,4 +111,77 @@ customer_id_sequences = Table(
     Column("year", SmallInteger, nullable=False, comment="Two-digit year (Asia/Bangkok)."),
     Column("last_value", Integer, nullable=False),
     PrimaryKeyConstraint("channel", "year"),
+)
+
+
+# --- catalog: the single truth for prices (THB, exact) ------------------------------------------
+products = Table(
+    "products",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()),
+    Column("kind", String(16), nullable=False),
+    Column("name_th", Text, nullable=False),
+    Column("name_en", Text, nullable=True),
+    Column("description_th", Text, nullable=True),
+    Column("description_en", Text, nullable=True),
+    Column("category", Text, nullable=True),
+    Column("price", Numeric(12, 2), nullable=False),
+    Column("duration_minutes", Integer, nullable=True),
+    Column("image_urls", JSONB, nullable=False, server_default="[]"),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(_one_of("kind", PRODUCT_KINDS), name="kind"),
+    CheckConstraint("price >= 0", name="price"),
+)
+
+course_sessions = Table(
+    "course_sessions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()),
+    Column("product_id", UUID(as_uuid=True), ForeignKey("gateway.products.id"), nullable=False, index=True),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    # Taken by orders; one conditional UPDATE books seats, so no concurrency can oversell.
+    Column("seats_taken", Integer, nullable=False, server_default="0"),
+    CheckConstraint("capacity > 0", name="capacity"),
+    CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats"),
+    CheckConstraint("ends_at > starts_at", name="times"),
+)
+
+# --- orders ---------------------------------------------------------------------------------------
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()),
+    Column("customer_id", String(40), ForeignKey("gateway.customers.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("currency", String(3), nullable=False, server_default="THB"),
+    Column("total", Numeric(12, 2), nullable=False),
+    # The customer's ad attribution when the order was taken (first and latest touch).
+    Column("attribution", JSONB, nullable=False, server_default="{}"),
+    # A repeated POST with the same key returns the first order instead of a second one.
+    Column("idempotency_key", Text, nullable=True, unique=True),
+    Column("created_by", UUID(as_uuid=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(_one_of("status", ORDER_STATUSES), name="status"),
+    CheckConstraint("total >= 0", name="total"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("order_id", UUID(as_uuid=True), ForeignKey("gateway.orders.id"), nullable=False, index=True),
+    Column("product_id", UUID(as_uuid=True), ForeignKey("gateway.products.id"), nullable=False),
+    Column("session_id", UUID(as_uuid=True), ForeignKey("gateway.course_sessions.id"), nullable=True),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Numeric(12, 2), nullable=False),
+    Column("discount", Numeric(12, 2), nullable=False, server_default="0"),
+    Column("line_total", Numeric(12, 2), nullable=False),
+    CheckConstraint("quantity > 0", name="quantity"),
+    CheckConstraint("discount >= 0 AND line_total >= 0", name="amounts"),
+    CheckConstraint("line_total = unit_price * quantity - discount", name="line_total"),
 )

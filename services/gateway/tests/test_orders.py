@@ -1,0 +1,203 @@
+"""Catalog and orders: prices from the catalog, exact totals, sessions never oversold, and a
+repeated Idempotency-Key never takes a second order."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, insert, select
+
+from crm_gateway.models import course_sessions, customers, order_lines
+from crm_servicekit.runtime import Runtime
+from crm_servicekit.testing import EventRecorder
+
+pytestmark = pytest.mark.integration
+
+AD = {"ad_id": "120210000000001", "source": "ADS", "type": "OPEN_THREAD", "ref": None, "ad_title": None}
+
+
+async def a_customer(runtime: Runtime, latest_touch: dict[str, Any] | None = None) -> str:
+    customer_id = f"TVS-CUS-WALKIN-26-{uuid.uuid4().int % 10**8:08d}"
+    async with runtime.sessionmaker() as session, session.begin():
+        await session.execute(
+            insert(customers).values(
+                id=customer_id, channel="WALKIN", first_touch=latest_touch, latest_touch=latest_touch
+            )
+        )
+    return customer_id
+
+
+async def a_course(client: httpx.AsyncClient, auth: dict[str, str], price: str = "12500.00") -> str:
+    body = {"kind": "course", "name_th": "คอร์สซูชิพื้นฐาน", "name_en": "Sushi basics", "price": price}
+    response = await client.post("/api/v1/products", json=body, headers=auth)
+    assert response.status_code == 201, response.text
+    product_id: str = response.json()["id"]
+    return product_id
+
+
+async def a_session(client: httpx.AsyncClient, auth: dict[str, str], product_id: str, capacity: int) -> str:
+    body = {
+        "starts_at": "2026-12-05T10:00:00+07:00",
+        "ends_at": "2026-12-05T16:00:00+07:00",
+        "capacity": capacity,
+    }
+    response = await client.post(f"/api/v1/products/{product_id}/sessions", json=body, headers=auth)
+    assert response.status_code == 201, response.text
+    assert response.json()["seats_left"] == capacity
+    session_id: str = response.json()["id"]
+    return session_id
+
+
+async def test_fifty_concurrent_bookings_of_a_ten_seat_session_sell_exactly_ten(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    product = await a_course(client, auth)
+    session = await a_session(client, auth, product, capacity=10)
+    buyers = [await a_customer(runtime) for _ in range(50)]
+
+    async def book(customer_id: str) -> httpx.Response:
+        line = {"product_id": product, "session_id": session, "quantity": 1}
+        return await client.post(
+            "/api/v1/orders", json={"customer_id": customer_id, "lines": [line]}, headers=auth
+        )
+
+    responses = await asyncio.gather(*(book(c) for c in buyers))
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses.count(201) == 10
+    assert statuses.count(409) == 40
+    refused = next(r for r in responses if r.status_code == 409).json()
+    assert refused["detail"] == "Only 0 seats are left in this session; 1 were asked for."
+    async with runtime.sessionmaker() as db:
+        taken = await db.scalar(select(course_sessions.c.seats_taken).where(course_sessions.c.id == session))
+        lines = await db.scalar(
+            select(func.count()).select_from(order_lines).where(order_lines.c.session_id == session)
+        )
+    assert (taken, lines) == (10, 10)
+
+
+async def test_an_order_is_priced_by_the_catalog_exactly_and_published_with_its_attribution(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime, rabbitmq_url: str
+) -> None:
+    course = await a_course(client, auth, price="12500.00")
+    session = await a_session(client, auth, course, capacity=5)
+    knives = (
+        await client.post(
+            "/api/v1/products",
+            json={"kind": "equipment", "name_th": "มีดซาชิมิ", "price": "1890.50"},
+            headers=auth,
+        )
+    ).json()["id"]
+    customer = await a_customer(runtime, latest_touch=AD)
+    lines = [
+        {"product_id": course, "session_id": session, "quantity": 2, "discount": "1000.00"},
+        {"product_id": knives, "quantity": 3},
+    ]
+
+    async with EventRecorder(rabbitmq_url) as events:
+        response = await client.post(
+            "/api/v1/orders", json={"customer_id": customer, "lines": lines}, headers=auth
+        )
+        assert response.status_code == 201, response.text
+        [event] = await events.wait_for("order.created")
+
+    order = response.json()
+    assert order["total"] == "29671.50"  # 2 x 12500.00 - 1000.00 + 3 x 1890.50
+    assert [line["line_total"] for line in order["lines"]] == ["24000.00", "5671.50"]
+    assert order["attribution"]["latest_touch"]["ad_id"] == AD["ad_id"]
+    assert event["data"]["total"] == "29671.50"
+    assert event["data"]["latest_touch"]["ad_id"] == AD["ad_id"]
+    assert event["data"]["customer_id"] == customer
+
+
+async def test_a_repeated_idempotency_key_returns_the_first_order(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    course = await a_course(client, auth)
+    session = await a_session(client, auth, course, capacity=3)
+    customer = await a_customer(runtime)
+    body = {"customer_id": customer, "lines": [{"product_id": course, "session_id": session}]}
+    headers = {**auth, "Idempotency-Key": f"order-{uuid.uuid4()}"}
+
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/orders", json=body, headers=headers) for _ in range(5))
+    )
+
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    async with runtime.sessionmaker() as db:
+        taken = await db.scalar(select(course_sessions.c.seats_taken).where(course_sessions.c.id == session))
+    assert taken == 1, "one order, one seat"
+
+
+async def test_a_price_change_is_published_and_applies_to_new_orders_only(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime, rabbitmq_url: str
+) -> None:
+    course = await a_course(client, auth, price="9900.00")
+    customer = await a_customer(runtime)
+    first = (
+        await client.post(
+            "/api/v1/orders", json={"customer_id": customer, "lines": [{"product_id": course}]}, headers=auth
+        )
+    ).json()
+
+    async with EventRecorder(rabbitmq_url) as events:
+        changed = await client.patch(f"/api/v1/products/{course}", json={"price": "10900.00"}, headers=auth)
+        assert changed.status_code == 200, changed.text
+        [event] = await events.wait_for("catalog.product_changed")
+    second = (
+        await client.post(
+            "/api/v1/orders", json={"customer_id": customer, "lines": [{"product_id": course}]}, headers=auth
+        )
+    ).json()
+
+    assert event["data"]["price"] == "10900.00"
+    assert (first["total"], second["total"]) == ("9900.00", "10900.00")
+    again = (await client.get(f"/api/v1/orders/{first['id']}", headers=auth)).json()
+    assert again["total"] == "9900.00", "an order keeps the price it was taken at"
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "says"),
+    [
+        ({"customer_id": "TVS-CUS-FB-26-9999"}, 422, "No customer has the id"),
+        ({"discount": "99999.00"}, 422, "discount"),
+        ({"discount": "1.005"}, 422, "discount"),
+        ({"quantity": 0}, 422, "quantity"),
+    ],
+)
+async def test_an_order_that_cannot_be_taken_says_why_and_leaves_nothing(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    runtime: Runtime,
+    change: dict[str, Any],
+    status: int,
+    says: str,
+) -> None:
+    course = await a_course(client, auth, price="100.00")
+    session = await a_session(client, auth, course, capacity=2)
+    customer = change.pop("customer_id", None) or await a_customer(runtime)
+    line = {"product_id": course, "session_id": session, "quantity": 1, **change}
+
+    response = await client.post(
+        "/api/v1/orders", json={"customer_id": customer, "lines": [line]}, headers=auth
+    )
+
+    assert response.status_code == status
+    assert says in response.text
+    async with runtime.sessionmaker() as db:
+        taken = await db.scalar(select(course_sessions.c.seats_taken).where(course_sessions.c.id == session))
+    assert taken == 0, "a refused order books no seat"
+
+
+async def test_a_price_with_more_than_two_decimals_is_refused_naming_the_field(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    body = {"kind": "menu_item", "name_th": "ข้าวปั้น", "price": "45.505"}
+    response = await client.post("/api/v1/products", json=body, headers=auth)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "price"
