@@ -17,24 +17,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from crm_servicekit.logging import get_logger
-from crm_servicekit.tracing import instrument_httpx
-
-from .errors import MarketingConflict, MarketingRejected, MarketingUnavailable, SyncRunNotFound
-from .messenger_client import INTERNAL_TOKEN_HEADER, TIMEOUT
-
-log = get_logger(__name__)
+from .errors import MarketingConflict, MarketingRejected, MarketingUnavailable, Problem, SyncRunNotFound
+from .internal_client import InternalApiClient, query
 
 RunKind = Literal["hourly", "daily", "backfill"]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "stopped"]
 Granularity = Literal["day", "hour"]
 Level = Literal["account", "campaign", "adset", "ad"]
-M = TypeVar("M", bound=BaseModel)
 
 # --- the shapes, with the examples the OpenAPI document shows ---------------------------------
 
@@ -328,37 +321,28 @@ class InsightsReport(BaseModel):
 # --- the client ------------------------------------------------------------------------------
 
 
-class MarketingClient:
-    """Typed calls to the marketing service's internal API; one pooled, traced HTTP client."""
+class MarketingClient(InternalApiClient):
+    """Typed calls to the marketing service's internal API."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        timeout: httpx.Timeout = TIMEOUT,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._http = instrument_httpx(
-            httpx.AsyncClient(
-                base_url=f"{base_url.rstrip('/')}/internal/v1",
-                headers={INTERNAL_TOKEN_HEADER: token},
-                timeout=timeout,
-                transport=transport,
-            )
-        )
+    service = "marketing"
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    def unavailable(self) -> Problem:
+        return MarketingUnavailable()
+
+    def conflict(self, detail: str | None) -> Problem:
+        return MarketingConflict(detail or "The marketing service refused this action.")
+
+    def rejected(self, detail: str | None) -> Problem:
+        return MarketingRejected(detail or "The marketing service did not accept this request.")
 
     async def sync_runs(
         self, *, limit: int, cursor: str | None, account_id: str | None, status: RunStatus | None
     ) -> SyncRunPage:
-        params = _query(limit=limit, cursor=cursor, account_id=account_id, status=status)
+        params = query(limit=limit, cursor=cursor, account_id=account_id, status=status)
         return await self._call("GET", "/syncs", SyncRunPage, params=params)
 
     async def sync_run(self, run_id: int) -> SyncRun:
-        return await self._call("GET", f"/syncs/{run_id}", SyncRun, run_id=run_id)
+        return await self._call("GET", f"/syncs/{run_id}", SyncRun, not_found=lambda: SyncRunNotFound(run_id))
 
     async def trigger_sync(
         self,
@@ -381,7 +365,7 @@ class MarketingClient:
         return await self._call("POST", "/syncs", SyncRunsQueued, json=body)
 
     async def campaign_tree(self, *, since: date, until: date, account_id: str | None) -> CampaignTree:
-        params = _query(since=since, until=until, account_id=account_id)
+        params = query(since=since, until=until, account_id=account_id)
         return await self._call("GET", "/campaigns", CampaignTree, params=params)
 
     async def insights(
@@ -394,7 +378,7 @@ class MarketingClient:
         object_id: str | None,
         account_id: str | None,
     ) -> InsightsReport:
-        params = _query(
+        params = query(
             level=level,
             granularity=granularity,
             since=since,
@@ -404,55 +388,6 @@ class MarketingClient:
         )
         return await self._call("GET", "/insights", InsightsReport, params=params)
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        model: type[M],
-        *,
-        run_id: int | None = None,
-        params: dict[str, str] | None = None,
-        json: dict[str, Any] | None = None,
-    ) -> M:
-        try:
-            response = await self._http.request(method, path, params=params, json=json)
-        except httpx.TransportError as exc:  # refused, reset, timed out
-            log.warning("marketing unreachable", method=method, error=type(exc).__name__)
-            raise MarketingUnavailable() from exc
-        status = response.status_code
-        if response.is_success:
-            try:
-                return model.model_validate_json(response.content)
-            except ValidationError as exc:
-                log.error("marketing answer unreadable", method=method, status=status, model=model.__name__)
-                raise MarketingUnavailable() from exc
-        if status == 404 and run_id is not None:
-            raise SyncRunNotFound(run_id)
-        if status == 409:
-            raise MarketingConflict(_detail(response) or "The marketing service refused this action.")
-        if status in (400, 422):
-            raise MarketingRejected(_detail(response) or "The marketing service did not accept this request.")
-        if status in (401, 403):
-            log.error("marketing refused the internal token; check CRM_INTERNAL_TOKEN", status=status)
-        else:
-            log.warning("marketing failed", method=method, status=status)
-        raise MarketingUnavailable()
-
-
-def _query(**values: object) -> dict[str, str]:
-    """Query parameters as marketing reads them (a date's `str` is its ISO form), None left out."""
-    return {name: str(value) for name, value in values.items() if value is not None}
-
 
 def _iso(value: date | None) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def _detail(response: httpx.Response) -> str | None:
-    """The `detail` sentence of marketing's error answer, if it has a readable one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return detail.strip() if isinstance(detail, str) and detail.strip() else None

@@ -17,24 +17,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-import httpx
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from crm_servicekit.logging import get_logger
-from crm_servicekit.tracing import instrument_httpx
-
-from .errors import ConversationConflict, ConversationNotFound, MessengerRejected, MessengerUnavailable
-
-log = get_logger(__name__)
-
-INTERNAL_TOKEN_HEADER = "X-Internal-Token"  # noqa: S105 (a header name)
-# Staff wait on every call: give up well before a browser would, and say so (503).
-TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+from .errors import (
+    ConversationConflict,
+    ConversationNotFound,
+    MessengerRejected,
+    MessengerUnavailable,
+    Problem,
+)
+from .internal_client import InternalApiClient, query
 
 ConversationMode = Literal["ai", "human"]
-M = TypeVar("M", bound=BaseModel)
 
 # --- the shapes, with the examples the OpenAPI document shows ---------------------------------
 
@@ -231,33 +227,24 @@ class ConversationFilters:
     needs_human: bool | None = None
 
 
-class MessengerClient:
-    """Typed calls to the messenger's internal API; one pooled, traced HTTP client."""
+class MessengerClient(InternalApiClient):
+    """Typed calls to the messenger's internal API."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        *,
-        timeout: httpx.Timeout = TIMEOUT,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._http = instrument_httpx(
-            httpx.AsyncClient(
-                base_url=f"{base_url.rstrip('/')}/internal/v1",
-                headers={INTERNAL_TOKEN_HEADER: token},
-                timeout=timeout,
-                transport=transport,
-            )
-        )
+    service = "messenger"
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    def unavailable(self) -> Problem:
+        return MessengerUnavailable()
+
+    def conflict(self, detail: str | None) -> Problem:
+        return ConversationConflict(detail or "The messenger refused this action.")
+
+    def rejected(self, detail: str | None) -> Problem:
+        return MessengerRejected(detail or "The messenger did not accept this request.")
 
     async def conversations(
         self, filters: ConversationFilters, *, limit: int, cursor: str | None
     ) -> ConversationPage:
-        params = _query(
+        params = query(
             limit=limit,
             cursor=cursor,
             mode=filters.mode,
@@ -274,8 +261,8 @@ class MessengerClient:
             "GET",
             f"/conversations/{conversation_id}",
             ConversationThread,
-            conversation_id=conversation_id,
-            params=_query(messages_limit=messages_limit, before=before),
+            not_found=lambda: ConversationNotFound(conversation_id),
+            params=query(messages_limit=messages_limit, before=before),
         )
 
     async def assign(self, conversation_id: uuid.UUID, staff_id: uuid.UUID | None) -> Conversation:
@@ -295,12 +282,12 @@ class MessengerClient:
             "POST",
             f"/conversations/{conversation_id}/messages",
             SentMessage,
-            conversation_id=conversation_id,
+            not_found=lambda: ConversationNotFound(conversation_id),
             json=body,
         )
 
     async def quarantine(self, *, limit: int) -> QuarantinePage:
-        return await self._call("GET", "/quarantine", QuarantinePage, params=_query(limit=limit))
+        return await self._call("GET", "/quarantine", QuarantinePage, params=query(limit=limit))
 
     async def _action(
         self, conversation_id: uuid.UUID, action: str, body: dict[str, Any] | None
@@ -309,64 +296,10 @@ class MessengerClient:
             "POST",
             f"/conversations/{conversation_id}/{action}",
             Conversation,
-            conversation_id=conversation_id,
+            not_found=lambda: ConversationNotFound(conversation_id),
             json=body,
         )
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        model: type[M],
-        *,
-        conversation_id: uuid.UUID | None = None,
-        params: dict[str, str] | None = None,
-        json: dict[str, Any] | None = None,
-    ) -> M:
-        try:
-            response = await self._http.request(method, path, params=params, json=json)
-        except httpx.TransportError as exc:  # refused, reset, timed out
-            log.warning("messenger unreachable", method=method, error=type(exc).__name__)
-            raise MessengerUnavailable() from exc
-        status = response.status_code
-        if response.is_success:
-            try:
-                return model.model_validate_json(response.content)
-            except ValidationError as exc:
-                log.error("messenger answer unreadable", method=method, status=status, model=model.__name__)
-                raise MessengerUnavailable() from exc
-        if status == 404 and conversation_id is not None:
-            raise ConversationNotFound(conversation_id)
-        if status == 409:
-            raise ConversationConflict(_detail(response) or "The messenger refused this action.")
-        if status in (400, 422):
-            raise MessengerRejected(_detail(response) or "The messenger did not accept this request.")
-        if status in (401, 403):
-            log.error("messenger refused the internal token; check CRM_INTERNAL_TOKEN", status=status)
-        else:
-            log.warning("messenger failed", method=method, status=status)
-        raise MessengerUnavailable()
-
-
-def _query(**values: object) -> dict[str, str]:
-    """Query parameters as the messenger reads them: booleans lowercase, None left out."""
-    out: dict[str, str] = {}
-    for name, value in values.items():
-        if value is None:
-            continue
-        out[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return out
 
 
 def _str(value: uuid.UUID | None) -> str | None:
     return None if value is None else str(value)
-
-
-def _detail(response: httpx.Response) -> str | None:
-    """The `detail` sentence of the messenger's problem answer, if it has a readable one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return detail.strip() if isinstance(detail, str) and detail.strip() else None
