@@ -17,7 +17,7 @@ from . import conversations
 from .auth.api import CurrentStaff
 from .auth.permissions import Permission, allow
 from .deps import MessengerDep, SessionDep
-from .errors import PROBLEM_JSON, ProblemDetails
+from .errors import problem_responses
 from .messenger_client import (
     Conversation,
     ConversationFilters,
@@ -33,16 +33,17 @@ MAX_REPLY_CHARS = 8000
 MAX_IDEMPOTENCY_KEY_CHARS = 200
 
 
+_DESCRIBED = {
+    403: "The signed-in staff user's role does not allow this.",
+    404: "No conversation has this id.",
+    409: "The messenger refused: e.g. the 7-day reply window is closed. `detail` says why.",
+    503: "The messenger did not answer; try again shortly.",
+}
+
+
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problem answers a route can give besides 401 and 422."""
-    described = {
-        403: "The signed-in staff user's role does not allow this.",
-        404: "No conversation has this id.",
-        409: "The messenger refused: e.g. the 7-day reply window is closed. `detail` says why.",
-        503: "The messenger did not answer; try again shortly.",
-    }
-    schema = ProblemDetails.model_json_schema()
-    return {s: {"description": described[s], "content": {PROBLEM_JSON: {"schema": schema}}} for s in statuses}
+    return problem_responses(_DESCRIBED, *statuses)
 
 
 class AssignIn(BaseModel):

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .auth.api import CurrentStaff
 from .auth.permissions import Permission, allow
 from .deps import MarketingDep
-from .errors import PROBLEM_JSON, ProblemDetails
+from .errors import problem_responses
 from .marketing_client import (
     CampaignTree,
     Granularity,
@@ -33,17 +33,18 @@ MAX_PAGE_SIZE = 200
 ACCOUNT_HELP = "An ad account id, with or without `act_`; all of them when left out."
 
 
+_DESCRIBED = {
+    404: "No sync run has this id.",
+    409: "Marketing cannot do this as it is set up (no ad account configured). `detail` says why.",
+    422: "The request is invalid, or marketing refused it (e.g. a range Meta no longer keeps, "
+    "an unknown ad account). `detail` says why.",
+    503: "The marketing service did not answer; try again shortly.",
+}
+
+
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problem answers a route can give besides 401."""
-    described = {
-        404: "No sync run has this id.",
-        409: "Marketing cannot do this as it is set up (no ad account configured). `detail` says why.",
-        422: "The request is invalid, or marketing refused it (e.g. a range Meta no longer keeps, "
-        "an unknown ad account). `detail` says why.",
-        503: "The marketing service did not answer; try again shortly.",
-    }
-    schema = ProblemDetails.model_json_schema()
-    return {s: {"description": described[s], "content": {PROBLEM_JSON: {"schema": schema}}} for s in statuses}
+    return problem_responses(_DESCRIBED, *statuses)
 
 
 class SyncRequestIn(BaseModel):

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from crm_servicekit.internal import internal_router
 from crm_servicekit.runtime import Runtime
 
 from . import reports, runs
@@ -79,12 +79,7 @@ def _decode(cursor: str) -> tuple[datetime, int]:
 
 
 def router(runtime: Runtime, settings: MarketingSettings) -> APIRouter:
-    def check_token(x_internal_token: Annotated[str | None, Header()] = None) -> None:
-        expected = settings.crm_internal_token.get_secret_value()
-        if not x_internal_token or not hmac.compare_digest(x_internal_token, expected):
-            raise HTTPException(401, "a valid X-Internal-Token is required")
-
-    api = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[Depends(check_token)])
+    api = internal_router(settings.crm_internal_token)
 
     @api.get("/syncs", response_model=SyncRunPage)
     async def list_syncs(

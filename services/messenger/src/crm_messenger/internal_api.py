@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from crm_servicekit.internal import internal_router
 from crm_servicekit.runtime import Runtime
 
 from . import outbound, repository
@@ -149,12 +149,7 @@ def _decode(cursor: str, name: str) -> tuple[datetime, uuid.UUID]:
 
 
 def router(runtime: Runtime, settings: MessengerSettings, sender: outbound.Sender) -> APIRouter:
-    def check_token(x_internal_token: Annotated[str | None, Header()] = None) -> None:
-        expected = settings.crm_internal_token.get_secret_value()
-        if not x_internal_token or not hmac.compare_digest(x_internal_token, expected):
-            raise HTTPException(401, "a valid X-Internal-Token is required")
-
-    api = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[Depends(check_token)])
+    api = internal_router(settings.crm_internal_token)
 
     async def load(session: Any, conversation_id: uuid.UUID) -> Any:
         row = await repository.get_conversation(session, conversation_id)
