@@ -38,7 +38,7 @@ from crm_marketing import runs
 from crm_marketing.app import create_app
 from crm_marketing.config import MarketingSettings
 from crm_marketing.meta.report_jobs import Job, ReportRunner
-from crm_marketing.sync import Syncer, _RunState
+from crm_marketing.sync import RunState, Syncer
 from crm_servicekit.migrations import upgrade
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
@@ -170,12 +170,12 @@ async def _store_stage(syncer: Syncer, account: str, today: date, days: int) -> 
             fetched.append((job, await runner.rows(job)))
     finally:
         await client.aclose()
-    state = _RunState(
+    state = RunState(
         runs.ClaimedRun(0, account, "backfill", today, today, ("hour",)), runs.RunStats(), client
     )
     started = time.perf_counter()
     for job, rows in fetched:
-        await syncer._store(state, job, rows)
+        await syncer.store_job(state, job, rows)
     return sum(len(r) for _, r in fetched), time.perf_counter() - started
 
 

@@ -73,7 +73,7 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 
 @dataclass
-class _RunState:
+class RunState:
     run: runs.ClaimedRun
     stats: runs.RunStats
     client: MarketingClient
@@ -154,7 +154,7 @@ class Syncer:
     # -- one run ------------------------------------------------------------------------------
     async def execute(self, run: runs.ClaimedRun) -> runs.Outcome:
         client = self.client()
-        state = _RunState(run, runs.RunStats(), client)
+        state = RunState(run, runs.RunStats(), client)
         outcome: runs.Outcome = "succeeded"
         error: str | None = None
         code: int | None = None
@@ -200,7 +200,7 @@ class Syncer:
         )
         return outcome
 
-    async def _execute(self, state: _RunState) -> None:
+    async def _execute(self, state: RunState) -> None:
         run, s = state.run, self.settings
         sessions = self.runtime.sessionmaker
         await sync_structure(state.client, sessions, run.account_id, page_size=s.insights_page_size)
@@ -232,13 +232,13 @@ class Syncer:
 
         async def one(job: Job) -> None:
             rows = await runner.rows(job)
-            await self._store(state, job, rows)
+            await self.store_job(state, job, rows)
 
         async with asyncio.TaskGroup() as group:
             for job in jobs:
                 group.create_task(one(job))
 
-    async def _store(self, state: _RunState, job: Job, raw: list[dict[str, Any]]) -> None:
+    async def store_job(self, state: RunState, job: Job, raw: list[dict[str, Any]]) -> None:
         parsed: list[InsightRow] = []
         for item in raw:
             try:
@@ -271,20 +271,20 @@ class Syncer:
         state.stats.rows_changed += len(changed)
         state.stats.jobs_done += 1
 
-    def _merge(self, state: _RunState) -> None:
+    def _merge(self, state: RunState) -> None:
         calls = state.client.stats
         state.stats.api_calls = calls.calls
         state.stats.retries = calls.retries
         state.stats.throttle_waits = calls.throttle_waits
         state.stats.throttle_wait_seconds = Decimal(str(round(calls.throttle_wait_seconds, 3)))
 
-    async def _flush(self, state: _RunState) -> None:
+    async def _flush(self, state: RunState) -> None:
         self._merge(state)
         async with self.runtime.sessionmaker() as session, session.begin():
             await runs.report(session, state.run.id, state.stats)
 
     @contextlib.asynccontextmanager
-    async def _heartbeat(self, state: _RunState) -> AsyncIterator[None]:
+    async def _heartbeat(self, state: RunState) -> AsyncIterator[None]:
         """Progress (and proof of life) on the run's row while it runs."""
 
         async def beat() -> None:
