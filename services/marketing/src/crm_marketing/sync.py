@@ -203,7 +203,8 @@ class Syncer:
     async def _execute(self, state: RunState) -> None:
         run, s = state.run, self.settings
         sessions = self.runtime.sessionmaker
-        await sync_structure(state.client, sessions, run.account_id, page_size=s.insights_page_size)
+        stored = await sync_structure(state.client, sessions, run.account_id, page_size=s.insights_page_size)
+        log.info("structure synced", run_id=run.id, **stored)
         async with sessions() as session:
             currency = await session.scalar(
                 select(ad_accounts.c.currency).where(ad_accounts.c.account_id == run.account_id)
