@@ -204,6 +204,19 @@ class ChannelIdentity(EventData):
     external_id: str = Field(description="PSID for Messenger.")
 
 
+LifecycleStage = Literal["lead", "contacted", "qualified", "enrolled", "alumni", "lost"]
+
+
+class MarketingConsent(EventData):
+    """Whether the customer agreed to marketing messages, when, and how it was recorded."""
+
+    status: Literal["granted", "withdrawn"]
+    at: datetime
+    method: str = Field(
+        description="How it was given or withdrawn, e.g. `messenger`, `form`, `phone`, `in_person`."
+    )
+
+
 class CustomerCreatedData(EventData):
     customer_id: str = Field(description="`TVS-CUS-<channel>-<yy>-<seq:04d>`, e.g. `TVS-CUS-FB-26-0001`.")
     channel: Literal["FB", "LINE", "WEB", "WALKIN"]
@@ -213,6 +226,16 @@ class CustomerCreatedData(EventData):
     first_touch: AdReferral | None = None
     latest_touch: AdReferral | None = None
     created_at: datetime
+    # The profile staff keep (all optional, so older events and snapshots still read).
+    name_th: str | None = Field(default=None, description="Name in Thai script.")
+    name_latin: str | None = Field(default=None, description="Name in Latin letters.")
+    nickname: str | None = None
+    phone: str | None = Field(default=None, description="E.164, e.g. `+66812345678`.")
+    email: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    assigned_staff_id: uuid.UUID | None = None
+    consent: MarketingConsent | None = None
+    version: int = Field(default=1, description="Grows by one with every change; the ETag of the customer.")
 
 
 class CustomerCreated(Event):
@@ -236,6 +259,76 @@ class CustomerUpdated(Event):
     type: Literal["customer.updated"] = "customer.updated"
     producer: str = "gateway"
     data: CustomerUpdatedData
+
+
+class CustomerMergedData(EventData):
+    merge_id: uuid.UUID = Field(description="The audit entry of the merge; an admin undoes it through it.")
+    survivor_id: str = Field(description="The customer that remains.")
+    merged_id: str = Field(
+        description="The customer merged into the survivor; it no longer exists on its own."
+    )
+    identities: list[ChannelIdentity] = Field(description="The channel identities moved to the survivor.")
+    merged_at: datetime
+
+
+class CustomerMerged(Event):
+    """Two records of one person became one: every service re-keys `merged_id`'s data to `survivor_id`."""
+
+    type: Literal["customer.merged"] = "customer.merged"
+    producer: str = "gateway"
+    data: CustomerMergedData
+
+
+class CustomerMergeUndoneData(EventData):
+    merge_id: uuid.UUID
+    survivor_id: str
+    restored_id: str = Field(description="The customer that exists on its own again.")
+    identities: list[ChannelIdentity] = Field(description="The channel identities given back to it.")
+    undone_at: datetime
+
+
+class CustomerMergeUndone(Event):
+    """An admin undid a merge: `restored_id` owns its data again."""
+
+    type: Literal["customer.merge_undone"] = "customer.merge_undone"
+    producer: str = "gateway"
+    data: CustomerMergeUndoneData
+
+
+class CustomerErasureRequestedData(EventData):
+    request_id: uuid.UUID
+    customer_id: str
+    identities: list[ChannelIdentity] = Field(
+        description="Every channel identity the customer had, so services keyed by them find their copies."
+    )
+    requested_at: datetime
+
+
+class CustomerErasureRequested(Event):
+    """PDPA erasure: every service deletes or anonymises its copy, then reports its progress."""
+
+    type: Literal["customer.erasure_requested"] = "customer.erasure_requested"
+    producer: str = "gateway"
+    data: CustomerErasureRequestedData
+
+
+class CustomerErasureProgressData(EventData):
+    request_id: uuid.UUID
+    service: str = Field(description="The reporting service, e.g. `messenger`.")
+    status: Literal["completed", "failed"]
+    erased: dict[str, int] = Field(
+        default_factory=dict, description="What was deleted or anonymised, by kind (counts, no data)."
+    )
+    detail: str | None = Field(default=None, description="Why it failed; never personal data.")
+    finished_at: datetime
+
+
+class CustomerErasureProgress(Event):
+    """One service's report on an erasure request (no personal data)."""
+
+    type: Literal["customer.erasure_progress"] = "customer.erasure_progress"
+    producer: str = "any"
+    data: CustomerErasureProgressData
 
 
 class ProductChangedData(EventData):
@@ -286,6 +379,36 @@ class OrderCreated(Event):
     type: Literal["order.created"] = "order.created"
     producer: str = "gateway"
     data: OrderCreatedData
+
+
+PaymentMethod = Literal["transfer", "card", "cash", "promptpay"]
+
+
+class OrderStatusChangedData(EventData):
+    order_id: uuid.UUID
+    customer_id: str
+    status: Literal["pending", "paid", "refunded", "cancelled"]
+    previous_status: Literal["pending", "paid", "refunded", "cancelled"]
+    currency: str
+    total: Decimal = Field(description="THB, exact: the order's total.")
+    paid: Decimal = Field(description="THB, exact: payments received minus refunds, after this change.")
+    amount: Decimal | None = Field(
+        default=None, description="THB, exact: the payment or refund that caused the change, if any."
+    )
+    method: PaymentMethod | None = None
+    first_touch: AdReferral | None = Field(
+        description="The attribution stamped on the order when it was taken."
+    )
+    latest_touch: AdReferral | None = None
+    changed_at: datetime
+
+
+class OrderStatusChanged(Event):
+    """An order was paid, refunded or cancelled; revenue counts paid orders net of refunds."""
+
+    type: Literal["order.status_changed"] = "order.status_changed"
+    producer: str = "gateway"
+    data: OrderStatusChangedData
 
 
 # --- marketing --------------------------------------------------------------------------------
@@ -342,6 +465,11 @@ AnyEvent = Annotated[
     | CustomerUpdated
     | ProductChanged
     | OrderCreated
+    | OrderStatusChanged
+    | CustomerMerged
+    | CustomerMergeUndone
+    | CustomerErasureRequested
+    | CustomerErasureProgress
     | InsightsChanged,
     Field(discriminator="type"),
 ]
@@ -361,5 +489,10 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CustomerUpdated,
     ProductChanged,
     OrderCreated,
+    OrderStatusChanged,
+    CustomerMerged,
+    CustomerMergeUndone,
+    CustomerErasureRequested,
+    CustomerErasureProgress,
     InsightsChanged,
 )

@@ -120,8 +120,10 @@ async def no_customers(runtime: Runtime, cache_dir: Path) -> None:
     async with runtime.engine.begin() as conn:
         await conn.execute(
             text(
-                "TRUNCATE gateway.order_lines, gateway.orders, gateway.customer_identities,"
-                " gateway.customers, gateway.customer_id_sequences, gateway.inbox, gateway.outbox"
+                "TRUNCATE gateway.payments, gateway.order_lines, gateway.orders, gateway.customer_identities,"
+                " gateway.customers, gateway.customer_id_sequences, gateway.inbox, gateway.outbox,"
+                " gateway.audit_log CASCADE"
+
             )
         )
     await asyncio.to_thread(_empty, cache_dir)

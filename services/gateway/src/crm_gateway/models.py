@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     DateTime,
     ForeignKey,
     Identity,
@@ -22,7 +23,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from crm_servicekit.db import inbox_table, outbox_table, service_metadata
 
@@ -36,6 +37,12 @@ CUSTOMER_CHANNELS = ("FB", "LINE", "WEB", "WALKIN")
 IDENTITY_CHANNELS = ("messenger", "line", "web", "walkin")
 PRODUCT_KINDS = ("course", "package", "equipment", "menu_item")
 ORDER_STATUSES = ("pending", "paid", "refunded", "cancelled")
+LIFECYCLE_STAGES = ("lead", "contacted", "qualified", "enrolled", "alumni", "lost")
+CUSTOMER_STATES = ("active", "merged", "erased")
+CONSENT_STATUSES = ("granted", "withdrawn")
+PAYMENT_METHODS = ("transfer", "card", "cash", "promptpay")
+PAYMENT_KINDS = ("payment", "refund")
+ERASURE_SERVICES = ("gateway", "messenger", "ai", "cache-writer")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -52,6 +59,8 @@ staff_users = Table(
     Column("role", Text, nullable=False),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("name", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint(_one_of("role", ROLES), name="role"),
     CheckConstraint("email = lower(email)", name="email_lowercase"),
 )
@@ -79,9 +88,211 @@ customers = Table(
         nullable=True,
         comment="When the stored profile was fetched; an older one arriving later is ignored.",
     ),
+    # --- the profile staff keep (issue 5) ---
+    Column("name_th", Text, nullable=True),
+    Column("name_latin", Text, nullable=True),
+    Column("nickname", Text, nullable=True),
+    Column("phone", Text, nullable=True, comment="E.164."),
+    Column("email", Text, nullable=True, comment="Lowercased."),
+    Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("assigned_staff_id", UUID(as_uuid=True), ForeignKey("gateway.staff_users.id"), nullable=True),
+    Column("consent_status", Text, nullable=True),
+    Column("consent_at", DateTime(timezone=True), nullable=True),
+    Column("consent_method", Text, nullable=True),
+    # What an import recognised no field for, kept as it came.
+    Column("extra", JSONB, nullable=False, server_default="{}"),
+    # The ETag: grows by one with every change, so If-Match refuses a stale write.
+    Column("version", Integer, nullable=False, server_default="1"),
+    # active; merged (into `merged_into`, kept for an undo); erased (PDPA: only the id is left).
+    Column("state", Text, nullable=False, server_default="active"),
+    Column("merged_into", String(40), ForeignKey("gateway.customers.id"), nullable=True),
+    # Lowercased names for partial search (a trigram index serves `LIKE '%...%'`, Thai included).
+    Column(
+        "search_names",
+        Text,
+        Computed(
+            "lower(coalesce(display_name, '') || ' ' || coalesce(name_th, '') || ' '"
+            " || coalesce(name_latin, '') || ' ' || coalesce(nickname, '') || ' '"
+            " || coalesce(first_name, '') || ' ' || coalesce(last_name, ''))",
+            persisted=True,
+        ),
+    ),
     CheckConstraint(_one_of("channel", CUSTOMER_CHANNELS), name="channel"),
+    CheckConstraint(_one_of("lifecycle_stage", LIFECYCLE_STAGES), name="stage"),
+    CheckConstraint(_one_of("state", CUSTOMER_STATES), name="state"),
+    CheckConstraint(
+        f"consent_status IS NULL OR {_one_of('consent_status', CONSENT_STATUSES)}", name="consent"
+    ),
+    CheckConstraint("(state = 'merged') = (merged_into IS NOT NULL)", name="merged"),
     # Keyset pagination, newest first (a btree scans backwards just as well).
     Index("ix_gateway_customers_created_at_id", "created_at", "id"),
+    Index("ix_gateway_customers_phone", "phone"),
+    Index("ix_gateway_customers_email", "email"),
+    Index("ix_gateway_customers_tags", "tags", postgresql_using="gin"),
+    Index(
+        "ix_gateway_customers_search_names",
+        "search_names",
+        postgresql_using="gin",
+        postgresql_ops={"search_names": "gin_trgm_ops"},
+    ),
+    Index("ix_gateway_customers_assigned", "assigned_staff_id"),
+    Index("ix_gateway_customers_stage_created", "lifecycle_stage", "created_at"),
+)
+
+customer_stage_changes = Table(
+    "customer_stage_changes",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column(
+        "customer_id",
+        String(40),
+        ForeignKey("gateway.customers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("from_stage", Text, nullable=True),
+    Column("to_stage", Text, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column(
+        "changed_by", UUID(as_uuid=True), nullable=True, comment="Null: the system (an event, an import)."
+    ),
+)
+
+customer_notes = Table(
+    "customer_notes",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()),
+    Column(
+        "customer_id",
+        String(40),
+        ForeignKey("gateway.customers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("body", Text, nullable=False),
+    Column("author_id", UUID(as_uuid=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# One chronological view per customer, written by the same transactions (and event handlers)
+# that change what it shows. `detail` holds ids and amounts, never personal data.
+customer_timeline = Table(
+    "customer_timeline",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column(
+        "customer_id",
+        String(40),
+        ForeignKey("gateway.customers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("detail", JSONB, nullable=False, server_default="{}"),
+    # The event or row it came from: one entry per source, however often it is delivered.
+    Column("source_id", Text, nullable=True, unique=True),
+    Index("ix_gateway_customer_timeline_customer_at", "customer_id", "occurred_at", "id"),
+)
+
+# Who changed what, when; before/after of changed fields with personal data masked. A merge
+# also keeps `undo` (the state to restore, unmasked) until an admin undoes it or the customer
+# is erased.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor_id", UUID(as_uuid=True), nullable=True, comment="Null: the system."),
+    Column("actor_role", Text, nullable=True),
+    Column("action", Text, nullable=False, comment="e.g. customer.update, order.pay, staff.deactivate"),
+    Column("entity_type", Text, nullable=False),
+    Column("entity_id", Text, nullable=False),
+    Column("changes", JSONB, nullable=False, server_default="{}"),
+    Column("undo", JSONB, nullable=True),
+    Column("undone_at", DateTime(timezone=True), nullable=True),
+    Column("undone_by", UUID(as_uuid=True), nullable=True),
+    Index("ix_gateway_audit_log_entity", "entity_type", "entity_id", "at"),
+    Index("ix_gateway_audit_log_actor", "actor_id", "at"),
+    Index("ix_gateway_audit_log_action", "action", "at"),
+    Index("ix_gateway_audit_log_at", "at"),
+)
+
+# --- staff sessions: short access tokens name a session; refresh tokens rotate within it -------
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()),
+    Column(
+        "staff_id",
+        UUID(as_uuid=True),
+        ForeignKey("gateway.staff_users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_reason", Text, nullable=True),
+)
+
+staff_refresh_tokens = Table(
+    "staff_refresh_tokens",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column(
+        "session_id",
+        UUID(as_uuid=True),
+        ForeignKey("gateway.staff_sessions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("token_hash", Text, nullable=False, unique=True, comment="SHA-256 of the token; never the token."),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column(
+        "used_at",
+        DateTime(timezone=True),
+        nullable=True,
+        comment="Rotated; a second use revokes the session.",
+    ),
+)
+
+# Failed sign-ins per key (`account:<email>` / `address:<ip>`) in a fixed window, shared by replicas.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("window_started_at", DateTime(timezone=True), nullable=False),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+)
+
+# --- PDPA erasure requests and each service's report ---------------------------------------------
+erasure_requests = Table(
+    "erasure_requests",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()),
+    Column("customer_id", String(40), ForeignKey("gateway.customers.id"), nullable=False, index=True),
+    Column("requested_by", UUID(as_uuid=True), nullable=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+)
+
+erasure_steps = Table(
+    "erasure_steps",
+    metadata,
+    Column(
+        "request_id",
+        UUID(as_uuid=True),
+        ForeignKey("gateway.erasure_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("service", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="pending"),
+    Column("erased", JSONB, nullable=False, server_default="{}"),
+    Column("detail", Text, nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    PrimaryKeyConstraint("request_id", "service"),
+    CheckConstraint("status IN ('pending', 'completed', 'failed')", name="status"),
 )
 
 customer_identities = Table(
@@ -131,6 +342,7 @@ products = Table(
     Column("active", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("version", Integer, nullable=False, server_default="1"),
     CheckConstraint(_one_of("kind", PRODUCT_KINDS), name="kind"),
     CheckConstraint("price >= 0", name="price"),
 )
@@ -150,6 +362,23 @@ course_sessions = Table(
     CheckConstraint("ends_at > starts_at", name="times"),
 )
 
+# A package bundles courses at the package's own price.
+package_items = Table(
+    "package_items",
+    metadata,
+    Column(
+        "package_id",
+        UUID(as_uuid=True),
+        ForeignKey("gateway.products.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("course_id", UUID(as_uuid=True), ForeignKey("gateway.products.id"), nullable=False),
+    Column("quantity", Integer, nullable=False, server_default="1"),
+    PrimaryKeyConstraint("package_id", "course_id"),
+    CheckConstraint("quantity > 0", name="quantity"),
+    CheckConstraint("package_id <> course_id", name="not_itself"),
+)
+
 # --- orders ---------------------------------------------------------------------------------------
 orders = Table(
     "orders",
@@ -166,8 +395,32 @@ orders = Table(
     Column("created_by", UUID(as_uuid=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Payments received minus refunds (THB, exact), kept with the status in one row.
+    Column("paid", Numeric(12, 2), nullable=False, server_default="0"),
+    Column("version", Integer, nullable=False, server_default="1"),
     CheckConstraint(_one_of("status", ORDER_STATUSES), name="status"),
     CheckConstraint("total >= 0", name="total"),
+    CheckConstraint("paid >= 0", name="paid"),
+    Index("ix_gateway_orders_customer_created", "customer_id", "created_at"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()),
+    Column("order_id", UUID(as_uuid=True), ForeignKey("gateway.orders.id"), nullable=False, index=True),
+    Column("kind", Text, nullable=False, server_default="payment"),
+    Column("method", Text, nullable=False),
+    Column("amount", Numeric(12, 2), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("reference", Text, nullable=True, comment="Bank, card or PromptPay reference."),
+    Column("recorded_by", UUID(as_uuid=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(_one_of("kind", PAYMENT_KINDS), name="kind"),
+    CheckConstraint(_one_of("method", PAYMENT_METHODS), name="method"),
+    CheckConstraint("amount > 0", name="amount"),
+    # One bank reference is one payment: a repeated record of it is refused, not counted twice.
+    UniqueConstraint("order_id", "kind", "reference"),
 )
 
 order_lines = Table(

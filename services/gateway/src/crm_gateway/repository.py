@@ -12,7 +12,8 @@ from sqlalchemy import desc, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import AdReferral, ChannelIdentity
+from crm_contracts import AdReferral, ChannelIdentity, MarketingConsent
+
 from crm_contracts.snapshots import CustomerSnapshot
 
 from .ids import CustomerChannel
@@ -176,20 +177,36 @@ async def _with_identities(session: AsyncSession, rows: Sequence[Any]) -> list[C
         identities[i.customer_id].append(
             ChannelIdentity(channel=i.channel, page_id=i.page_id, external_id=i.external_id)
         )
-    return [
-        CustomerSnapshot(
-            customer_id=r.id,
-            channel=r.channel,
-            display_name=r.display_name,
-            lifecycle_stage=r.lifecycle_stage,
-            identities=identities[r.id],
-            first_touch=r.first_touch,
-            latest_touch=r.latest_touch,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-        )
-        for r in rows
-    ]
+    return [snapshot(r, identities[r.id]) for r in rows]
+
+
+def snapshot(r: Any, identities: list[ChannelIdentity]) -> CustomerSnapshot:
+    """The customer as events and the cache carry it, from a `customers` row."""
+    consent = (
+        MarketingConsent(status=r.consent_status, at=r.consent_at, method=r.consent_method or "unknown")
+        if r.consent_status is not None and r.consent_at is not None
+        else None
+    )
+    return CustomerSnapshot(
+        customer_id=r.id,
+        channel=r.channel,
+        display_name=r.display_name,
+        lifecycle_stage=r.lifecycle_stage,
+        identities=identities,
+        first_touch=r.first_touch,
+        latest_touch=r.latest_touch,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        name_th=r.name_th,
+        name_latin=r.name_latin,
+        nickname=r.nickname,
+        phone=r.phone,
+        email=r.email,
+        tags=list(r.tags or ()),
+        assigned_staff_id=r.assigned_staff_id,
+        consent=consent,
+        version=r.version,
+    )
 
 
 def _json(touch: AdReferral | None) -> dict[str, Any] | None:
