@@ -123,7 +123,6 @@ async def no_customers(runtime: Runtime, cache_dir: Path) -> None:
                 "TRUNCATE gateway.payments, gateway.order_lines, gateway.orders, gateway.customer_identities,"
                 " gateway.customers, gateway.customer_id_sequences, gateway.inbox, gateway.outbox,"
                 " gateway.audit_log CASCADE"
-
             )
         )
     await asyncio.to_thread(_empty, cache_dir)

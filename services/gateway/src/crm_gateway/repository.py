@@ -13,7 +13,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import AdReferral, ChannelIdentity, MarketingConsent
-
 from crm_contracts.snapshots import CustomerSnapshot
 
 from .ids import CustomerChannel
