@@ -153,6 +153,22 @@ class MarketingUnavailable(Problem):
         super().__init__("The marketing service is unavailable, try again shortly.")
 
 
+class PreconditionFailed(Problem):
+    """If-Match named a version that is no longer current: someone changed it since it was read."""
+
+    status = 412
+    slug = "precondition-failed"
+    title = "Changed since you read it"
+
+
+class PreconditionRequired(Problem):
+    """An update without If-Match: it could overwrite a change the caller never saw."""
+
+    status = 428
+    slug = "precondition-required"
+    title = "If-Match required"
+
+
 class InvalidParameter(Problem):
     """A parameter FastAPI accepted by type but the gateway cannot use (e.g. a forged cursor)."""
 
