@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -46,25 +48,27 @@ class Messenger:
     settings: MessengerSettings
 
 
-@pytest.fixture
-async def messenger(
-    migrated: str, rabbitmq_url: str, meta: tuple[str, MetaState]
+@asynccontextmanager
+async def running_messenger(
+    database_url: str, rabbitmq_url: str, meta: tuple[str, MetaState], **overrides: Any
 ) -> AsyncIterator[Messenger]:
+    """A messenger app with its lifespan running, against the fake Meta; `overrides` are settings."""
     url, state = meta
     state.reset()
-    settings = MessengerSettings(
-        database_url=migrated,
-        rabbitmq_url=rabbitmq_url,
-        meta_app_secret=SecretStr(APP_SECRET),
-        meta_verify_token=SecretStr(VERIFY_TOKEN),
-        meta_page_access_token=SecretStr(PAGE_TOKEN),
-        meta_graph_api_url=url,
-        send_backoff_initial_seconds=0.01,
-        send_backoff_max_seconds=0.05,
-        webhook_max_body_bytes=64 * 1024,
-        crm_internal_token=SecretStr("test-internal-token"),
-        profile_poll_seconds=0.2,
-    )
+    options: dict[str, Any] = {
+        "database_url": database_url,
+        "rabbitmq_url": rabbitmq_url,
+        "meta_app_secret": SecretStr(APP_SECRET),
+        "meta_verify_token": SecretStr(VERIFY_TOKEN),
+        "meta_page_access_token": SecretStr(PAGE_TOKEN),
+        "meta_graph_api_url": url,
+        "send_backoff_initial_seconds": 0.01,
+        "send_backoff_max_seconds": 0.05,
+        "webhook_max_body_bytes": 64 * 1024,
+        "crm_internal_token": SecretStr("test-internal-token"),
+        "profile_poll_seconds": 0.2,
+    }
+    settings = MessengerSettings(**{**options, **overrides})
     app = create_app(settings)
     async with (
         EventRecorder(rabbitmq_url) as events,
@@ -72,3 +76,11 @@ async def messenger(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://messenger") as http,
     ):
         yield Messenger(app, http, state, events, settings)
+
+
+@pytest.fixture
+async def messenger(
+    migrated: str, rabbitmq_url: str, meta: tuple[str, MetaState]
+) -> AsyncIterator[Messenger]:
+    async with running_messenger(migrated, rabbitmq_url, meta) as m:
+        yield m

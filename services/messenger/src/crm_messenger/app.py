@@ -8,6 +8,7 @@ from crm_contracts import (
     ContactProfileUpdated,
     ContactSeen,
     ConversationModeChanged,
+    CustomerErasureProgress,
     Event,
     MessageReceived,
     MessageSendFailed,
@@ -29,6 +30,7 @@ EMITS: list[type[Event]] = [
     MessageReceived,
     MessageSent,
     MessageSendFailed,
+    CustomerErasureProgress,
 ]
 
 

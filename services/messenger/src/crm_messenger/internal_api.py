@@ -20,6 +20,7 @@ from crm_servicekit.runtime import Runtime
 from . import outbound, repository
 from .config import MessengerSettings
 from .conversation_events import mode_changed
+from .pdpa import export as pdpa_export
 from .rules import reply_window
 
 
@@ -276,4 +277,5 @@ def router(runtime: Runtime, settings: MessengerSettings, sender: outbound.Sende
             rows = await repository.list_quarantined(session, limit)
         return QuarantineList(items=[QuarantinedView.model_validate(r, from_attributes=True) for r in rows])
 
+    pdpa_export.register(api, runtime)
     return api

@@ -64,7 +64,12 @@ async def accept_reply(
     now = now or datetime.now(UTC)
     conversation = await repository.get_conversation(uow.session, d.conversation_id, for_update=True)
     if conversation is None:
-        raise ConversationNotFound(str(d.conversation_id))
+        # The conversation is written before its message is announced, so it can only be gone
+        # because the customer was erased (PDPA) while the AI was answering: the reply is dropped,
+        # not retried and parked with the text in it.
+        log.info("ai reply dropped: the conversation was erased", conversation_id=str(d.conversation_id))
+        await uow.commit()
+        return None
     answered_at = await repository.inbound_sent_at(uow.session, d.page_id, d.in_reply_to_mid)
     staff_since = (
         conversation.last_staff_activity_at is not None

@@ -1,0 +1,1 @@
+"""PDPA erasure and export in the messenger (see `service`)."""
