@@ -49,7 +49,7 @@ PERSONAL_FIELDS = frozenset(
 
 def mask(field: str, value: Any) -> Any:
     """`value` as the audit shows it: unchanged unless `field` holds personal data."""
-    value = _plain(value)
+    value = plain(value)
     if value is None or field not in PERSONAL_FIELDS:
         return value
     if isinstance(value, str):
@@ -76,7 +76,7 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, di
     """`{field: {"before": ..., "after": ...}}` for the fields whose value differs, masked."""
     out: dict[str, dict[str, Any]] = {}
     for field in sorted(set(before) | set(after)):
-        old, new = _plain(before.get(field)), _plain(after.get(field))
+        old, new = plain(before.get(field)), plain(after.get(field))
         if old != new:
             out[field] = {"before": mask(field, old), "after": mask(field, new)}
     return out
@@ -116,7 +116,7 @@ async def record(
     return entry_id
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """JSON-ready: decimals as exact strings, times in ISO 8601, enums as their values."""
     if isinstance(value, Decimal):
         return str(value)
@@ -127,7 +127,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     return value

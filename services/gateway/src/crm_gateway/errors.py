@@ -45,7 +45,8 @@ class Problem(Exception):
     status: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
-    headers: ClassVar[Mapping[str, str]] = {}
+    # Not a ClassVar: a problem may set its own per instance (e.g. `Retry-After`).
+    headers: Mapping[str, str] = {}
 
     def __init__(self, detail: str, *, errors: Sequence[Mapping[str, str]] = ()) -> None:
         super().__init__(detail)
@@ -65,16 +66,69 @@ class InvalidCredentials(NotAuthenticated):
     title = "Invalid credentials"
 
 
+class TooManyAttempts(Problem):
+    """Sign-in refused before the password is checked: too many attempts for this account or from
+    this address in the current window. The same answer either way, known account or not."""
+
+    status = 429
+    slug = "too-many-attempts"
+    title = "Too many sign-in attempts"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        minutes = max(1, -(-retry_after_seconds // 60))
+        super().__init__(
+            f"Too many sign-in attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+        self.headers = {"Retry-After": str(retry_after_seconds)}
+
+
+class StaffNotFound(Problem):
+    status = 404
+    slug = "staff-not-found"
+    title = "Staff user not found"
+
+    def __init__(self, staff_id: uuid.UUID) -> None:
+        super().__init__(f"No staff user has the id {str(staff_id)!r}.")
+
+
+class StaffConflict(Problem):
+    """A staff change the rules refuse (a taken e-mail, the last active admin, deactivating
+    oneself); `detail` says which."""
+
+    status = 409
+    slug = "staff-conflict"
+    title = "This staff change is not allowed"
+
+
 class CustomerNotFound(Problem):
     status = 404
     slug = "customer-not-found"
     title = "Customer not found"
 
-    def __init__(self, customer_id: str) -> None:
-        super().__init__(f"No customer has the id {customer_id!r}.")
+    def __init__(self, customer_id: str, *, merged_into: str | None = None) -> None:
+        if merged_into:
+            super().__init__(f"Customer {customer_id!r} was merged into {merged_into!r}; open that one.")
+        else:
+            super().__init__(f"No customer has the id {customer_id!r}.")
+
+
+
+class CustomerConflict(Problem):
+    """The customer's state does not allow this (merged, erased, an identity taken); `detail` says why."""
+
+    status = 409
+    slug = "customer-conflict"
+    title = "The customer does not allow this now"
+
+
+class AuditEntryNotFound(Problem):
+    status = 404
+    slug = "audit-entry-not-found"
+    title = "Audit entry not found"
 
 
 class Forbidden(Problem):
+
     status = 403
     slug = "forbidden"
     title = "Forbidden"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import desc, literal, select, tuple_, update
+from sqlalchemy import desc, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +20,11 @@ from crm_contracts.snapshots import CustomerSnapshot
 from .ids import CustomerChannel
 from .models import customer_id_sequences as seq
 from .models import customer_identities as ident
+from .models import customer_notes as notes_t
+from .models import customer_stage_changes as stages
+from .models import customer_timeline as tl
 from .models import customers as cust
+from .models import orders as orders_t
 
 
 async def customer_for_identity(session: AsyncSession, identity: ChannelIdentity) -> str | None:
@@ -146,24 +152,11 @@ async def set_names(
 
 async def customer(session: AsyncSession, customer_id: str) -> CustomerSnapshot | None:
     rows = (await session.execute(select(cust).where(cust.c.id == customer_id))).all()
-    snapshots = await _with_identities(session, rows)
+    snapshots = await with_identities(session, rows)
     return snapshots[0] if snapshots else None
 
 
-async def customers_page(
-    session: AsyncSession, *, limit: int, after: tuple[datetime, str] | None
-) -> list[CustomerSnapshot]:
-    """Newest first (created_at, id descending), strictly after the keyset `after`."""
-    query = select(cust).order_by(desc(cust.c.created_at), desc(cust.c.id)).limit(limit)
-    if after is not None:
-        created_at, customer_id = after
-        keyset = tuple_(literal(created_at, cust.c.created_at.type), literal(customer_id, cust.c.id.type))
-        query = query.where(tuple_(cust.c.created_at, cust.c.id) < keyset)
-    rows = (await session.execute(query)).all()
-    return await _with_identities(session, rows)
-
-
-async def _with_identities(session: AsyncSession, rows: Sequence[Any]) -> list[CustomerSnapshot]:
+async def with_identities(session: AsyncSession, rows: Sequence[Any]) -> list[CustomerSnapshot]:
     if not rows:
         return []
     found = await session.execute(
@@ -210,3 +203,314 @@ def snapshot(r: Any, identities: list[ChannelIdentity]) -> CustomerSnapshot:
 
 def _json(touch: AdReferral | None) -> dict[str, Any] | None:
     return touch.model_dump(mode="json", exclude_none=True) if touch else None
+
+
+# --- the profile staff keep ----------------------------------------------------------------------
+
+
+async def insert_staff_customer(
+    session: AsyncSession,
+    *,
+    customer_id: str,
+    channel: CustomerChannel,
+    lifecycle_stage: str,
+    values: dict[str, Any],
+    identities: Sequence[ChannelIdentity],
+    now: datetime,
+) -> None:
+    """Raises IntegrityError if an identity belongs to a customer already (a concurrent insert)."""
+    await session.execute(
+        insert(cust).values(
+            id=customer_id,
+            channel=channel,
+            lifecycle_stage=lifecycle_stage,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+    )
+    if identities:
+        await session.execute(
+            insert(ident),
+            [
+                {
+                    "customer_id": customer_id,
+                    "channel": i.channel,
+                    "page_id": i.page_id,
+                    "external_id": i.external_id,
+                }
+                for i in identities
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    state: str
+    merged_into: str | None
+    version: int
+
+
+async def lock_customer(session: AsyncSession, customer_id: str) -> CustomerState | None:
+    row = (
+        await session.execute(
+            select(cust.c.state, cust.c.merged_into, cust.c.version)
+            .where(cust.c.id == customer_id)
+            .with_for_update()
+        )
+    ).first()
+    return CustomerState(row.state, row.merged_into, row.version) if row else None
+
+
+async def customer_state(session: AsyncSession, customer_id: str) -> CustomerState | None:
+    row = (
+        await session.execute(
+            select(cust.c.state, cust.c.merged_into, cust.c.version).where(cust.c.id == customer_id)
+        )
+    ).first()
+    return CustomerState(row.state, row.merged_into, row.version) if row else None
+
+
+async def update_customer(
+    session: AsyncSession, customer_id: str, values: dict[str, Any], now: datetime
+) -> None:
+    """Set `values`, bump the version (the ETag) and `updated_at`."""
+    await session.execute(
+        update(cust)
+        .where(cust.c.id == customer_id)
+        .values(**values, version=cust.c.version + 1, updated_at=now)
+    )
+
+
+async def add_stage_change(
+    session: AsyncSession,
+    customer_id: str,
+    from_stage: str | None,
+    to_stage: str,
+    staff_id: uuid.UUID | None,
+    at: datetime,
+) -> None:
+    await session.execute(
+        insert(stages).values(
+            customer_id=customer_id,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            changed_by=staff_id,
+            changed_at=at,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class StageChange:
+    from_stage: str | None
+    to_stage: str
+    changed_at: datetime
+    changed_by: uuid.UUID | None
+
+
+async def stage_history(session: AsyncSession, customer_id: str) -> list[StageChange]:
+    rows = await session.execute(
+        select(stages.c.from_stage, stages.c.to_stage, stages.c.changed_at, stages.c.changed_by)
+        .where(stages.c.customer_id == customer_id)
+        .order_by(stages.c.changed_at, stages.c.id)
+    )
+    return [StageChange(r.from_stage, r.to_stage, r.changed_at, r.changed_by) for r in rows]
+
+
+@dataclass(frozen=True)
+class Note:
+    id: uuid.UUID
+    body: str
+    author_id: uuid.UUID | None
+    created_at: datetime
+
+
+async def insert_note(
+    session: AsyncSession, customer_id: str, body: str, author_id: uuid.UUID | None, at: datetime
+) -> Note:
+    row = (
+        await session.execute(
+            insert(notes_t)
+            .values(customer_id=customer_id, body=body, author_id=author_id, created_at=at)
+            .returning(notes_t.c.id)
+        )
+    ).one()
+    return Note(row.id, body, author_id, at)
+
+
+async def notes(session: AsyncSession, customer_id: str, *, limit: int = 200) -> list[Note]:
+    rows = await session.execute(
+        select(notes_t.c.id, notes_t.c.body, notes_t.c.author_id, notes_t.c.created_at)
+        .where(notes_t.c.customer_id == customer_id)
+        .order_by(desc(notes_t.c.created_at), desc(notes_t.c.id))
+        .limit(limit)
+    )
+    return [Note(r.id, r.body, r.author_id, r.created_at) for r in rows]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    id: int
+    kind: str
+    occurred_at: datetime
+    detail: dict[str, Any]
+
+
+async def timeline_page(
+    session: AsyncSession, customer_id: str, *, limit: int, before: tuple[datetime, int] | None
+) -> list[TimelineEntry]:
+    """Newest first, strictly before the keyset `before`."""
+    query = (
+        select(tl.c.id, tl.c.kind, tl.c.occurred_at, tl.c.detail)
+        .where(tl.c.customer_id == customer_id)
+        .order_by(desc(tl.c.occurred_at), desc(tl.c.id))
+        .limit(limit)
+    )
+    if before is not None:
+        at, entry_id = before
+        query = query.where(
+            tuple_(tl.c.occurred_at, tl.c.id)
+            < tuple_(literal(at, tl.c.occurred_at.type), literal(entry_id, tl.c.id.type))
+        )
+    return [TimelineEntry(r.id, r.kind, r.occurred_at, r.detail) for r in await session.execute(query)]
+
+
+# --- duplicates and merges ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    snapshot: CustomerSnapshot
+    same_phone: bool
+    same_email: bool
+    name_similarity: float
+
+
+async def duplicate_candidates(
+    session: AsyncSession, customer_id: str, *, limit: int = 20
+) -> list[Candidate]:
+    """Active customers sharing the phone or e-mail of `customer_id`, or with a similar name
+    (pg_trgm similarity above its threshold, 0.3), most likely first."""
+    me = (
+        await session.execute(
+            select(cust.c.phone, cust.c.email, cust.c.search_names).where(cust.c.id == customer_id)
+        )
+    ).one()
+    names = (me.search_names or "").strip()
+    # Plain equalities find (by index); IS TRUE ranks, since a NULL would sort first descending.
+    phone_match = cust.c.phone == me.phone if me.phone else literal(False)
+    email_match = cust.c.email == me.email if me.email else literal(False)
+    same_phone, same_email = phone_match.is_(True), email_match.is_(True)
+    similar = cust.c.search_names.op("%")(names) if names else literal(False)
+    score = func.similarity(cust.c.search_names, names) if names else literal(0.0)
+    rows = (
+        await session.execute(
+            select(
+                cust,
+                same_phone.label("same_phone"),
+                same_email.label("same_email"),
+                score.label("name_similarity"),
+            )
+            .where(cust.c.state == "active", cust.c.id != customer_id, or_(phone_match, email_match, similar))
+            .order_by(desc("same_phone"), desc("same_email"), desc("name_similarity"), cust.c.id)
+            .limit(limit)
+        )
+    ).all()
+    snapshots = await with_identities(session, rows)
+    return [
+        Candidate(s, bool(r.same_phone), bool(r.same_email), round(float(r.name_similarity), 3))
+        for s, r in zip(snapshots, rows, strict=True)
+    ]
+
+
+async def lock_pair(session: AsyncSession, a: str, b: str) -> dict[str, Any]:
+    """Both customers' rows, locked in id order (two merges of the same pair never deadlock)."""
+    rows = (
+        await session.execute(select(cust).where(cust.c.id.in_([a, b])).order_by(cust.c.id).with_for_update())
+    ).all()
+    return {r.id: r for r in rows}
+
+
+async def move_children(
+    session: AsyncSession, source: str, target: str, only: MovedIds | None = None
+) -> MovedIds:
+    """Move identities, orders, notes and timeline entries from `source` to `target` (all of them,
+    or only the ids in `only`, for an undo); the ids moved."""
+
+    async def move(table: Any, ids: Sequence[Any] | None) -> list[Any]:
+        stmt = update(table).where(table.c.customer_id == source).values(customer_id=target)
+        if ids is not None:
+            stmt = stmt.where(table.c.id.in_(ids))
+        return [r.id for r in await session.execute(stmt.returning(table.c.id))]
+
+    return MovedIds(
+        identities=await move(ident, only.identities if only else None),
+        orders=await move(orders_t, only.orders if only else None),
+        notes=await move(notes_t, only.notes if only else None),
+        timeline=await move(tl, only.timeline if only else None),
+    )
+
+
+@dataclass(frozen=True)
+class MovedIds:
+    identities: list[int]
+    orders: list[uuid.UUID]
+    notes: list[uuid.UUID]
+    timeline: list[int]
+
+    def as_json(self) -> dict[str, list[Any]]:
+        return {
+            "identities": self.identities,
+            "orders": [str(i) for i in self.orders],
+            "notes": [str(i) for i in self.notes],
+            "timeline": self.timeline,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, list[Any]]) -> MovedIds:
+        return cls(
+            identities=[int(i) for i in data.get("identities", [])],
+            orders=[uuid.UUID(i) for i in data.get("orders", [])],
+            notes=[uuid.UUID(i) for i in data.get("notes", [])],
+            timeline=[int(i) for i in data.get("timeline", [])],
+        )
+
+
+async def identities_by_id(session: AsyncSession, ids: Sequence[int]) -> list[ChannelIdentity]:
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(ident.c.channel, ident.c.page_id, ident.c.external_id)
+        .where(ident.c.id.in_(ids))
+        .order_by(ident.c.id)
+    )
+    return [ChannelIdentity(channel=r.channel, page_id=r.page_id, external_id=r.external_id) for r in rows]
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    id: uuid.UUID
+    status: str
+    total: Decimal
+    paid: Decimal
+    created_at: datetime
+
+
+async def recent_orders(session: AsyncSession, customer_id: str, *, limit: int) -> list[OrderSummary]:
+    rows = await session.execute(
+        select(orders_t.c.id, orders_t.c.status, orders_t.c.total, orders_t.c.paid, orders_t.c.created_at)
+        .where(orders_t.c.customer_id == customer_id)
+        .order_by(desc(orders_t.c.created_at), desc(orders_t.c.id))
+        .limit(limit)
+    )
+    return [OrderSummary(r.id, r.status, r.total, r.paid, r.created_at) for r in rows]
+
+
+async def lifetime_paid(session: AsyncSession, customer_id: str) -> Decimal:
+    total = (
+        await session.execute(
+            select(func.coalesce(func.sum(orders_t.c.paid), 0)).where(orders_t.c.customer_id == customer_id)
+        )
+    ).scalar_one()
+    return Decimal(total).quantize(Decimal("0.01"))

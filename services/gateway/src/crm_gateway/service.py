@@ -7,6 +7,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +26,7 @@ from crm_contracts.snapshots import LATEST_CUSTOMERS_SIZE, CustomerSnapshot
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 
-from . import cache, repository
+from . import cache, customer_search, repository, timeline
 from .errors import CustomerNotFound, InvalidParameter
 from .ids import bangkok_year, format_customer_id, is_customer_id
 
@@ -58,6 +59,14 @@ async def contact_seen(uow: UnitOfWork, event: ContactSeen, *, now: datetime | N
     if existing is not None:
         if data.referral is not None:
             await repository.set_latest_touch(uow.session, existing, data.referral, now)
+            await timeline.add(
+                uow.session,
+                existing,
+                "ad_touch",
+                data.first_seen_at,
+                {"ad_id": data.referral.ad_id, "conversation_id": str(data.conversation_id)},
+                source_id=f"contact.seen:{event.event_id}",
+            )
             customer = await repository.customer(uow.session, existing)
             assert customer is not None
             uow.emit(
@@ -86,6 +95,21 @@ async def contact_seen(uow: UnitOfWork, event: ContactSeen, *, now: datetime | N
         identity=identity,
         now=now,
     )
+    await repository.add_stage_change(uow.session, customer_id, None, NEW_CUSTOMER_STAGE, None, now)
+    created = {"channel": "FB", "by": "messenger"}
+    await timeline.add(uow.session, customer_id, "customer_created", now, created)
+    await timeline.add(
+        uow.session,
+        customer_id,
+        "conversation_started",
+        data.first_seen_at,
+        {
+            "conversation_id": str(data.conversation_id),
+            "ad_id": data.referral.ad_id if data.referral else None,
+        },
+        source_id=f"contact.seen:{event.event_id}",
+    )
+
     uow.emit(
         CustomerCreated(
             correlation_id=event.correlation_id,
@@ -209,43 +233,97 @@ async def get_customer(
     snapshot = await cache.customer(cache_dir, customer_id)
     if snapshot is not None:
         return snapshot, "cache"
+    state = await repository.customer_state(session, customer_id)
+    if state is None:
+        raise CustomerNotFound(customer_id)
+    if state.state == "merged":
+        raise CustomerNotFound(customer_id, merged_into=state.merged_into)
     snapshot = await repository.customer(session, customer_id)
     if snapshot is None:
         raise CustomerNotFound(customer_id)
     return snapshot, "database"
 
 
+async def require_customer(session: AsyncSession, customer_id: str) -> None:
+    """404 unless the customer exists and is not merged into another (the message names that one)."""
+    state = await repository.customer_state(session, customer_id) if is_customer_id(customer_id) else None
+    if state is None:
+        raise CustomerNotFound(customer_id)
+    if state.state == "merged":
+        raise CustomerNotFound(customer_id, merged_into=state.merged_into)
+
+
+@dataclass(frozen=True)
+class Overview:
+    stages: list[repository.StageChange]
+    notes: list[repository.Note]
+    orders: list[repository.OrderSummary]
+    lifetime_value: Decimal
+    timeline: list[repository.TimelineEntry]
+
+
+OVERVIEW_ITEMS = 20
+
+
+async def overview(session: AsyncSession, snapshot: CustomerSnapshot) -> Overview:
+    """The customer 360 around a snapshot (from the cache or the database): a handful of indexed reads."""
+    customer_id = snapshot.customer_id
+    return Overview(
+        stages=await repository.stage_history(session, customer_id),
+        notes=await repository.notes(session, customer_id, limit=OVERVIEW_ITEMS),
+        orders=await repository.recent_orders(session, customer_id, limit=OVERVIEW_ITEMS),
+        lifetime_value=await repository.lifetime_paid(session, customer_id),
+        timeline=await repository.timeline_page(session, customer_id, limit=OVERVIEW_ITEMS, before=None),
+    )
+
+
+async def timeline_page(
+    session: AsyncSession, customer_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[repository.TimelineEntry], str | None]:
+    before = _decode_timeline_cursor(cursor) if cursor else None
+    rows = await repository.timeline_page(session, customer_id, limit=limit + 1, before=before)
+    items = rows[:limit]
+    if len(rows) <= limit:
+        return items, None
+    last = items[-1]
+    raw = json.dumps([last.occurred_at.isoformat(), last.id], separators=(",", ":"))
+    return items, base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_timeline_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        at_text, entry_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        at = datetime.fromisoformat(at_text)
+        if at.tzinfo is None or not isinstance(entry_id, int):
+            raise ValueError("incomplete keyset")
+        return at, entry_id
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise InvalidParameter("cursor", "query", "Not a cursor this API returned.") from exc
+
+
 async def list_customers(
-    session: AsyncSession, cache_dir: Path, *, limit: int, cursor: str | None
+    session: AsyncSession,
+    cache_dir: Path,
+    *,
+    filters: customer_search.Filters | None = None,
+    sort: customer_search.Sort = customer_search.DEFAULT_SORT,
+    limit: int,
+    cursor: str | None,
 ) -> tuple[CustomerPage, Source]:
-    """Newest first. The first page comes from `customers/latest.json` when it holds enough."""
-    if cursor is None:
+    """Search and list. The unfiltered first page, newest first, comes from
+    `customers/latest.json` when it holds enough; everything else from the database."""
+    filters = filters or customer_search.Filters()
+    if cursor is None and filters.is_default and sort == customer_search.DEFAULT_SORT:
         latest = await cache.latest_customers(cache_dir)
         if latest is not None and limit <= len(latest.items):
             items = latest.items[:limit]
             # The file holds the newest customers, up to its size: fewer than that means all of them.
             more = limit < len(latest.items) or len(latest.items) >= LATEST_CUSTOMERS_SIZE
-            return CustomerPage(items, encode_cursor(items[-1]) if more else None), "cache"
-    after = decode_cursor(cursor) if cursor is not None else None
-    rows = await repository.customers_page(session, limit=limit + 1, after=after)
+            next_cursor = customer_search.encode_cursor(sort, items[-1]) if more else None
+            return CustomerPage(items, next_cursor), "cache"
+
+    after = customer_search.decode_cursor(cursor) if cursor is not None else None
+    rows = await customer_search.search(session, filters, sort=sort, limit=limit + 1, after=after)
     items = rows[:limit]
-    next_cursor = encode_cursor(items[-1]) if len(rows) > limit else None
+    next_cursor = customer_search.encode_cursor(sort, items[-1]) if len(rows) > limit else None
     return CustomerPage(items, next_cursor), "database"
-
-
-def encode_cursor(last: CustomerSnapshot) -> str:
-    """Opaque to clients: the keyset (created_at, id) of the last item of a page."""
-    raw = json.dumps([last.created_at.isoformat(), last.customer_id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, customer_id = json.loads(raw)
-        at = datetime.fromisoformat(created_at)
-        if at.tzinfo is None or not isinstance(customer_id, str):
-            raise ValueError("incomplete keyset")
-        return at, customer_id
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise InvalidParameter("cursor", "query", "Not a cursor this API returned.") from exc
