@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from crm_contracts import ReplyGenerated
+from crm_contracts import CustomerErasureProgress, ReplyGenerated
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
-from . import handlers
+from . import handlers, internal_api
 from .config import AiSettings
 from .models import metadata
 from .responder import create_responder
@@ -13,7 +13,7 @@ from .responder import create_responder
 
 def build(settings: AiSettings | None = None) -> Runtime:
     settings = settings or AiSettings()
-    runtime = build_runtime(settings, metadata, emits=[ReplyGenerated])
+    runtime = build_runtime(settings, metadata, emits=[ReplyGenerated, CustomerErasureProgress])
     responder = create_responder(settings)
     handlers.register(runtime, responder)
     runtime.on_shutdown.append(responder.aclose)
@@ -21,8 +21,11 @@ def build(settings: AiSettings | None = None) -> Runtime:
 
 
 def create_app(settings: AiSettings | None = None) -> FastAPI:
+    settings = settings or AiSettings()
+    runtime = build(settings)
     return create_service_app(
-        build(settings),
+        runtime,
         title="V School CRM ai",
         description="Gemini replies in the customer's language, with a clean handover to staff.",
+        routers=[internal_api.router(runtime, settings)],
     )

@@ -20,3 +20,5 @@ class AiSettings(ServiceSettings):
     gemini_retry_max_delay_seconds: float = 20.0
     gemini_max_output_tokens: int = 800
     gemini_temperature: float = 0.3
+    # Shared with the gateway: the only caller of the internal API (/internal/v1).
+    crm_internal_token: SecretStr = SecretStr("local-development-internal-token")

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from crm_contracts import MessageReceived
+from crm_contracts import CustomerErasureRequested, MessageReceived
 from crm_servicekit.broker import subscribe
 from crm_servicekit.runtime import Runtime
 
-from . import service
+from . import pdpa, service
 from .responder import Responder
 
 
@@ -14,3 +14,13 @@ def register(runtime: Runtime, responder: Responder) -> None:
     async def on_message_received(event: MessageReceived) -> None:
         """Compose a reply to a customer's message in their language."""
         await service.answer(runtime.uow, responder, event)
+
+    erasure_queue = runtime.topology.queue_name("erasure")
+
+    @subscribe(runtime.broker, runtime.topology, "erasure", CustomerErasureRequested, prefetch=1)
+    async def on_erasure_requested(event: CustomerErasureRequested) -> None:
+        """PDPA erasure: delete the replies composed for the customer, report once."""
+        # Every parking queue but this one: a parked erasure request is replayed, never dropped.
+        parked = [queue for queue in runtime.topology.policies if queue != erasure_queue]
+        async with runtime.uow() as uow:
+            await pdpa.erase(uow, event, rabbitmq_url=runtime.settings.rabbitmq_url, parked_queues=parked)
