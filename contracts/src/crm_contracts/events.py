@@ -404,7 +404,12 @@ class OrderStatusChangedData(EventData):
 
 
 class OrderStatusChanged(Event):
-    """An order was paid, refunded or cancelled; revenue counts paid orders net of refunds."""
+    """An order was paid, refunded or cancelled; revenue counts paid orders net of refunds.
+
+    Sent for every payment, refund and cancel, also when the status stays: a part payment keeps
+    an order `pending` (`paid` grows), a partial refund keeps it `paid` (`paid` shrinks). `amount`
+    and `method` are the payment's or refund's (null for a cancel); `paid` is net of refunds.
+    """
 
     type: Literal["order.status_changed"] = "order.status_changed"
     producer: str = "gateway"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, insert, select
 
-from crm_gateway.models import course_sessions, customers, order_lines
+from crm_gateway.models import audit_log, course_sessions, customer_timeline, customers, order_lines, orders
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import EventRecorder
 
@@ -146,7 +146,10 @@ async def test_a_price_change_is_published_and_applies_to_new_orders_only(
     ).json()
 
     async with EventRecorder(rabbitmq_url) as events:
-        changed = await client.patch(f"/api/v1/products/{course}", json={"price": "10900.00"}, headers=auth)
+        etag = (await client.get(f"/api/v1/products/{course}", headers=auth)).headers["ETag"]
+        changed = await client.patch(
+            f"/api/v1/products/{course}", json={"price": "10900.00"}, headers={**auth, "If-Match": etag}
+        )
         assert changed.status_code == 200, changed.text
         [event] = await events.wait_for("catalog.product_changed")
     second = (
@@ -201,3 +204,96 @@ async def test_a_price_with_more_than_two_decimals_is_refused_naming_the_field(
     response = await client.post("/api/v1/products", json=body, headers=auth)
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "price"
+
+
+async def an_order_of(client: httpx.AsyncClient, auth: dict[str, str], customer: str, product: str) -> str:
+    body = {"customer_id": customer, "lines": [{"product_id": product}]}
+    response = await client.post("/api/v1/orders", json=body, headers=auth)
+    assert response.status_code == 201, response.text
+    order_id: str = response.json()["id"]
+    return order_id
+
+
+async def all_pages(client: httpx.AsyncClient, auth: dict[str, str], **params: Any) -> list[list[str]]:
+    pages: list[list[str]] = []
+    cursor: str | None = None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = await client.get("/api/v1/orders", params=query, headers=auth)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        pages.append([order["id"] for order in page["items"]])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return pages
+
+
+async def test_a_customers_orders_page_newest_first_without_gaps_or_repeats(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    course = await a_course(client, auth, price="990.00")
+    customer = await a_customer(runtime)
+    taken = [await an_order_of(client, auth, customer, course) for _ in range(4)]
+    # Some taken at the same moment too: the id breaks the tie, so none is skipped or repeated.
+    taken += await asyncio.gather(*(an_order_of(client, auth, customer, course) for _ in range(3)))
+
+    pages = await all_pages(client, auth, customer_id=customer, limit=3)
+
+    assert [len(page) for page in pages] == [3, 3, 1]
+    listed = [order_id for page in pages for order_id in page]
+    assert sorted(listed) == sorted(taken), "every order once"
+    assert listed[-4:] == taken[:4][::-1], "newest first"
+    first = (await client.get("/api/v1/orders", params={"customer_id": customer}, headers=auth)).json()
+    assert first["items"][0]["total"] == "990.00"
+    assert first["items"][0]["due"] == "990.00"
+
+
+async def test_every_order_pages_once_and_the_status_filter_applies(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    course = await a_course(client, auth, price="100.00")
+    customer = await a_customer(runtime)
+    await asyncio.gather(*(an_order_of(client, auth, customer, course) for _ in range(5)))
+    async with runtime.sessionmaker() as db:
+        existing = await db.scalar(select(func.count()).select_from(orders))
+
+    listed = [order_id for page in await all_pages(client, auth, limit=4) for order_id in page]
+    pending = [
+        order_id for page in await all_pages(client, auth, limit=4, status="pending") for order_id in page
+    ]
+    paid = await all_pages(client, auth, customer_id=customer, status="paid")
+
+    assert len(listed) == len(set(listed)) == existing
+    assert set(pending) <= set(listed)
+    assert paid == [[]]
+
+
+async def test_a_cursor_the_api_did_not_give_is_refused_naming_it(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    response = await client.get("/api/v1/orders", params={"cursor": "not-a-cursor"}, headers=auth)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "cursor"
+
+
+async def test_taking_an_order_is_audited_and_on_the_customers_timeline(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    course = await a_course(client, auth, price="4500.50")
+    customer = await a_customer(runtime)
+
+    order_id = await an_order_of(client, auth, customer, course)
+
+    async with runtime.sessionmaker() as db:
+        entry = (await db.execute(select(audit_log).where(audit_log.c.entity_id == order_id))).one()
+        [shown] = (
+            await db.execute(
+                select(customer_timeline.c.kind, customer_timeline.c.detail).where(
+                    customer_timeline.c.customer_id == customer
+                )
+            )
+        ).all()
+    assert (entry.action, entry.entity_type, entry.actor_role) == ("order.create", "order", "admin")
+    assert entry.changes["total"] == {"before": None, "after": "4500.50"}
+    assert shown.kind == "order_created"
+    assert shown.detail == {"order_id": order_id, "amount": "4500.50", "status": "pending"}

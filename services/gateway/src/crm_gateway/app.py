@@ -2,11 +2,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from crm_contracts import CustomerCreated, CustomerUpdated, OrderCreated, ProductChanged
+from crm_contracts import (
+    CustomerCreated,
+    CustomerUpdated,
+    Event,
+    OrderCreated,
+    OrderStatusChanged,
+    ProductChanged,
+)
 from crm_servicekit.logging import get_logger
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
-from . import api, catalog_api, conversations_api, handlers, marketing_api
+from . import api, catalog_api, conversations_api, handlers, marketing_api, orders_api
 from .auth import api as auth_api
 from .auth import service as auth_service
 from .config import GatewaySettings
@@ -22,9 +29,14 @@ API_PREFIX = "/api/v1"
 
 def build(settings: GatewaySettings | None = None) -> Runtime:
     settings = settings or GatewaySettings()
-    runtime = build_runtime(
-        settings, metadata, emits=[CustomerCreated, CustomerUpdated, ProductChanged, OrderCreated]
-    )
+    emits: list[type[Event]] = [
+        CustomerCreated,
+        CustomerUpdated,
+        ProductChanged,
+        OrderCreated,
+        OrderStatusChanged,
+    ]
+    runtime = build_runtime(settings, metadata, emits=emits)
     handlers.register(runtime)
 
     async def on_startup() -> None:
@@ -67,8 +79,8 @@ def routers() -> list[APIRouter]:
     protected.include_router(conversations_api.router)
     protected.include_router(conversations_api.messenger_router)
     protected.include_router(marketing_api.router)
-    protected.include_router(catalog_api.products_router)
-    protected.include_router(catalog_api.orders_router)
+    protected.include_router(catalog_api.router)
+    protected.include_router(orders_api.router)
     return [public, protected]
 
 

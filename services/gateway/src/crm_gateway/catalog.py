@@ -1,36 +1,45 @@
-"""The catalog (courses, packages, equipment, menu items, course sessions) and orders.
+"""The catalog: courses, packages, equipment, menu items and course sessions.
 
 The catalog is the single truth for prices: an order line's unit price is the product's price when
 the order is taken, and every product change is published (`catalog.product_changed`) so the AI
-quotes current prices only. Booking a session's seats is one conditional UPDATE
-(`seats_taken + n <= capacity`), so no concurrency can oversell it; an order is all or nothing.
+quotes current prices only. A package bundles courses (`package_items`) and is sold at its own
+price. A product's `version` is its ETag: a change must name the version it was made against
+(If-Match), so two staff editing the same product never overwrite each other silently. Every
+write is audited in its own transaction.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import (
-    AdReferral,
-    OrderCreated,
-    OrderCreatedData,
-    OrderLine,
-    ProductChanged,
-    ProductChangedData,
-)
+from crm_contracts import ProductChanged, ProductChangedData
 from crm_servicekit.outbox import UnitOfWork
 
+from . import audit
+from .auth.domain import Staff
 from .errors import Problem
-from .models import course_sessions, customers, order_lines, orders, products
+from .etags import check_if_match
+from .models import course_sessions, package_items, products
 
-CENT = Decimal("0.01")
+# What the audit shows of a product: every field a person edits (not ids or timestamps).
+AUDITED = (
+    "kind",
+    "name_th",
+    "name_en",
+    "description_th",
+    "description_en",
+    "category",
+    "price",
+    "duration_minutes",
+    "image_urls",
+    "active",
+)
 
 
 class CatalogNotFound(Problem):
@@ -39,26 +48,35 @@ class CatalogNotFound(Problem):
     title = "Not found"
 
 
-class OrderRejected(Problem):
-    """The order cannot be taken as asked (unknown customer, inactive product, ...)."""
+class ProductRejected(Problem):
+    """The product cannot be saved as asked (e.g. a package item that is not a course)."""
 
     status = 422
-    slug = "order-rejected"
-    title = "The order cannot be taken"
+    slug = "product-rejected"
+    title = "The product cannot be saved"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail, errors=[{"field": field, "location": "body", "detail": detail}])
 
 
-class SoldOut(Problem):
-    status = 409
-    slug = "sold-out"
-    title = "Not enough seats"
+class SessionRejected(Problem):
+    status = 422
+    slug = "session-rejected"
+    title = "The session cannot be scheduled"
 
 
 @dataclass(frozen=True)
-class LineRequest:
-    product_id: uuid.UUID
+class PackageItem:
+    course_id: uuid.UUID
     quantity: int
-    discount: Decimal
-    session_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class ProductView:
+    """A product as staff read it: its row, its ETag version and (for a package) its courses."""
+
+    row: Any
+    items: list[Any]
 
 
 def product_event(row: Any) -> ProductChanged:
@@ -77,27 +95,83 @@ def product_event(row: Any) -> ProductChanged:
     )
 
 
-async def create_product(uow: UnitOfWork, values: dict[str, Any]) -> Any:
-    row = (await uow.session.execute(insert(products).values(**values).returning(products))).one()
-    uow.emit(product_event(row))
-    await uow.commit()
-    return row
-
-
-async def update_product(uow: UnitOfWork, product_id: uuid.UUID, values: dict[str, Any]) -> Any:
-    row = (
-        await uow.session.execute(
-            update(products)
-            .where(products.c.id == product_id)
-            .values(**values, updated_at=func.now())
-            .returning(products)
-        )
-    ).one_or_none()
+async def get_product(session: AsyncSession, product_id: uuid.UUID) -> ProductView:
+    row = (await session.execute(select(products).where(products.c.id == product_id))).one_or_none()
     if row is None:
         raise CatalogNotFound(f"No product has the id {str(product_id)!r}.")
+    return ProductView(row, await _items_of(session, product_id))
+
+
+async def create_product(
+    uow: UnitOfWork, staff: Staff, values: dict[str, Any], items: Sequence[PackageItem] | None
+) -> ProductView:
+    """A package must list at least one course; any other kind lists none."""
+    if values["kind"] == "package":
+        if not items:
+            raise ProductRejected("items", "A package needs at least one course in `items`.")
+    elif items:
+        raise ProductRejected("items", f"Only a package has items; this is a {values['kind']}.")
+    session = uow.session
+    row = (await session.execute(insert(products).values(**values).returning(products))).one()
+    if items:
+        await _replace_items(session, row.id, items)
+    view = ProductView(row, await _items_of(session, row.id))
+    await audit.record(
+        session,
+        actor=staff,
+        action="product.create",
+        entity=("product", str(row.id)),
+        after=_audited(view),
+    )
     uow.emit(product_event(row))
     await uow.commit()
-    return row
+    return view
+
+
+async def update_product(
+    uow: UnitOfWork,
+    staff: Staff,
+    product_id: uuid.UUID,
+    if_match: str | None,
+    values: dict[str, Any],
+    items: Sequence[PackageItem] | None,
+) -> ProductView:
+    """Change the fields in `values` (and replace a package's items when `items` is given) if
+    `if_match` names the current version; the version grows by one."""
+    session = uow.session
+    current = (
+        await session.execute(select(products).where(products.c.id == product_id).with_for_update())
+    ).one_or_none()
+    if current is None:
+        raise CatalogNotFound(f"No product has the id {str(product_id)!r}.")
+    check_if_match(if_match, current.version)
+    before = ProductView(current, await _items_of(session, product_id))
+    if items is not None:
+        if current.kind != "package":
+            raise ProductRejected("items", f"Only a package has items; this is a {current.kind}.")
+        if not items:
+            raise ProductRejected("items", "A package needs at least one course in `items`.")
+        await _replace_items(session, product_id, items)
+    row = (
+        await session.execute(
+            update(products)
+            .where(products.c.id == product_id)
+            .values(**values, version=products.c.version + 1, updated_at=func.now())
+            .returning(products)
+        )
+    ).one()
+    after = ProductView(row, await _items_of(session, product_id))
+    await audit.record(
+        session,
+        actor=staff,
+        action="product.update",
+        entity=("product", str(product_id)),
+        before=_audited(before),
+        after=_audited(after),
+    )
+    uow.emit(product_event(row))
+    await uow.commit()
+    return after
 
 
 async def create_session(uow: UnitOfWork, product_id: uuid.UUID, values: dict[str, Any]) -> Any:
@@ -105,7 +179,7 @@ async def create_session(uow: UnitOfWork, product_id: uuid.UUID, values: dict[st
     if kind is None:
         raise CatalogNotFound(f"No product has the id {str(product_id)!r}.")
     if kind != "course":
-        raise OrderRejected("Only courses have sessions.")
+        raise SessionRejected(f"Only courses have sessions; this is a {kind}.")
     row = (
         await uow.session.execute(
             insert(course_sessions).values(product_id=product_id, **values).returning(course_sessions)
@@ -115,161 +189,57 @@ async def create_session(uow: UnitOfWork, product_id: uuid.UUID, values: dict[st
     return row
 
 
-async def order_by_key(session: AsyncSession, key: str) -> uuid.UUID | None:
-    return await session.scalar(select(orders.c.id).where(orders.c.idempotency_key == key))
-
-
-async def create_order(
-    uow: UnitOfWork,
-    *,
-    customer_id: str,
-    lines: list[LineRequest],
-    staff_id: uuid.UUID,
-    idempotency_key: str | None,
-) -> tuple[uuid.UUID, bool]:
-    """Take an order; returns (its id, True) or, for a repeated Idempotency-Key, (the first
-    order's id, False). Raises a `Problem` a user can read when it cannot be taken."""
-    session = uow.session
-    if idempotency_key and (existing := await order_by_key(session, idempotency_key)):
-        return existing, False
-    customer = (
-        await session.execute(
-            select(customers.c.first_touch, customers.c.latest_touch).where(customers.c.id == customer_id)
-        )
-    ).one_or_none()
-    if customer is None:
-        raise OrderRejected(f"No customer has the id {customer_id!r}.")
-    wanted = {line.product_id for line in lines}
+async def _replace_items(session: AsyncSession, package_id: uuid.UUID, items: Sequence[PackageItem]) -> None:
+    """Check every item is an active course other than the package, listed once; then store them."""
+    seen: set[uuid.UUID] = set()
+    wanted = {item.course_id for item in items}
     found = {
         r.id: r
         for r in await session.execute(
-            select(
-                products.c.id, products.c.name_th, products.c.price, products.c.active, products.c.kind
-            ).where(products.c.id.in_(wanted))
+            select(products.c.id, products.c.kind, products.c.active).where(products.c.id.in_(wanted))
         )
     }
-    priced: list[OrderLine] = []
-    for line in lines:
-        product = found.get(line.product_id)
-        if product is None or not product.active:
-            raise OrderRejected(f"The product {str(line.product_id)!r} does not exist or is not sold now.")
-        gross = (product.price * line.quantity).quantize(CENT)
-        if line.discount > gross:
-            raise OrderRejected(f"The discount on {product.name_th} is more than the line's {gross} THB.")
-        if line.session_id is not None:
-            await _book(session, line, product.kind)
-        priced.append(
-            OrderLine(
-                product_id=product.id,
-                product_name=product.name_th,
-                session_id=line.session_id,
-                quantity=line.quantity,
-                unit_price=product.price,
-                discount=line.discount,
-                line_total=gross - line.discount,
+    for index, item in enumerate(items):
+        field = f"items.{index}.course_id"
+        product = found.get(item.course_id)
+        if item.course_id == package_id:
+            raise ProductRejected(field, "A package cannot contain itself.")
+        if item.course_id in seen:
+            raise ProductRejected(field, f"The course {str(item.course_id)!r} is listed twice.")
+        if product is None:
+            raise ProductRejected(field, f"No product has the id {str(item.course_id)!r}.")
+        if product.kind != "course":
+            raise ProductRejected(
+                field, f"A package holds courses only; {str(item.course_id)!r} is a {product.kind}."
             )
-        )
-    total = sum((p.line_total for p in priced), Decimal("0.00"))
-    attribution = {"first_touch": customer.first_touch, "latest_touch": customer.latest_touch}
-    try:
-        async with uow.savepoint():
-            order = (
-                await session.execute(
-                    insert(orders)
-                    .values(
-                        customer_id=customer_id,
-                        total=total,
-                        attribution=attribution,
-                        idempotency_key=idempotency_key,
-                        created_by=staff_id,
-                    )
-                    .returning(orders.c.id, orders.c.status, orders.c.created_at)
-                )
-            ).one()
-    except IntegrityError:
-        # The same key, committed by a concurrent request a moment ago: that order is the answer.
-        await session.rollback()
-        assert idempotency_key is not None
-        existing = await order_by_key(session, idempotency_key)
-        if existing is None:
-            raise
-        return existing, False
+        if not product.active:
+            raise ProductRejected(field, f"The course {str(item.course_id)!r} is not sold now.")
+        seen.add(item.course_id)
+    await session.execute(delete(package_items).where(package_items.c.package_id == package_id))
     await session.execute(
-        insert(order_lines),
-        [
-            {
-                "order_id": order.id,
-                "product_id": p.product_id,
-                "session_id": p.session_id,
-                "quantity": p.quantity,
-                "unit_price": p.unit_price,
-                "discount": p.discount,
-                "line_total": p.line_total,
-            }
-            for p in priced
-        ],
+        insert(package_items),
+        [{"package_id": package_id, "course_id": i.course_id, "quantity": i.quantity} for i in items],
     )
-    uow.emit(
-        OrderCreated(
-            correlation_id=str(order.id),
-            data=OrderCreatedData(
-                order_id=order.id,
-                customer_id=customer_id,
-                status=order.status,
-                currency="THB",
-                total=total,
-                lines=priced,
-                first_touch=_touch(customer.first_touch),
-                latest_touch=_touch(customer.latest_touch),
-                created_at=order.created_at,
-            ),
+
+
+async def _items_of(session: AsyncSession, package_id: uuid.UUID) -> list[Any]:
+    """A package's courses with their names, in name order (empty for any other product)."""
+    rows = await session.execute(
+        select(
+            package_items.c.course_id,
+            package_items.c.quantity,
+            products.c.name_th,
+            products.c.name_en,
         )
+        .join(products, products.c.id == package_items.c.course_id)
+        .where(package_items.c.package_id == package_id)
+        .order_by(products.c.name_th, package_items.c.course_id)
     )
-    await uow.commit()
-    return order.id, True
+    return list(rows)
 
 
-def _touch(value: Any) -> AdReferral | None:
-    return AdReferral.model_validate(value) if value else None
-
-
-async def _book(session: AsyncSession, line: LineRequest, kind: str) -> None:
-    booked = (
-        await session.execute(
-            update(course_sessions)
-            .where(
-                course_sessions.c.id == line.session_id,
-                course_sessions.c.product_id == line.product_id,
-                course_sessions.c.seats_taken + line.quantity <= course_sessions.c.capacity,
-            )
-            .values(seats_taken=course_sessions.c.seats_taken + line.quantity)
-            .returning(course_sessions.c.id)
-        )
-    ).first()
-    if booked is not None:
-        return
-    left = (
-        await session.execute(
-            select(course_sessions.c.capacity - course_sessions.c.seats_taken).where(
-                course_sessions.c.id == line.session_id, course_sessions.c.product_id == line.product_id
-            )
-        )
-    ).scalar_one_or_none()
-    if left is None:
-        raise OrderRejected(f"The session {str(line.session_id)!r} is not a session of this course ({kind}).")
-    raise SoldOut(f"Only {left} seats are left in this session; {line.quantity} were asked for.")
-
-
-async def get_order(session: AsyncSession, order_id: uuid.UUID) -> tuple[Any, list[Any]]:
-    order = (await session.execute(select(orders).where(orders.c.id == order_id))).one_or_none()
-    if order is None:
-        raise CatalogNotFound(f"No order has the id {str(order_id)!r}.")
-    lines = (
-        await session.execute(
-            select(order_lines, products.c.name_th.label("product_name"))
-            .join(products, products.c.id == order_lines.c.product_id)
-            .where(order_lines.c.order_id == order_id)
-            .order_by(order_lines.c.id)
-        )
-    ).all()
-    return order, list(lines)
+def _audited(view: ProductView) -> Mapping[str, Any]:
+    fields: dict[str, Any] = {name: getattr(view.row, name) for name in AUDITED}
+    if view.row.kind == "package":
+        fields["items"] = [{"course_id": str(i.course_id), "quantity": i.quantity} for i in view.items]
+    return fields

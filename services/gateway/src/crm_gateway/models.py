@@ -401,7 +401,9 @@ orders = Table(
     CheckConstraint(_one_of("status", ORDER_STATUSES), name="status"),
     CheckConstraint("total >= 0", name="total"),
     CheckConstraint("paid >= 0", name="paid"),
-    Index("ix_gateway_orders_customer_created", "customer_id", "created_at"),
+    # Keyset pagination of the orders list, newest first, with or without a customer.
+    Index("ix_gateway_orders_customer_created", "customer_id", "created_at", "id"),
+    Index("ix_gateway_orders_created_at_id", "created_at", "id"),
 )
 
 payments = Table(
@@ -414,6 +416,7 @@ payments = Table(
     Column("amount", Numeric(12, 2), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("reference", Text, nullable=True, comment="Bank, card or PromptPay reference."),
+    Column("reason", Text, nullable=True, comment="Why a refund was given."),
     Column("recorded_by", UUID(as_uuid=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint(_one_of("kind", PAYMENT_KINDS), name="kind"),

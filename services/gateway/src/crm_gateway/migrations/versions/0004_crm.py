@@ -149,6 +149,7 @@ def upgrade() -> None:
     sa.Column('amount', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reference', sa.Text(), nullable=True, comment='Bank, card or PromptPay reference.'),
+    sa.Column('reason', sa.Text(), nullable=True, comment='Why a refund was given.'),
     sa.Column('recorded_by', sa.UUID(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("kind IN ('payment', 'refund')", name=op.f('ck_payments_kind')),
@@ -204,7 +205,8 @@ def upgrade() -> None:
     op.create_foreign_key(op.f('fk_customers_assigned_staff_id_staff_users'), 'customers', 'staff_users', ['assigned_staff_id'], ['id'], source_schema='gateway', referent_schema='gateway')
     op.add_column('orders', sa.Column('paid', sa.Numeric(precision=12, scale=2), server_default='0', nullable=False), schema='gateway')
     op.add_column('orders', sa.Column('version', sa.Integer(), server_default='1', nullable=False), schema='gateway')
-    op.create_index('ix_gateway_orders_customer_created', 'orders', ['customer_id', 'created_at'], unique=False, schema='gateway')
+    op.create_index('ix_gateway_orders_customer_created', 'orders', ['customer_id', 'created_at', 'id'], unique=False, schema='gateway')
+    op.create_index('ix_gateway_orders_created_at_id', 'orders', ['created_at', 'id'], unique=False, schema='gateway')
     op.add_column('products', sa.Column('version', sa.Integer(), server_default='1', nullable=False), schema='gateway')
     op.add_column('staff_users', sa.Column('name', sa.Text(), nullable=True), schema='gateway')
     op.add_column('staff_users', sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False), schema='gateway')
@@ -216,6 +218,7 @@ def downgrade() -> None:
     op.drop_column('staff_users', 'updated_at', schema='gateway')
     op.drop_column('staff_users', 'name', schema='gateway')
     op.drop_column('products', 'version', schema='gateway')
+    op.drop_index('ix_gateway_orders_created_at_id', table_name='orders', schema='gateway')
     op.drop_index('ix_gateway_orders_customer_created', table_name='orders', schema='gateway')
     op.drop_column('orders', 'version', schema='gateway')
     op.drop_column('orders', 'paid', schema='gateway')
