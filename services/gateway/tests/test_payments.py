@@ -327,3 +327,43 @@ async def test_every_change_is_audited_and_on_the_customers_timeline(
     }
     assert shown[2].detail["status"] == "refunded"
     assert shown[2].detail["amount"] == "800.00"
+
+
+async def test_a_deposit_given_back_leaves_the_order_pending_so_it_can_be_cancelled(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    order = await an_order(client, auth, runtime, "3000.00")
+    assert (await pay(client, auth, order["id"], "1000.00")).status_code == 201
+
+    back = await refund(client, auth, order["id"], "1000.00")
+    cancelled = await cancel(client, auth, order["id"])
+
+    assert (back.status_code, back.json()["status"], back.json()["paid"]) == (201, "pending", "0.00")
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "problems"),
+    [
+        ("post", "/api/v1/orders/{order_id}/payments", {"404", "409", "422"}),
+        ("post", "/api/v1/orders/{order_id}/refunds", {"404", "409", "422"}),
+        ("post", "/api/v1/orders/{order_id}/cancel", {"404", "409"}),
+        ("get", "/api/v1/orders", {"422"}),
+        ("get", "/api/v1/orders/{order_id}", {"404"}),
+        ("post", "/api/v1/orders", {"409", "422"}),
+        ("post", "/api/v1/products", {"422"}),
+        ("get", "/api/v1/products/{product_id}", {"404"}),
+        ("patch", "/api/v1/products/{product_id}", {"404", "412", "422", "428"}),
+    ],
+)
+async def test_the_openapi_document_names_each_routes_problems_and_shows_examples(
+    client: httpx.AsyncClient, method: str, path: str, problems: set[str]
+) -> None:
+    operation = (await client.get("/openapi.json")).json()["paths"][path][method]
+
+    assert operation["summary"]
+    assert problems <= set(operation["responses"])
+    for status in problems:
+        assert "application/problem+json" in operation["responses"][status]["content"]
+    if method != "get" and not path.endswith("/cancel"):
+        assert operation["requestBody"]["content"]["application/json"]["examples"]
