@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from crm_contracts import CustomerErasureProgress
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
 from . import handlers
@@ -11,7 +12,7 @@ from .models import metadata
 
 def build(settings: CacheWriterSettings | None = None) -> Runtime:
     settings = settings or CacheWriterSettings()
-    runtime = build_runtime(settings, metadata, emits=[])
+    runtime = build_runtime(settings, metadata, emits=[CustomerErasureProgress])
     handlers.register(runtime, settings)
     return runtime
 
@@ -21,5 +22,4 @@ def create_app(settings: CacheWriterSettings | None = None) -> FastAPI:
         build(settings),
         title="V School CRM cache-writer",
         description="Turns events into JSON snapshots the gateway serves first.",
-        relay=False,
     )

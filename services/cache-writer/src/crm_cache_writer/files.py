@@ -26,3 +26,16 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 async def write_model(root: Path, relative: str, model: BaseModel) -> None:
     await asyncio.to_thread(write_atomic, root / relative, model.model_dump_json(indent=2).encode())
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+async def delete_file(root: Path, relative: str) -> bool:
+    """Remove a snapshot file; False if it was not there (already removed on a first delivery)."""
+    return await asyncio.to_thread(_unlink, root / relative)

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from crm_contracts import CustomerCreated, CustomerUpdated
+from crm_contracts import (
+    CustomerCreated,
+    CustomerErasureRequested,
+    CustomerMerged,
+    CustomerMergeUndone,
+    CustomerUpdated,
+)
 from crm_servicekit.broker import subscribe
 from crm_servicekit.runtime import Runtime
 
@@ -20,3 +26,31 @@ def register(runtime: Runtime, settings: CacheWriterSettings) -> None:
         """Rewrite customer/<id>.json (and the list) with the customer as it is now."""
         async with runtime.uow() as uow:
             await service.customer_changed(uow, settings.crm_cache_dir, event)
+
+    @subscribe(runtime.broker, runtime.topology, "merges", CustomerMerged)
+    async def on_customer_merged(event: CustomerMerged) -> None:
+        """Remove the merged customer's file (and from the list); later events about it are ignored."""
+        async with runtime.uow() as uow:
+            await service.merged(uow, settings.crm_cache_dir, event)
+
+    @subscribe(runtime.broker, runtime.topology, "merge-undos", CustomerMergeUndone)
+    async def on_customer_merge_undone(event: CustomerMergeUndone) -> None:
+        """Let the restored customer's file be written again."""
+        async with runtime.uow() as uow:
+            await service.merge_undone(uow, event)
+
+    erasure_queue = runtime.topology.queue_name("erasure")
+
+    @subscribe(runtime.broker, runtime.topology, "erasure", CustomerErasureRequested, prefetch=1)
+    async def on_erasure_requested(event: CustomerErasureRequested) -> None:
+        """PDPA erasure: delete the customer's snapshot files and row, report once."""
+        # Every parking queue but this one: a parked erasure request is replayed, never dropped.
+        parked = [queue for queue in runtime.topology.policies if queue != erasure_queue]
+        async with runtime.uow() as uow:
+            await service.erase(
+                uow,
+                settings.crm_cache_dir,
+                event,
+                rabbitmq_url=runtime.settings.rabbitmq_url,
+                parked_queues=parked,
+            )
