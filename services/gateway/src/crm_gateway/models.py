@@ -343,6 +343,8 @@ products = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("version", Integer, nullable=False, server_default="1"),
+    # The old system's product id: what `python -m crm_gateway.legacy` upserts by.
+    Column("legacy_id", Text, nullable=True, unique=True),
     CheckConstraint(_one_of("kind", PRODUCT_KINDS), name="kind"),
     CheckConstraint("price >= 0", name="price"),
 )

@@ -1,0 +1,103 @@
+"""Import the old product catalog: upsert by the old id (else by Thai name), one transaction each.
+
+Like customers: compared before writing (a rerun changes nothing), the digest of what was written
+kept in the audit entry (a rerun does not undo staff's price changes), and every created or changed
+product published as `catalog.product_changed` so the AI quotes the imported prices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from crm_gateway import audit
+from crm_gateway.catalog import product_event
+from crm_servicekit.logging import get_logger
+from crm_servicekit.outbox import UnitOfWork
+
+from . import store
+from .mapping import Problem
+from .products import ProductRecord, map_product
+from .report import Item, Status
+from .sources import catalog_items
+
+log = get_logger(__name__)
+
+
+async def import_catalog(new_uow: Callable[[], UnitOfWork], path: Path, now: datetime) -> list[Item]:
+    entries, failure = await asyncio.to_thread(catalog_items, path)
+    if failure is not None:
+        return [Item(path.name, "product", "failed", None, [failure])]
+    items: list[Item] = []
+    first: dict[str, str] = {}
+    for number, raw in enumerate(entries, 1):
+        source = f"{path.name}#{number}"
+        if not isinstance(raw, dict):
+            items.append(Item(source, "product", "failed", None, [Problem("product", "not a JSON object")]))
+            continue
+        mapped = map_product(raw)
+        problems = list(mapped.problems)
+        record = mapped.record
+        if record is None:
+            items.append(Item(source, "product", "failed", None, problems))
+            continue
+        key = record.legacy_id or record.name_th
+        if key in first:
+            why = f"the same product as {first[key]}, which was imported instead"
+            items.append(Item(source, "product", "failed", key, [*problems, Problem("id", why)]))
+            continue
+        first[key] = source
+        try:
+            async with new_uow() as uow:
+                status = await upsert_product(uow, record, now)
+                await uow.commit()
+        except SQLAlchemyError as exc:
+            why = f"not stored ({type(exc).__name__}); run the import again"
+            items.append(Item(source, "product", "failed", key, [*problems, Problem("product", why)]))
+            continue
+        log.info("legacy product", source=source, status=status, problems=[p.field for p in problems])
+        items.append(Item(source, "product", status, key, problems))
+    return items
+
+
+async def upsert_product(uow: UnitOfWork, record: ProductRecord, now: datetime) -> Status:
+    session = uow.session
+    row = None
+    if record.legacy_id is not None:
+        row = await store.lock_product(session, record.legacy_id, record.name_th)
+    if row is None:  # never imported: perhaps entered by hand already, under its Thai name
+        row = await store.lock_product(session, None, record.name_th)
+    digest = record.digest()
+    values = record.columns()
+    if row is None:
+        new = await store.insert_product(session, values, now)
+        await audit.record(
+            session,
+            actor=None,
+            action=store.PRODUCT_IMPORT_ACTION,
+            entity=("product", str(new.id)),
+            after={**values, "import_digest": digest},
+        )
+        uow.emit(product_event(new))
+        return "created"
+    last = await store.last_import(session, "product", str(row.id), store.PRODUCT_IMPORT_ACTION)
+    if last == digest:
+        return "unchanged"
+    changed = {k: v for k, v in values.items() if row._mapping[k] != v}
+    if not changed:
+        return "unchanged"
+    updated = await store.update_product(session, row.id, changed, now)
+    await audit.record(
+        session,
+        actor=None,
+        action=store.PRODUCT_IMPORT_ACTION,
+        entity=("product", str(row.id)),
+        before={**{k: row._mapping[k] for k in changed}, "import_digest": last},
+        after={**changed, "import_digest": digest},
+    )
+    uow.emit(product_event(updated))
+    return "updated"
