@@ -44,7 +44,9 @@ def assert_unauthorized(response: httpx.Response) -> dict[str, object]:
     return body
 
 
-async def add_staff(runtime: Runtime, email: str, password: str, *, active: bool = True) -> uuid.UUID:
+async def add_staff(
+    runtime: Runtime, email: str, password: str, *, active: bool = True, role: Role = Role.AGENT
+) -> uuid.UUID:
     async with runtime.sessionmaker() as session:
         staff_id: uuid.UUID = (
             await session.execute(
@@ -52,7 +54,7 @@ async def add_staff(runtime: Runtime, email: str, password: str, *, active: bool
                 .values(
                     email=email,
                     password_hash=security.hash_password(password),
-                    role=Role.AGENT.value,
+                    role=role.value,
                     is_active=active,
                 )
                 .returning(staff_users.c.id)
@@ -72,7 +74,7 @@ async def test_admin_from_env_signs_in_and_sees_itself(client: httpx.AsyncClient
     assert body["expires_in"] == 900
     claims = jwt.decode(body["access_token"], JWT_SECRET, algorithms=["HS256"])
     assert claims["role"] == "admin"
-    assert {"sub", "role", "exp", "iat", "jti"} <= claims.keys()
+    assert {"sub", "sid", "role", "exp", "iat", "jti"} <= claims.keys()
     assert claims["exp"] - claims["iat"] == 900
 
     me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
@@ -141,11 +143,18 @@ def expired_token() -> str:
         id=uuid.uuid4(), email="x@vschool.example", role=Role.ADMIN, is_active=True, password_hash=""
     )
     past = datetime.now(UTC) - timedelta(hours=1)
-    return security.issue_token(staff, secret=JWT_SECRET, ttl_seconds=60, now=past).token
+    return security.issue_token(staff, uuid.uuid4(), secret=JWT_SECRET, ttl_seconds=60, now=past).token
 
 
 def forged_token() -> str:
-    claims = {"sub": str(uuid.uuid4()), "role": "admin", "iat": 0, "exp": 2**32, "jti": "x"}
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "sid": str(uuid.uuid4()),
+        "role": "admin",
+        "iat": 0,
+        "exp": 2**32,
+        "jti": "x",
+    }
     return jwt.encode(claims, "some-other-secret-that-is-long-enough-0123456789", algorithm="HS256")
 
 
@@ -172,9 +181,11 @@ async def test_an_expired_token_of_a_real_user_is_rejected(
 ) -> None:
     token = (await login(client, ADMIN_EMAIL, ADMIN_PASSWORD)).json()["access_token"]
     async with runtime.sessionmaker() as session:
-        admin = await auth_service.staff_for_token(session, settings, token)
+        login_ = await auth_service.signed_in(session, settings, token)
     past = datetime.now(UTC) - timedelta(seconds=901)
-    token = security.issue_token(admin, secret=JWT_SECRET, ttl_seconds=900, now=past).token
+    token = security.issue_token(
+        login_.staff, login_.session_id, secret=JWT_SECRET, ttl_seconds=900, now=past
+    ).token
 
     response = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     body = assert_unauthorized(response)

@@ -24,8 +24,9 @@ from crm_servicekit.runtime import Runtime
 pytestmark = pytest.mark.integration
 
 PASSWORD = "a long passphrase for every role"
-# Open to everyone (signing in) or to any signed-in staff user (who am I).
-OPEN = {("POST", "/api/v1/auth/token"), ("GET", "/api/v1/auth/me")}
+# Open to everyone (signing in, refreshing) or to any signed-in staff user (who am I, sign out).
+PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh")}
+OPEN = PUBLIC | {("GET", "/api/v1/auth/me"), ("POST", "/api/v1/auth/logout")}
 # Path parameters filled with values of the right shape; nothing needs to exist.
 PATH_VALUES = {
     "conversation_id": str(uuid.uuid4()),
@@ -33,6 +34,7 @@ PATH_VALUES = {
     "customer_id": "TVS-CUS-FB-26-0001",
     "product_id": str(uuid.uuid4()),
     "order_id": str(uuid.uuid4()),
+    "staff_id": str(uuid.uuid4()),
 }
 QUERY_VALUES = {"since": "2026-01-01", "until": "2026-01-02", "level": "campaign", "granularity": "day"}
 
@@ -122,7 +124,7 @@ async def test_each_role_gets_exactly_what_the_matrix_allows(
 
 async def test_without_a_token_every_staff_route_answers_401(app: FastAPI, client: httpx.AsyncClient) -> None:
     for method, path, _ in staff_routes(app):
-        if (method, path) == ("POST", "/api/v1/auth/token"):
+        if (method, path) in PUBLIC:
             continue
         response = await client.request(**request_for(method, path))
         assert response.status_code == 401, f"{method} {path}"

@@ -16,6 +16,7 @@ from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 from . import api, catalog_api, conversations_api, handlers, marketing_api, orders_api
 from .auth import api as auth_api
 from .auth import service as auth_service
+from .auth import staff_api
 from .config import GatewaySettings
 from .errors import install_problem_handlers
 from .marketing_client import MarketingClient
@@ -49,6 +50,9 @@ def build(settings: GatewaySettings | None = None) -> Runtime:
                 )
 
     runtime.on_startup.append(on_startup)
+    housekeeping = auth_service.housekeeping(runtime, settings)
+    runtime.on_startup.append(housekeeping.start)
+    runtime.on_shutdown.append(housekeeping.stop)
     return runtime
 
 
@@ -70,11 +74,12 @@ def marketing_client(settings: GatewaySettings) -> MarketingClient:
 
 
 def routers() -> list[APIRouter]:
-    """The token endpoint is open; every other `/api/v1` route needs a signed-in staff user."""
+    """Sign-in and refresh are open; every other `/api/v1` route needs a signed-in staff user."""
     public = APIRouter(prefix=API_PREFIX)
     public.include_router(auth_api.token_router)
     protected = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auth_api.current_staff)])
     protected.include_router(auth_api.router)
+    protected.include_router(staff_api.router)
     protected.include_router(api.router)
     protected.include_router(conversations_api.router)
     protected.include_router(conversations_api.messenger_router)

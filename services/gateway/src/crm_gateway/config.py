@@ -25,6 +25,14 @@ class GatewaySettings(ServiceSettings):
     crm_admin_password: SecretStr | None = None
     crm_jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     crm_access_token_ttl_seconds: int = 900
+    # A session (and its refresh token) ends after this long without a refresh: idle staff sign in again.
+    crm_refresh_token_ttl_seconds: int = 14 * 24 * 3600
+    # Sign-in attempts allowed per account and per client address in one fixed window; beyond
+    # them the gateway answers 429 without checking the password. Generous per address: an
+    # office shares one.
+    crm_login_window_seconds: int = 15 * 60
+    crm_login_max_failures_per_account: int = 5
+    crm_login_max_failures_per_address: int = 20
     # Conversations live in the messenger; the gateway reads them through its internal HTTP API.
     messenger_internal_url: str = "http://127.0.0.1:8001"
     # Ad accounts, campaigns, insights and sync runs live in the marketing service (same token).

@@ -327,6 +327,40 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
+    document_problems(app)
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document tell the truth about errors: FastAPI documents its 422 as
+    `application/json` with its own shape, while every error here is a problem document; and
+    every route behind sign-in can answer 401."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ProblemDetails"] = ProblemDetails.model_json_schema()
+        problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    described = responses["422"].get("description", "")
+                    if described in ("", "Validation Error"):
+                        described = "A field is invalid; `errors` names it."
+                    responses["422"] = {"description": described, "content": problem}
+                if operation.get("security") and "401" not in responses:
+                    signed_out = "Not signed in, or the session ended."
+                    responses["401"] = {"description": signed_out, "content": problem}
+
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
 
 
 def problem_responses(described: Mapping[int, str], *statuses: int) -> dict[int | str, dict[str, Any]]:

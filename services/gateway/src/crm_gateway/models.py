@@ -61,6 +61,8 @@ staff_users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("name", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The ETag of the staff admin API: grows by one with every change an admin makes.
+    Column("version", Integer, nullable=False, server_default="1"),
     CheckConstraint(_one_of("role", ROLES), name="role"),
     CheckConstraint("email = lower(email)", name="email_lowercase"),
 )
@@ -256,14 +258,14 @@ staff_refresh_tokens = Table(
     ),
 )
 
-# Failed sign-ins per key (`account:<email>` / `address:<ip>`) in a fixed window, shared by replicas.
+# Sign-in attempts per key (`account:<sha256 of the e-mail>` / `address:<sha256 of the IP>`) in a
+# fixed window, shared by replicas; a success gives its attempt back. Hashed: no e-mail or IP here.
 login_throttle = Table(
     "login_throttle",
     metadata,
     Column("key", Text, primary_key=True),
     Column("failures", Integer, nullable=False, server_default="0"),
     Column("window_started_at", DateTime(timezone=True), nullable=False),
-    Column("locked_until", DateTime(timezone=True), nullable=True),
 )
 
 # --- PDPA erasure requests and each service's report ---------------------------------------------

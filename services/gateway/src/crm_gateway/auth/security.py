@@ -1,7 +1,14 @@
-"""Password hashes (argon2 via pwdlib) and HS256 access tokens (PyJWT). No I/O, no database."""
+"""Password hashes (argon2 via pwdlib), HS256 access tokens (PyJWT) and opaque refresh tokens.
+No I/O, no database.
+
+An access token names its staff user (`sub`) and session (`sid`) and lives minutes; every request
+checks the session and the staff row, so a sign-out or a deactivation ends it at once. Its `role`
+claim is for display only: the role that decides is read from the database on each request.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -12,7 +19,7 @@ import jwt
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
 
-from .domain import Role, Staff
+from .domain import Staff
 
 ALGORITHM = "HS256"
 _hasher = PasswordHash.recommended()
@@ -50,7 +57,7 @@ class AccessToken:
 @dataclass(frozen=True)
 class TokenClaims:
     staff_id: uuid.UUID
-    role: Role
+    session_id: uuid.UUID
     jti: str
 
 
@@ -58,9 +65,12 @@ class InvalidToken(Exception):
     """Missing, malformed, forged or expired; the reason is not told to the client."""
 
 
-def issue_token(staff: Staff, *, secret: str, ttl_seconds: int, now: datetime) -> AccessToken:
+def issue_token(
+    staff: Staff, session_id: uuid.UUID, *, secret: str, ttl_seconds: int, now: datetime
+) -> AccessToken:
     claims = {
         "sub": str(staff.id),
+        "sid": str(session_id),
         "role": staff.role.value,
         "iat": now,
         "exp": now + timedelta(seconds=ttl_seconds),
@@ -72,8 +82,24 @@ def issue_token(staff: Staff, *, secret: str, ttl_seconds: int, now: datetime) -
 def decode_token(token: str, *, secret: str) -> TokenClaims:
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "role", "exp", "iat", "jti"]}
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "sid", "exp", "iat", "jti"]}
         )
-        return TokenClaims(staff_id=uuid.UUID(claims["sub"]), role=Role(claims["role"]), jti=claims["jti"])
-    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
+        return TokenClaims(
+            staff_id=uuid.UUID(claims["sub"]), session_id=uuid.UUID(claims["sid"]), jti=str(claims["jti"])
+        )
+    except (jwt.InvalidTokenError, ValueError, TypeError, AttributeError) as exc:
         raise InvalidToken(type(exc).__name__) from exc
+
+
+def new_refresh_token() -> tuple[str, str]:
+    """A random refresh token (256 bits) and its SHA-256, the only form the database keeps.
+
+    A plain hash is enough: with this much randomness nobody can guess back from it, and a
+    slow hash would only slow down every refresh.
+    """
+    token = secrets.token_urlsafe(32)
+    return token, hash_refresh_token(token)
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
