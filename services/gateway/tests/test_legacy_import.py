@@ -478,3 +478,44 @@ async def test_the_command_prints_the_report_writes_it_as_json_and_exits_1_when_
             return await session.scalar(select(func.count()).select_from(outbox)) == 0
 
     await eventually(published)
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean")
+async def test_a_psid_that_reached_the_crm_first_is_reported_and_the_rest_imported(
+    runtime: Runtime, make_contact: Callable[..., ContactSeen], tmp_path: Path
+) -> None:
+    async with runtime.uow() as uow:
+        owner = await service.contact_seen(uow, make_contact("7777777777"), now=NOW)
+    raw = {"name": "Somsri", "psid": "7777777777", "phone": "0812345678"}
+    (tmp_path / "TVS-CUS-FB-25-0100.json").write_text(json.dumps(raw), encoding="utf-8")
+
+    report = await import_(runtime, Options(tmp_path, page_id=PAGE_ID))
+
+    item = report.item("TVS-CUS-FB-25-0100.json")
+    assert item.status == "created"
+    assert problems(report, item.source) == {"psid": f"belongs to customer {owner} already; not added"}
+    imported = (await snapshots(runtime))["TVS-CUS-FB-25-0100"]
+    assert (imported["phone"], imported["identities"]) == ("+66812345678", [])
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean")
+async def test_an_erased_customer_is_not_imported_again(runtime: Runtime, tmp_path: Path) -> None:
+    path = tmp_path / "TVS-CUS-FB-25-0200.json"
+    path.write_text(json.dumps({"name": "Somsri", "phone": "0812345678"}), encoding="utf-8")
+    await import_(runtime, Options(tmp_path))
+    async with runtime.engine.begin() as conn:  # what a PDPA erasure leaves: the id, nothing else
+        await conn.execute(
+            update(customers)
+            .where(customers.c.id == "TVS-CUS-FB-25-0200")
+            .values(state="erased", display_name=None, name_latin=None, phone=None, extra={})
+        )
+    path.write_text(json.dumps({"name": "Somsri", "phone": "0899999999"}), encoding="utf-8")
+
+    report = await import_(runtime, Options(tmp_path))
+
+    assert report.item(path.name).status == "unchanged"
+    assert problems(report, path.name) == {"customer": "erased on request; not imported again"}
+    erased = (await snapshots(runtime))["TVS-CUS-FB-25-0200"]
+    assert (erased["display_name"], erased["phone"]) == (None, None)

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from crm_contracts import CustomerCreated, CustomerUpdated, ProductChanged
 from crm_gateway.config import GatewaySettings
 from crm_gateway.models import metadata
@@ -78,7 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = GatewaySettings()
     configure_logging(settings.service_name, settings.log_level)
     options = Options(args.folder, args.customers_csv, args.catalog, args.page_id)
-    report = asyncio.run(import_all(settings, options))
+    try:
+        report = asyncio.run(import_all(settings, options))
+    except (OSError, SQLAlchemyError) as exc:  # no database: nothing was imported
+        print(f"import not run: {type(exc).__name__} (is DATABASE_URL right and migrated?)", file=sys.stderr)
+        return 2
     print(report.summary())
     if args.report is not None:
         args.report.write_text(report.dumps() + "\n", encoding="utf-8")

@@ -59,8 +59,10 @@ async def import_catalog(new_uow: Callable[[], UnitOfWork], path: Path, now: dat
             why = f"not stored ({type(exc).__name__}); run the import again"
             items.append(Item(source, "product", "failed", key, [*problems, Problem("product", why)]))
             continue
-        log.info("legacy product", source=source, status=status, problems=[p.field for p in problems])
         items.append(Item(source, "product", status, key, problems))
+    for item in items:
+        fields = [p.field for p in item.problems]
+        log.info("legacy product", source=item.source, status=item.status, problems=fields)
     return items
 
 
