@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from datetime import timedelta
 
 import httpx
 import jwt
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 
-from crm_gateway.models import staff_refresh_tokens, staff_sessions
+from crm_gateway.auth import service as auth_service
+from crm_gateway.config import GatewaySettings
+from crm_gateway.models import login_throttle, staff_refresh_tokens, staff_sessions
 from crm_servicekit.runtime import Runtime
 
 from .test_auth import JWT_SECRET, add_staff, assert_unauthorized, login
@@ -179,3 +182,53 @@ async def test_an_access_token_is_not_a_refresh_token(client: httpx.AsyncClient,
 
     assert_unauthorized(await client.post(REFRESH_URL, json={"refresh_token": tokens["access_token"]}))
     assert (await me(client, tokens)).status_code == 200
+
+
+async def test_housekeeping_deletes_long_ended_sessions_and_past_counters_only(
+    client: httpx.AsyncClient, runtime: Runtime, settings: GatewaySettings
+) -> None:
+    _, email = await signed_in_agent(client, runtime)
+    old, live = await sign_in(client, email), await sign_in(client, email)
+    async with runtime.sessionmaker() as session:
+        await session.execute(
+            update(staff_sessions)
+            .where(staff_sessions.c.id == session_id_of(old))
+            .values(revoked_at=func.now() - timedelta(days=31), revoked_reason="logout")
+        )
+        await session.execute(
+            insert(login_throttle).values(
+                [
+                    {
+                        "key": "account:past",
+                        "failures": 3,
+                        "window_started_at": func.now() - timedelta(hours=1),
+                    },
+                    {"key": "account:current", "failures": 3, "window_started_at": func.now()},
+                ]
+            )
+        )
+        await session.commit()
+
+        assert await auth_service.purge(session, settings) >= 2
+
+        sessions_left = set(
+            (
+                await session.scalars(
+                    select(staff_sessions.c.id).where(
+                        staff_sessions.c.id.in_([session_id_of(old), session_id_of(live)])
+                    )
+                )
+            ).all()
+        )
+        counters_left = set(
+            (
+                await session.scalars(
+                    select(login_throttle.c.key).where(
+                        login_throttle.c.key.in_(["account:past", "account:current"])
+                    )
+                )
+            ).all()
+        )
+    assert sessions_left == {session_id_of(live)}
+    assert counters_left == {"account:current"}
+    assert (await refresh(client, live)).status_code == 200

@@ -18,7 +18,7 @@ from .domain import Role, SignedIn, Staff
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a URL, not a password)
 
 # auto_error=False: a missing token goes through `service.signed_in`, for the same problem shape.
-bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, refreshUrl="/api/v1/auth/refresh", auto_error=False)
+bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 _DESCRIBED = {
     401: "Wrong e-mail or password, a disabled account, or a token that is invalid, expired, "
