@@ -64,6 +64,10 @@ def test_names_are_split_by_script_and_first_and_last_names_joined() -> None:
     assert split_by_script("Jane Doe") == (None, "Jane Doe")
     record = map_customer({"first_name": "วิภา", "last_name": "สุขใจ"}, customer_id="x").record
     assert (record.display_name, record.name_th, record.name_latin) == ("วิภา สุขใจ", "วิภา สุขใจ", None)
+    thai_form = map_customer({"ชื่อ": "สมชาย", "นามสกุล": "ใจดี"}, customer_id="x").record
+    assert thai_form.name_th == "สมชาย ใจดี"
+    full = map_customer({"name": "Jane Doe", "first_name": "Jane", "surname": "Doe"}, customer_id="x")
+    assert full.record.name_latin == "Jane Doe"
     nested = map_customer({"ชื่อ": {"th": "วิชัย", "en": "Wichai"}}, customer_id="x").record
     assert (nested.name_th, nested.name_latin) == ("วิชัย", "Wichai")
 
@@ -165,6 +169,9 @@ def test_stages_tags_notes_consent_and_attribution() -> None:
         "May intake",
     )
     assert record.extra == {}
+    no_answer = map_customer({"consent_date": "2025-01-01", "consent_method": "form"}, customer_id="x")
+    assert no_answer.record.consent is None
+    assert no_answer.record.extra == {"consent_date": "2025-01-01", "consent_method": "form"}
 
 
 def test_the_same_record_spelt_differently_has_the_same_digest() -> None:

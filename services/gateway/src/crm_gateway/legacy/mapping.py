@@ -119,7 +119,9 @@ def map_customer(
     m.walk(raw, "base", ())
     name = m.first("name", values.text)
     first, last = m.first("first_name", values.text), m.first("last_name", values.text)
-    written = name or " ".join(p for p in (first, last) if p) or None
+    # `{"ชื่อ": "สมชาย", "นามสกุล": "ใจดี"}`: a "name" that is the first name only, beside a surname.
+    parts = [p for p in (first, name, last) if p and (p is name or name is None or p not in name)]
+    written = " ".join(parts) or None
     thai, latin = split_by_script(written) if written else (None, None)
     name_th, name_latin = m.first("name_th", values.text) or thai, m.first("name_latin", values.text) or latin
     phones = m.every("phone", values.phone_items, values.phone)
@@ -287,7 +289,11 @@ class _Mapper:
                     method = self.read(part, values.text)
                 else:
                     self.keep(part.path, value)
-        return Consent(status, at, method or DEFAULT_CONSENT_METHOD) if status else None
+        if status is None:  # a date or method of a consent the record does not give: kept
+            for found in [*self.take("consent_at"), *self.take("consent_method")]:
+                self.keep(found.path, found.value)
+            return None
+        return Consent(status, at, method or DEFAULT_CONSENT_METHOD)
 
     def touch(self) -> AdReferral | None:
         ad_id = self.first("ad_id", values.text)
