@@ -400,8 +400,22 @@ async def test_a_changed_file_updates_only_that_customer(
                 .order_by(customer_stage_changes.c.id)
             )
         ).all()
+        timeline = (
+            await session.execute(
+                select(customer_timeline.c.kind, func.count())
+                .where(customer_timeline.c.customer_id == "TVS-CUS-FB-25-0002")
+                .group_by(customer_timeline.c.kind)
+            )
+        ).all()
+        audited = await session.scalar(
+            select(func.count()).where(
+                audit_log.c.entity_id == "TVS-CUS-FB-25-0002", audit_log.c.action == "customer.import"
+            )
+        )
     assert sorted(notes) == sorted(["อยากเรียนซูชิวันเสาร์", "โอนแล้ว 12,500"])
     assert [tuple(s) for s in stages] == [(None, "qualified"), ("qualified", "enrolled")]
+    assert dict(timeline) == {"customer_created": 1, "note_added": 2, "stage_changed": 1}  # type: ignore[arg-type]
+    assert audited == 2
 
 
 @pytest.mark.integration
