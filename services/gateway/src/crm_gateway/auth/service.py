@@ -26,10 +26,10 @@ log = get_logger(__name__)
 
 WRONG_CREDENTIALS = "Incorrect email or password."
 SESSION_ENDED = "This session has ended or the account no longer has access; sign in again."
+BAD_REFRESH = "The refresh token is invalid, was already used, or its session has ended; sign in again."
 # Ended sessions stay this long, for questions like "who was signed in last week?".
 KEEP_ENDED = timedelta(days=30)
 HOUSEKEEPING_SECONDS = 3600.0
-BAD_REFRESH = "The refresh token is invalid, was already used, or its session has ended; sign in again."
 
 
 @dataclass(frozen=True)
