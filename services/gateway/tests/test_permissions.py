@@ -34,6 +34,7 @@ PATH_VALUES = {
     "customer_id": "TVS-CUS-FB-26-0001",
     "product_id": str(uuid.uuid4()),
     "order_id": str(uuid.uuid4()),
+    "request_id": str(uuid.uuid4()),
     "staff_id": str(uuid.uuid4()),
 }
 QUERY_VALUES = {"since": "2026-01-01", "until": "2026-01-02", "level": "campaign", "granularity": "day"}

@@ -56,6 +56,7 @@ class Stack:
             # Services that call another's internal API find it where this stack started it.
             **({"MESSENGER_INTERNAL_URL": self.url("messenger")} if "messenger" in self.ports else {}),
             **({"MARKETING_INTERNAL_URL": self.url("marketing")} if "marketing" in self.ports else {}),
+            **({"AI_INTERNAL_URL": self.url("ai")} if "ai" in self.ports else {}),
         }
 
     def migrate(self) -> None:

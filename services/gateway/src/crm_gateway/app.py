@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from crm_contracts import (
     CustomerCreated,
+    CustomerErasureRequested,
     CustomerUpdated,
     Event,
     OrderCreated,
@@ -13,7 +14,8 @@ from crm_contracts import (
 from crm_servicekit.logging import get_logger
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
-from . import api, catalog_api, conversations_api, handlers, marketing_api, orders_api
+from . import api, catalog_api, conversations_api, handlers, marketing_api, orders_api, pdpa_api
+from .ai_client import AiClient
 from .auth import api as auth_api
 from .auth import service as auth_service
 from .auth import staff_api
@@ -36,6 +38,7 @@ def build(settings: GatewaySettings | None = None) -> Runtime:
         ProductChanged,
         OrderCreated,
         OrderStatusChanged,
+        CustomerErasureRequested,
     ]
     runtime = build_runtime(settings, metadata, emits=emits)
     handlers.register(runtime)
@@ -73,6 +76,10 @@ def marketing_client(settings: GatewaySettings) -> MarketingClient:
     return MarketingClient(settings.marketing_internal_url, settings.crm_internal_token.get_secret_value())
 
 
+def ai_client(settings: GatewaySettings) -> AiClient:
+    return AiClient(settings.ai_internal_url, settings.crm_internal_token.get_secret_value())
+
+
 def routers() -> list[APIRouter]:
     """Sign-in and refresh are open; every other `/api/v1` route needs a signed-in staff user."""
     public = APIRouter(prefix=API_PREFIX)
@@ -86,6 +93,8 @@ def routers() -> list[APIRouter]:
     protected.include_router(marketing_api.router)
     protected.include_router(catalog_api.router)
     protected.include_router(orders_api.router)
+    protected.include_router(pdpa_api.customers_router)
+    protected.include_router(pdpa_api.requests_router)
     return [public, protected]
 
 
@@ -95,7 +104,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     # Created here (it does not connect until used) and closed when the app stops.
     messenger = messenger_client(settings)
     marketing = marketing_client(settings)
-    runtime.on_shutdown.extend([messenger.aclose, marketing.aclose])
+    ai = ai_client(settings)
+    runtime.on_shutdown.extend([messenger.aclose, marketing.aclose, ai.aclose])
     app = create_service_app(
         runtime,
         title="V School CRM gateway",
@@ -106,5 +116,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.messenger = messenger
     app.state.marketing = marketing
+    app.state.ai = ai
     install_problem_handlers(app)
     return app

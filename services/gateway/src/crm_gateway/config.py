@@ -37,6 +37,8 @@ class GatewaySettings(ServiceSettings):
     messenger_internal_url: str = "http://127.0.0.1:8001"
     # Ad accounts, campaigns, insights and sync runs live in the marketing service (same token).
     marketing_internal_url: str = "http://127.0.0.1:8002"
+    # The ai service's internal API: the replies it generated, for a customer's PDPA export.
+    ai_internal_url: str = "http://127.0.0.1:8003"
     # Shared secret sent as `X-Internal-Token` on every call to another service's internal API.
     crm_internal_token: SecretStr = SecretStr(DEV_INTERNAL_TOKEN)
 

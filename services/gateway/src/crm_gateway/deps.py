@@ -1,5 +1,5 @@
 """FastAPI dependencies shared by the routers: the runtime, settings, one session per request
-and the clients of the messenger and marketing internal APIs."""
+and the clients of the messenger, marketing and ai internal APIs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.runtime import Runtime
 
+from .ai_client import AiClient
 from .config import GatewaySettings
 from .marketing_client import MarketingClient
 from .messenger_client import MessengerClient
@@ -59,8 +60,16 @@ def get_marketing(request: Request) -> MarketingClient:
     return marketing
 
 
+def get_ai(request: Request) -> AiClient:
+    ai = request.app.state.ai
+    if not isinstance(ai, AiClient):
+        raise TypeError("app.state.ai is set by create_app()")
+    return ai
+
+
 SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 MessengerDep = Annotated[MessengerClient, Depends(get_messenger)]
 MarketingDep = Annotated[MarketingClient, Depends(get_marketing)]
+AiDep = Annotated[AiClient, Depends(get_ai)]

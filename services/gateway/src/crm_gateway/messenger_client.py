@@ -15,11 +15,14 @@ the staff API returns. The messenger's errors become the gateway's problems:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from crm_contracts import ChannelIdentity
 
 from .errors import (
     ConversationConflict,
@@ -215,6 +218,26 @@ class QuarantinePage(BaseModel):
     items: list[QuarantinedItem]
 
 
+class MessengerExport(BaseModel):
+    """Everything the messenger holds on some identities (PDPA access), as it answers: kept whole,
+    sections the gateway does not know included, so an export never leaves out what it holds."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "service": "messenger",
+                    "conversations": [{**CONVERSATION_EXAMPLE, "messages": [MESSAGE_EXAMPLE]}],
+                }
+            ]
+        },
+    )
+
+    service: str = "messenger"
+    conversations: list[dict[str, JsonValue]] = Field(description="Each with its `messages`, oldest first.")
+
+
 # --- the client ------------------------------------------------------------------------------
 
 
@@ -285,6 +308,11 @@ class MessengerClient(InternalApiClient):
             not_found=lambda: ConversationNotFound(conversation_id),
             json=body,
         )
+
+    async def export(self, identities: Sequence[ChannelIdentity]) -> MessengerExport:
+        """What the messenger holds on these identities, for a customer's PDPA export."""
+        body = {"identities": [i.model_dump(mode="json") for i in identities]}
+        return await self._call("POST", "/pdpa/export", MessengerExport, json=body)
 
     async def quarantine(self, *, limit: int) -> QuarantinePage:
         return await self._call("GET", "/quarantine", QuarantinePage, params=query(limit=limit))

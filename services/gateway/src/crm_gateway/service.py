@@ -26,7 +26,7 @@ from crm_contracts.snapshots import LATEST_CUSTOMERS_SIZE, CustomerSnapshot
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 
-from . import cache, customer_search, repository, timeline
+from . import cache, customer_search, pdpa, repository, timeline
 from .errors import CustomerNotFound, InvalidParameter
 from .ids import bangkok_year, format_customer_id, is_customer_id
 
@@ -231,7 +231,8 @@ async def get_customer(
     if not is_customer_id(customer_id):
         raise CustomerNotFound(customer_id)
     snapshot = await cache.customer(cache_dir, customer_id)
-    if snapshot is not None:
+    # An erased customer's snapshot can outlive the erasure a moment (the cache-writer removes it).
+    if snapshot is not None and not await pdpa.erased_among(session, [customer_id]):
         return snapshot, "cache"
     state = await repository.customer_state(session, customer_id)
     if state is None:
@@ -315,7 +316,11 @@ async def list_customers(
     filters = filters or customer_search.Filters()
     if cursor is None and filters.is_default and sort == customer_search.DEFAULT_SORT:
         latest = await cache.latest_customers(cache_dir)
-        if latest is not None and limit <= len(latest.items):
+        if (
+            latest is not None
+            and limit <= len(latest.items)
+            and not await pdpa.erased_among(session, [c.customer_id for c in latest.items[:limit]])
+        ):
             items = latest.items[:limit]
             # The file holds the newest customers, up to its size: fewer than that means all of them.
             more = limit < len(latest.items) or len(latest.items) >= LATEST_CUSTOMERS_SIZE

@@ -20,6 +20,7 @@ class Permission(StrEnum):
     CUSTOMER_READ = "customer:read"
     CUSTOMER_WRITE = "customer:write"
     CUSTOMER_ERASE = "customer:erase"
+    CUSTOMER_EXPORT = "customer:export"
     ORDER_WRITE = "order:write"
     CATALOG_WRITE = "catalog:write"
     CONVERSATION_READ = "conversation:read"

@@ -1,0 +1,676 @@
+"""A customer's PDPA rights through the staff API: the export holds everything the system has on
+them (the messenger's and the ai service's parts from fakes of their internal APIs, served over
+real HTTP), and an erasure leaves nothing that names the person in any gateway table while the
+school's accounts stay. Progress reports are published on the real broker, as the services do."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from faststream.rabbit import RabbitBroker
+from sqlalchemy import insert, select
+
+from crm_contracts import CustomerErasureProgress, CustomerErasureProgressData, Event
+from crm_contracts.snapshots import CustomerSnapshot, customer_path
+from crm_fakes import FakeServer
+from crm_gateway import audit
+from crm_gateway.auth.domain import Role, Staff
+from crm_gateway.auth.repository import insert_if_absent
+from crm_gateway.auth.security import hash_password
+from crm_gateway.config import GatewaySettings
+from crm_gateway.models import (
+    audit_log,
+    customer_identities,
+    customer_notes,
+    customer_stage_changes,
+    customer_timeline,
+    customers,
+    order_lines,
+    orders,
+    outbox,
+    payments,
+    products,
+)
+from crm_servicekit.broker import EVENTS_EXCHANGE
+from crm_servicekit.pdpa import find_mentions
+from crm_servicekit.runtime import Runtime
+from crm_servicekit.testing import EventRecorder, eventually
+
+from .conftest import INTERNAL_TOKEN, PAGE_ID
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_customers")]
+
+PROBLEM = "urn:vschool-crm:problem:"
+CUSTOMER = "TVS-CUS-FB-26-0042"
+MERGED = "TVS-CUS-FB-26-0043"
+PSID, MERGED_PSID = "7100200300400500", "7100200300400599"
+NOTE = "แพ้อาหารทะเล; lives at 12 Soi Erasetest"
+PAY_REFERENCE = "KBANK-REF-991122"
+PROFILE: dict[str, Any] = {
+    "display_name": "Somying Erasetest",
+    "first_name": "Somying",
+    "last_name": "Erasetest",
+    "profile_pic": "https://example.test/pic/somying-erasetest.jpg",
+    "name_th": "สมหญิง ทดสอบลบ",
+    "name_latin": "Somying Erasetest",
+    "nickname": "Noonerase",
+    "phone": "+66812345099",
+    "email": "somying.erase@example.com",
+    "tags": ["vip-erasetest"],
+    "extra": {"line_id": "somying-line-erase"},
+    "consent_status": "granted",
+    "consent_at": datetime(2026, 4, 1, tzinfo=UTC),
+    "consent_method": "web_form",
+}
+MERGED_NAME = "Noon Oldaccount"
+# Everything above that names the person: none of it may be left after an erasure.
+PERSONAL = [
+    PSID,
+    MERGED_PSID,
+    NOTE,
+    PAY_REFERENCE,
+    MERGED_NAME,
+    "Somying",
+    "Erasetest",
+    "สมหญิง",
+    "Noonerase",
+    "+66812345099",
+    "812345099",
+    "somying.erase@example.com",
+    "somying-erasetest.jpg",
+    "somying-line-erase",
+    "vip-erasetest",
+]
+
+
+# --- fakes of the messenger's and the ai service's internal APIs --------------------------------
+
+
+@dataclass
+class ExportFake:
+    """`POST /internal/v1/pdpa/export` answering from `held` (by PSID), or `down_with` a status."""
+
+    service: str
+    section: str
+    held: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    bodies: list[Any] = field(default_factory=list)
+    down_with: int | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.held.clear()
+            self.bodies.clear()
+            self.down_with = None
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/internal/v1/pdpa/export", response_model=None)
+        async def export(request: Request) -> JSONResponse:
+            if request.headers.get("x-internal-token") != INTERNAL_TOKEN:
+                return JSONResponse({"detail": "token"}, status_code=401)
+            body = await request.json()
+            with self.lock:
+                self.bodies.append(body)
+                if self.down_with is not None:
+                    return JSONResponse({"detail": "down"}, status_code=self.down_with)
+                wanted = {i["external_id"] for i in body["identities"] if i["channel"] == "messenger"}
+                items = [item for psid in wanted for item in self.held.get(psid, [])]
+            return JSONResponse({"service": self.service, self.section: items, "later_section": []})
+
+        return app
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[tuple[ExportFake, ExportFake, str, str]]:
+    messenger, ai = ExportFake("messenger", "conversations"), ExportFake("ai", "replies")
+    with FakeServer(messenger.app()) as m, FakeServer(ai.app()) as a:
+        yield messenger, ai, m.url, a.url
+
+
+@pytest.fixture(scope="module")
+def messenger_url(fakes: tuple[ExportFake, ExportFake, str, str]) -> str:
+    return fakes[2]
+
+
+@pytest.fixture(scope="module")
+def settings(settings: GatewaySettings, fakes: tuple[ExportFake, ExportFake, str, str]) -> GatewaySettings:
+    return settings.model_copy(update={"ai_internal_url": fakes[3]})
+
+
+@pytest.fixture
+def other_services(fakes: tuple[ExportFake, ExportFake, str, str]) -> tuple[ExportFake, ExportFake]:
+    messenger, ai = fakes[0], fakes[1]
+    messenger.reset()
+    ai.reset()
+    return messenger, ai
+
+
+# --- the customer, seeded the way the gateway's own writes store it ----------------------------
+
+
+@dataclass(frozen=True)
+class Seeded:
+    order_id: uuid.UUID
+    admin_id: uuid.UUID
+
+
+async def seed(runtime: Runtime, admin_id: uuid.UUID, cache_dir: Path) -> Seeded:
+    """A customer with every kind of row the gateway keeps, one customer merged into it, an
+    unpublished event and a cache snapshot naming them."""
+    now = datetime.now(UTC)
+    async with runtime.sessionmaker() as session, session.begin():
+        touch = {"source": "ADS", "ad_id": "ad-77", "ref": "somying-line-erase"}
+        await session.execute(
+            insert(customers).values(
+                id=CUSTOMER, channel="FB", first_touch=touch, latest_touch=None, **PROFILE
+            )
+        )
+        await session.execute(
+            insert(customers).values(
+                id=MERGED, channel="FB", display_name=MERGED_NAME, state="merged", merged_into=CUSTOMER
+            )
+        )
+        await session.execute(
+            insert(customer_identities),
+            [
+                {"customer_id": CUSTOMER, "channel": "messenger", "page_id": PAGE_ID, "external_id": PSID},
+                {
+                    "customer_id": MERGED,
+                    "channel": "messenger",
+                    "page_id": PAGE_ID,
+                    "external_id": MERGED_PSID,
+                },
+            ],
+        )
+        await session.execute(
+            insert(customer_notes).values(customer_id=CUSTOMER, body=NOTE, author_id=admin_id)
+        )
+        await session.execute(
+            insert(customer_stage_changes).values(
+                customer_id=CUSTOMER, from_stage="lead", to_stage="qualified"
+            )
+        )
+        product_id = (
+            await session.execute(
+                insert(products)
+                .values(kind="course", name_th="คอร์สซูชิ", price=Decimal("12500.00"))
+                .returning(products.c.id)
+            )
+        ).scalar_one()
+        order_id = (
+            await session.execute(
+                insert(orders)
+                .values(
+                    customer_id=CUSTOMER,
+                    total=Decimal("12000.00"),
+                    paid=Decimal("12000.00"),
+                    status="paid",
+                    attribution={"first_touch": {"ad_id": "ad-77", "ref": "somying-line-erase"}},
+                )
+                .returning(orders.c.id)
+            )
+        ).scalar_one()
+        await session.execute(
+            insert(order_lines).values(
+                order_id=order_id,
+                product_id=product_id,
+                quantity=1,
+                unit_price=Decimal("12500.00"),
+                discount=Decimal("500.00"),
+                line_total=Decimal("12000.00"),
+            )
+        )
+        await session.execute(
+            insert(payments).values(
+                order_id=order_id,
+                method="transfer",
+                amount=Decimal("12000.00"),
+                received_at=now,
+                reference=PAY_REFERENCE,
+            )
+        )
+        await session.execute(
+            insert(customer_timeline),
+            [
+                {"customer_id": CUSTOMER, "kind": "note_added", "occurred_at": now, "detail": {"chars": 40}},
+                {
+                    "customer_id": CUSTOMER,
+                    "kind": "order_created",
+                    "occurred_at": now,
+                    "detail": {"total": "12000.00"},
+                },
+                {"customer_id": CUSTOMER, "kind": "ad_touch", "occurred_at": now, "detail": {"psid": PSID}},
+            ],
+        )
+        staff = Staff(
+            id=admin_id, email="admin@vschool.example", role=Role.ADMIN, is_active=True, password_hash=""
+        )
+        await audit.record(
+            session,
+            actor=staff,
+            action="customer.update",
+            at=now - timedelta(minutes=3),
+            entity=("customer", CUSTOMER),
+            before={"phone": None, "lifecycle_stage": "lead"},
+            after={"phone": PROFILE["phone"], "name_th": PROFILE["name_th"], "lifecycle_stage": "qualified"},
+        )
+        await audit.record(
+            session,
+            actor=staff,
+            action="customer.merge",
+            at=now - timedelta(minutes=2),
+            entity=("customer", CUSTOMER),
+            after={"merged": MERGED},
+            undo={"customer": {"display_name": MERGED_NAME, "identities": [MERGED_PSID]}},
+        )
+        await audit.record(
+            session,
+            actor=staff,
+            action="order.pay",
+            at=now - timedelta(minutes=1),
+            entity=("order", str(order_id)),
+            after={"reference": PAY_REFERENCE, "amount": Decimal("12000.00")},
+        )
+        # Committed but not yet sent (the relay only sends rows older than a moment).
+        await session.execute(
+            insert(outbox).values(
+                event_id=uuid.uuid4(),
+                type="customer.updated",
+                payload={
+                    "data": {"customer_id": CUSTOMER, "display_name": PROFILE["display_name"], "psid": PSID}
+                },
+                headers={},
+                created_at=now + timedelta(hours=1),
+            )
+        )
+    stale = CustomerSnapshot(
+        customer_id=CUSTOMER,
+        channel="FB",
+        display_name=PROFILE["display_name"],
+        lifecycle_stage="qualified",
+        identities=[],
+        created_at=now,
+        updated_at=now,
+        phone=PROFILE["phone"],
+    )
+    path = cache_dir / customer_path(CUSTOMER)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(stale.model_dump_json())
+    return Seeded(order_id, admin_id)
+
+
+@pytest.fixture
+async def seeded(
+    runtime: Runtime, client: httpx.AsyncClient, auth: dict[str, str], cache_dir: Path
+) -> Seeded:
+    admin_id = uuid.UUID((await client.get("/api/v1/auth/me", headers=auth)).json()["id"])
+    return await seed(runtime, admin_id, cache_dir)
+
+
+async def gateway_mentions(runtime: Runtime) -> dict[str, int]:
+    """Every text, JSON and array column of every table in schema `gateway` that still names them."""
+    needles = [*PERSONAL, *(p.lower() for p in PERSONAL)]
+    async with runtime.sessionmaker() as session:
+        return await find_mentions(session, "gateway", needles)
+
+
+async def erase(
+    client: httpx.AsyncClient, auth: dict[str, str], customer_id: str = CUSTOMER
+) -> httpx.Response:
+    return await client.post(f"/api/v1/customers/{customer_id}/erasure", headers=auth)
+
+
+async def publish(rabbitmq_url: str, *events: Event) -> None:
+    async with RabbitBroker(rabbitmq_url, logger=None) as broker:
+        for event in events:
+            await broker.publish(
+                json.dumps(event.model_dump(mode="json")).encode(),
+                exchange=EVENTS_EXCHANGE,
+                routing_key=event.type,
+                message_id=str(event.event_id),
+                content_type="application/json",
+                persist=True,
+            )
+
+
+def progress(request_id: str, service: str, status: str = "completed", **kw: Any) -> CustomerErasureProgress:
+    return CustomerErasureProgress(
+        correlation_id=request_id,
+        data=CustomerErasureProgressData(
+            request_id=uuid.UUID(request_id),
+            service=service,
+            status=status,  # type: ignore[arg-type]
+            erased=kw.get("erased", {"messages": 3} if status == "completed" else {}),
+            detail=kw.get("detail"),
+            finished_at=kw.get("finished_at", datetime.now(UTC)),
+        ),
+    )
+
+
+# --- erasure -----------------------------------------------------------------------------------
+
+
+async def test_an_erasure_leaves_nothing_naming_the_person_in_any_gateway_table_and_keeps_the_accounts(
+    runtime: Runtime, client: httpx.AsyncClient, auth: dict[str, str], seeded: Seeded, rabbitmq_url: str
+) -> None:
+    assert set(await gateway_mentions(runtime)) >= {
+        "customers.name_th",
+        "customer_notes.body",
+        "outbox.payload",
+    }
+
+    async with EventRecorder(rabbitmq_url) as events:
+        response = await erase(client, auth)
+        [requested] = await events.wait_for("customer.erasure_requested")
+
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert response.headers["location"] == f"/api/v1/erasure-requests/{body['id']}"
+    assert body["customer_id"] == CUSTOMER
+    assert body["completed_at"] is None
+    steps = {s["service"]: s for s in body["steps"]}
+    assert set(steps) == {"gateway", "messenger", "ai", "cache-writer"}
+    assert steps["gateway"]["status"] == "completed"
+    assert steps["gateway"]["erased"] | {"parked_messages": 0} == {
+        "customers": 2,
+        "identities": 2,
+        "notes": 1,
+        "timeline_entries": 2,
+        "orders_anonymised": 1,
+        "payment_references": 1,
+        "audit_entries": 3,
+        "outbox_events": 1,
+        "parked_messages": 0,
+    }
+    assert {s["status"] for n, s in steps.items() if n != "gateway"} == {"pending"}
+
+    # the other services learn who to erase: every identity, the merged customer's too
+    assert requested["data"]["request_id"] == body["id"]
+    assert requested["data"]["customer_id"] == CUSTOMER
+    assert {i["external_id"] for i in requested["data"]["identities"]} == {PSID, MERGED_PSID}
+
+    # nothing names the person anywhere in the gateway's schema (events sent are gone from the outbox)
+    assert await gateway_mentions(runtime) == {}
+
+    # the accounts stay: the order, its line and its payment with their amounts and dates
+    async with runtime.sessionmaker() as session:
+        order = (await session.execute(select(orders).where(orders.c.id == seeded.order_id))).one()
+        [line] = (await session.execute(select(order_lines).where(order_lines.c.order_id == order.id))).all()
+        [payment] = (await session.execute(select(payments).where(payments.c.order_id == order.id))).all()
+        stages = (await session.execute(select(customer_stage_changes))).all()
+        kinds = set((await session.execute(select(customer_timeline.c.kind))).scalars())
+        entries = (await session.execute(select(audit_log).order_by(audit_log.c.at))).all()
+        stubs = (await session.execute(select(customers).order_by(customers.c.id))).all()
+    assert (order.customer_id, order.total, order.paid, order.status) == (
+        CUSTOMER,
+        Decimal("12000.00"),
+        Decimal("12000.00"),
+        "paid",
+    )
+    assert order.attribution == {"first_touch": {"ad_id": "ad-77"}}
+    assert (line.quantity, line.unit_price, line.line_total) == (1, Decimal("12500.00"), Decimal("12000.00"))
+    assert (payment.amount, payment.reference) == (Decimal("12000.00"), None)
+    assert [(s.from_stage, s.to_stage) for s in stages] == [("lead", "qualified")]
+    assert kinds == {"order_created"}
+    assert [s.state for s in stubs] == ["erased", "erased"]
+    assert stubs[0].first_touch == {"source": "ADS", "ad_id": "ad-77"}
+    assert stubs[0].merged_into is None
+    assert stubs[1].merged_into is None
+    assert all(s.tags == [] and s.extra == {} and s.consent_status is None for s in stubs)
+
+    # the audit keeps who did what when, without the values; the erasure itself is recorded
+    actions = [e.action for e in entries]
+    assert actions == ["customer.update", "customer.merge", "order.pay", "customer.erase"]
+    update = entries[0].changes
+    assert update["phone"] == {"before": None, "after": "[erased]"}
+    assert update["lifecycle_stage"] == {"before": "lead", "after": "qualified"}
+    assert entries[1].undo is None
+    assert entries[2].changes["reference"]["after"] == "[erased]"
+    assert entries[2].changes["amount"]["after"] == "12000.00"
+    assert entries[3].actor_id == seeded.admin_id
+    assert entries[3].changes["erasure_request"]["after"] == body["id"]
+
+    # the stale cache snapshot is not served: reads of an erased customer come from the database
+    one = await client.get(f"/api/v1/customers/{CUSTOMER}", headers=auth)
+    assert one.status_code == 200
+    assert one.headers["x-served-from"] == "database"
+    assert one.json()["display_name"] is None
+    assert one.json()["phone"] is None
+
+
+async def test_progress_reports_of_every_service_complete_the_request_once(
+    runtime: Runtime, client: httpx.AsyncClient, auth: dict[str, str], seeded: Seeded, rabbitmq_url: str
+) -> None:
+    request_id = (await erase(client, auth)).json()["id"]
+    started = datetime.now(UTC)
+    failed = progress(request_id, "messenger", "failed", detail="database unavailable", finished_at=started)
+    await publish(rabbitmq_url, failed, progress(request_id, "ai"))
+
+    async def shows(service: str, status: str) -> dict[str, Any] | None:
+        got = (await client.get(f"/api/v1/erasure-requests/{request_id}", headers=auth)).json()
+        steps = {s["service"]: s for s in got["steps"]}
+        return got if steps[service]["status"] == status else None
+
+    partial = await eventually(lambda: shows("messenger", "failed"))
+    await eventually(lambda: shows("ai", "completed"))
+    [messenger_step] = [s for s in partial["steps"] if s["service"] == "messenger"]
+    assert messenger_step["detail"] == "database unavailable"
+    assert partial["completed_at"] is None
+
+    # the messenger's retry succeeds; an old report redelivered late changes nothing
+    retried = progress(request_id, "messenger", finished_at=started + timedelta(seconds=5))
+    cache = progress(request_id, "cache-writer", erased={"files": 2})
+    await publish(rabbitmq_url, retried, cache, cache, failed)
+    done = await eventually(lambda: shows("cache-writer", "completed"), timeout=15)
+    done = await eventually(lambda: _completed(client, auth, request_id), timeout=15)
+
+    steps = {s["service"]: s for s in done["steps"]}
+    assert {s["status"] for s in steps.values()} == {"completed"}
+    assert steps["messenger"]["erased"] == {"messages": 3}
+    assert steps["messenger"]["detail"] is None
+    assert steps["cache-writer"]["erased"] == {"files": 2}
+    listed = (await client.get(f"/api/v1/customers/{CUSTOMER}/erasure-requests", headers=auth)).json()
+    assert listed["items"] == [done]
+    async with runtime.sessionmaker() as session:
+        completions = (
+            await session.execute(select(audit_log).where(audit_log.c.action == "customer.erasure_completed"))
+        ).all()
+    [completion] = completions
+    assert (completion.entity_id, completion.actor_id) == (CUSTOMER, None)
+
+
+async def _completed(
+    client: httpx.AsyncClient, auth: dict[str, str], request_id: str
+) -> dict[str, Any] | None:
+    got: dict[str, Any] = (await client.get(f"/api/v1/erasure-requests/{request_id}", headers=auth)).json()
+    return got if got["completed_at"] else None
+
+
+async def test_a_second_erasure_is_a_409_naming_the_first(
+    client: httpx.AsyncClient, auth: dict[str, str], seeded: Seeded
+) -> None:
+    first = (await erase(client, auth)).json()["id"]
+
+    again = await erase(client, auth)
+
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.headers["location"] == f"/api/v1/erasure-requests/{first}"
+    assert again.json()["type"] == PROBLEM + "customer-already-erased"
+    assert first in again.json()["detail"]
+
+
+async def test_a_merged_customer_is_erased_through_the_one_it_was_merged_into(
+    runtime: Runtime, client: httpx.AsyncClient, auth: dict[str, str], seeded: Seeded
+) -> None:
+    response = await erase(client, auth, MERGED)
+
+    assert response.status_code == 409
+    assert response.json()["type"] == PROBLEM + "customer-merged"
+    assert CUSTOMER in response.json()["detail"]
+    assert "customers.name_th" in await gateway_mentions(runtime), "nothing was erased"
+
+
+async def test_unknown_customers_and_requests_are_404(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    for response in (
+        await erase(client, auth, "TVS-CUS-FB-26-9999"),
+        await erase(client, auth, "not-a-customer-id"),
+        await client.get("/api/v1/customers/TVS-CUS-FB-26-9999/erasure-requests", headers=auth),
+        await client.get("/api/v1/customers/TVS-CUS-FB-26-9999/export", headers=auth),
+    ):
+        assert response.status_code == 404, response.request.url
+        assert response.json()["type"] == PROBLEM + "customer-not-found"
+    unknown = await client.get(f"/api/v1/erasure-requests/{uuid.uuid4()}", headers=auth)
+    assert unknown.status_code == 404
+    assert unknown.json()["type"] == PROBLEM + "erasure-request-not-found"
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+async def test_the_export_holds_everything_the_system_has_on_the_customer(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    seeded: Seeded,
+    other_services: tuple[ExportFake, ExportFake],
+) -> None:
+    messenger, ai = other_services
+    message = {"id": str(uuid.uuid4()), "direction": "in", "text": "สวัสดีค่ะ ชื่อสมหญิงค่ะ"}
+    messenger.held[PSID] = [{"id": str(uuid.uuid4()), "psid": PSID, "messages": [message]}]
+    messenger.held[MERGED_PSID] = [{"id": str(uuid.uuid4()), "psid": MERGED_PSID, "messages": []}]
+    ai.held[PSID] = [{"psid": PSID, "text": "ยินดีค่ะ คุณสมหญิง"}]
+
+    response = await client.get(f"/api/v1/customers/{CUSTOMER}/export", headers=auth)
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == f'attachment; filename="{CUSTOMER}.json"'
+    assert response.headers["cache-control"] == "no-store"
+    doc = response.json()
+    profile = doc["profile"]
+    for name in (
+        "display_name",
+        "name_th",
+        "name_latin",
+        "nickname",
+        "phone",
+        "email",
+        "profile_pic",
+        "tags",
+        "extra",
+    ):
+        assert profile[name] == PROFILE[name], name
+    assert (profile["consent_status"], profile["consent_method"]) == ("granted", "web_form")
+    assert profile["identities"] == [{"channel": "messenger", "page_id": PAGE_ID, "external_id": PSID}]
+    [merged] = doc["merged_customers"]
+    assert (merged["id"], merged["display_name"]) == (MERGED, MERGED_NAME)
+    assert merged["identities"][0]["external_id"] == MERGED_PSID
+    assert [n["body"] for n in doc["notes"]] == [NOTE]
+    assert [(s["from_stage"], s["to_stage"]) for s in doc["stage_history"]] == [("lead", "qualified")]
+    assert {t["kind"] for t in doc["timeline"]} == {"note_added", "order_created", "ad_touch"}
+    [order] = doc["orders"]
+    assert (order["total"], order["attribution"]["first_touch"]["ref"]) == ("12000.00", "somying-line-erase")
+    assert [(li["product_name"], li["line_total"]) for li in order["lines"]] == [("คอร์สซูชิ", "12000.00")]
+    assert [(p["amount"], p["reference"]) for p in order["payments"]] == [("12000.00", PAY_REFERENCE)]
+    assert [a["action"] for a in doc["audit"]] == ["customer.update", "customer.merge", "order.pay"]
+    # the other services' parts, whole (a section the gateway does not know included)
+    conversations = {c["psid"]: c for c in doc["messenger"]["conversations"]}
+    assert set(conversations) == {PSID, MERGED_PSID}
+    assert conversations[PSID]["messages"] == [message]
+    assert doc["messenger"]["later_section"] == []
+    assert doc["ai"]["replies"] == [{"psid": PSID, "text": "ยินดีค่ะ คุณสมหญิง"}]
+    # asked with every identity of the person, once each
+    for fake in (messenger, ai):
+        [asked] = fake.bodies
+        assert {i["external_id"] for i in asked["identities"]} == {PSID, MERGED_PSID}
+
+    # the export is audited, without the data
+    async with runtime.sessionmaker() as session:
+        [entry] = (
+            await session.execute(select(audit_log).where(audit_log.c.action == "customer.export"))
+        ).all()
+    assert (entry.entity_id, entry.actor_id, entry.changes) == (CUSTOMER, seeded.admin_id, {})
+
+
+@pytest.mark.parametrize(
+    ("down", "named"),
+    [
+        (("messenger",), "the messenger service does"),
+        (("ai",), "the ai service does"),
+        (("messenger", "ai"), "the messenger and ai services do"),
+    ],
+)
+async def test_an_export_a_service_cannot_complete_is_a_503_naming_it(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    seeded: Seeded,
+    other_services: tuple[ExportFake, ExportFake],
+    down: tuple[str, ...],
+    named: str,
+) -> None:
+    for fake in other_services:
+        if fake.service in down:
+            fake.down_with = 500
+
+    response = await client.get(f"/api/v1/customers/{CUSTOMER}/export", headers=auth)
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    problem = response.json()
+    assert problem["type"] == PROBLEM + "export-incomplete"
+    assert f"{named} not answer" in problem["detail"]
+    assert "content-disposition" not in response.headers
+    async with runtime.sessionmaker() as session:
+        exported = await session.scalar(select(audit_log.c.id).where(audit_log.c.action == "customer.export"))
+    assert exported is None, "no export was given, so none is audited"
+
+
+# --- who may ----------------------------------------------------------------------------------
+
+
+async def test_only_admins_and_managers_may_export_or_erase(
+    runtime: Runtime, client: httpx.AsyncClient, seeded: Seeded, other_services: tuple[ExportFake, ExportFake]
+) -> None:
+    headers = {}
+    for role in (Role.MANAGER, Role.AGENT, Role.VIEWER, Role.MARKETER):
+        email = f"{role.value}-{uuid.uuid4().hex[:6]}@vschool.example"
+        async with runtime.sessionmaker() as session, session.begin():
+            await insert_if_absent(
+                session, email=email, password_hash=hash_password("a long passphrase"), role=role
+            )
+        token = await client.post(
+            "/api/v1/auth/token", data={"username": email, "password": "a long passphrase"}
+        )
+        headers[role] = {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+    for role in (Role.AGENT, Role.VIEWER, Role.MARKETER):
+        for response in (
+            await client.get(f"/api/v1/customers/{CUSTOMER}/export", headers=headers[role]),
+            await erase(client, headers[role]),
+            await client.get(f"/api/v1/customers/{CUSTOMER}/erasure-requests", headers=headers[role]),
+        ):
+            assert response.status_code == 403, (role, response.request.url)
+            assert response.json()["type"] == PROBLEM + "forbidden"
+    assert "customers.name_th" in await gateway_mentions(runtime), "nothing was erased"
+
+    assert (
+        await client.get(f"/api/v1/customers/{CUSTOMER}/export", headers=headers[Role.MANAGER])
+    ).status_code == 200
+    assert (await erase(client, headers[Role.MANAGER])).status_code == 202
