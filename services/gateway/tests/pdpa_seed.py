@@ -40,6 +40,7 @@ CUSTOMER = "TVS-CUS-FB-26-0042"
 MERGED = "TVS-CUS-FB-26-0043"
 PSID, MERGED_PSID = "7100200300400500", "7100200300400599"
 NOTE = "แพ้อาหารทะเล; lives at 12 Soi Erasetest"
+REFUND_REASON = "Somying Erasetest was in hospital"
 PAY_REFERENCE = "KBANK-REF-991122"
 PROFILE: dict[str, Any] = {
     "display_name": "Somying Erasetest",
@@ -64,6 +65,7 @@ PERSONAL = [
     MERGED_PSID,
     NOTE,
     PAY_REFERENCE,
+    REFUND_REASON,
     MERGED_NAME,
     "Somying",
     "Erasetest",
@@ -193,6 +195,16 @@ async def seed(runtime: Runtime, admin_id: uuid.UUID, cache_dir: Path) -> Seeded
                 amount=Decimal("12000.00"),
                 received_at=now,
                 reference=PAY_REFERENCE,
+            )
+        )
+        await session.execute(
+            insert(payments).values(
+                order_id=order_id,
+                kind="refund",
+                method="transfer",
+                amount=Decimal("500.00"),
+                received_at=now + timedelta(minutes=1),
+                reason=REFUND_REASON,
             )
         )
         await session.execute(

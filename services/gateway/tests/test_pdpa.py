@@ -49,6 +49,7 @@ from .pdpa_seed import (
     PERSONAL,
     PROFILE,
     PSID,
+    REFUND_REASON,
     ExportFake,
     Seeded,
     seed,
@@ -162,7 +163,7 @@ async def test_an_erasure_leaves_nothing_naming_the_person_in_any_gateway_table_
         "notes": 1,
         "timeline_entries": 2,
         "orders_anonymised": 1,
-        "payment_references": 1,
+        "payments_anonymised": 2,
         "audit_entries": 3,
         "outbox_events": 1,
         "parked_messages": 0,
@@ -181,7 +182,11 @@ async def test_an_erasure_leaves_nothing_naming_the_person_in_any_gateway_table_
     async with runtime.sessionmaker() as session:
         order = (await session.execute(select(orders).where(orders.c.id == seeded.order_id))).one()
         [line] = (await session.execute(select(order_lines).where(order_lines.c.order_id == order.id))).all()
-        [payment] = (await session.execute(select(payments).where(payments.c.order_id == order.id))).all()
+        paid = (
+            await session.execute(
+                select(payments).where(payments.c.order_id == order.id).order_by(payments.c.received_at)
+            )
+        ).all()
         stages = (await session.execute(select(customer_stage_changes))).all()
         kinds = set((await session.execute(select(customer_timeline.c.kind))).scalars())
         entries = (await session.execute(select(audit_log).order_by(audit_log.c.at))).all()
@@ -194,7 +199,10 @@ async def test_an_erasure_leaves_nothing_naming_the_person_in_any_gateway_table_
     )
     assert order.attribution == {"first_touch": {"ad_id": "ad-77"}}
     assert (line.quantity, line.unit_price, line.line_total) == (1, Decimal("12500.00"), Decimal("12000.00"))
-    assert (payment.amount, payment.reference) == (Decimal("12000.00"), None)
+    assert [(p.kind, p.amount, p.reference, p.reason) for p in paid] == [
+        ("payment", Decimal("12000.00"), None, None),
+        ("refund", Decimal("500.00"), None, None),
+    ]
     assert [(s.from_stage, s.to_stage) for s in stages] == [("lead", "qualified")]
     assert kinds == {"order_created"}
     assert [s.state for s in stubs] == ["erased", "erased"]
@@ -358,7 +366,10 @@ async def test_the_export_holds_everything_the_system_has_on_the_customer(
     [order] = doc["orders"]
     assert (order["total"], order["attribution"]["first_touch"]["ref"]) == ("12000.00", "somying-line-erase")
     assert [(li["product_name"], li["line_total"]) for li in order["lines"]] == [("คอร์สซูชิ", "12000.00")]
-    assert [(p["amount"], p["reference"]) for p in order["payments"]] == [("12000.00", PAY_REFERENCE)]
+    assert [(p["amount"], p["reference"], p["reason"]) for p in order["payments"]] == [
+        ("12000.00", PAY_REFERENCE, None),
+        ("500.00", None, REFUND_REASON),
+    ]
     assert [a["action"] for a in doc["audit"]] == ["customer.update", "customer.merge", "order.pay"]
     # the other services' parts, whole (a section the gateway does not know included)
     conversations = {c["psid"]: c for c in doc["messenger"]["conversations"]}

@@ -3,9 +3,9 @@
 The customer row becomes a stub: every column is cleared unless `KEPT_CUSTOMER_COLUMNS` names it,
 so a personal field added later is erased without anyone remembering this module. Identities and
 notes are deleted; timeline entries only when they name the person; orders, lines and payments
-stay for the school's accounts (payment references cleared); audit entries keep who did what when,
-with the values of personal fields replaced; unpublished outbox events naming the person are
-dropped. Values are searched for as JSON writes them, and never logged.
+stay for the school's accounts (payment references and refund reasons cleared); audit entries
+keep who did what when, with the values of personal fields replaced; unpublished outbox events
+naming the person are dropped. Values are searched for as JSON writes them, and never logged.
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ EMPTY_VALUES: dict[str, Any] = {"tags": [], "extra": {}}
 ERASED_AUDIT_FIELDS = audit.PERSONAL_FIELDS | {
     "tags",
     "reference",
+    "reason",
     "consent",
     "consent_status",
     "consent_at",
@@ -124,11 +125,15 @@ async def erase_gateway_copy(
         (await session.execute(select(orders.c.id).where(orders.c.customer_id.in_(customer_ids)))).scalars()
     )
     counts["orders_anonymised"] = len(order_ids)
-    counts["payment_references"] = await _rowcount(
+    # Amounts, methods and dates stay; the bank reference and a refund's free-text reason go.
+    counts["payments_anonymised"] = await _rowcount(
         session.execute(
             update(payments)
-            .where(payments.c.order_id.in_(order_ids), payments.c.reference.is_not(None))
-            .values(reference=None)
+            .where(
+                payments.c.order_id.in_(order_ids),
+                or_(payments.c.reference.is_not(None), payments.c.reason.is_not(None)),
+            )
+            .values(reference=None, reason=None)
         )
     )
     if order_ids:
