@@ -32,6 +32,7 @@ PATH_VALUES = {
     "conversation_id": str(uuid.uuid4()),
     "run_id": "1",
     "customer_id": "TVS-CUS-FB-26-0001",
+    "entry_id": str(uuid.uuid4()),
     "product_id": str(uuid.uuid4()),
     "order_id": str(uuid.uuid4()),
     "request_id": str(uuid.uuid4()),

@@ -5,6 +5,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from crm_contracts import (
     CustomerCreated,
     CustomerErasureRequested,
+    CustomerMerged,
+    CustomerMergeUndone,
     CustomerUpdated,
     Event,
     OrderCreated,
@@ -14,7 +16,7 @@ from crm_contracts import (
 from crm_servicekit.logging import get_logger
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
-from . import api, catalog_api, conversations_api, handlers, marketing_api, orders_api, pdpa_api
+from . import api, audit_api, catalog_api, conversations_api, handlers, marketing_api, orders_api, pdpa_api
 from .ai_client import AiClient
 from .auth import api as auth_api
 from .auth import service as auth_service
@@ -38,6 +40,8 @@ def build(settings: GatewaySettings | None = None) -> Runtime:
         ProductChanged,
         OrderCreated,
         OrderStatusChanged,
+        CustomerMerged,
+        CustomerMergeUndone,
         CustomerErasureRequested,
     ]
     runtime = build_runtime(settings, metadata, emits=emits)
@@ -88,6 +92,7 @@ def routers() -> list[APIRouter]:
     protected.include_router(auth_api.router)
     protected.include_router(staff_api.router)
     protected.include_router(api.router)
+    protected.include_router(audit_api.router)
     protected.include_router(conversations_api.router)
     protected.include_router(conversations_api.messenger_router)
     protected.include_router(marketing_api.router)
