@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
@@ -26,8 +27,11 @@ from sqlalchemy import Table, Text, bindparam, cast, delete, or_, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_contracts import CustomerErasureProgress, CustomerErasureProgressData, CustomerErasureRequested
+
 from .broker import parked_queue_name
 from .logging import get_logger
+from .outbox import UnitOfWork
 
 log = get_logger(__name__)
 
@@ -153,3 +157,43 @@ async def _purge_queue(queue: aio_pika.abc.AbstractQueue, forms: list[bytes]) ->
         for message in kept:
             await message.nack(requeue=True)
     return removed
+
+
+async def complete_erasure(
+    uow: UnitOfWork,
+    request: CustomerErasureRequested,
+    *,
+    service: str,
+    erased: dict[str, int],
+    outbox: Table,
+    needles: Iterable[str],
+    rabbitmq_url: str,
+    parked_queues: Iterable[str],
+) -> dict[str, int]:
+    """The end every service's erasure shares: purge the copies in transit (outbox, parking
+    queues), report `customer.erasure_progress` once through the outbox, commit. The counts.
+
+    Parked messages go before the commit: a crash in between only means purging again when the
+    request is redelivered.
+    """
+    needles = list(needles)
+    erased = erased | {
+        "outbox_events": await purge_outbox(uow.session, outbox, needles),
+        "parked_messages": await purge_parked(rabbitmq_url, parked_queues, needles),
+    }
+    uow.emit(
+        CustomerErasureProgress(
+            producer=service,
+            correlation_id=request.correlation_id,
+            data=CustomerErasureProgressData(
+                request_id=request.data.request_id,
+                service=service,
+                status="completed",
+                erased=erased,
+                finished_at=datetime.now(UTC),
+            ),
+        )
+    )
+    await uow.commit()
+    log.info("customer erased", request_id=str(request.data.request_id), **erased)
+    return erased

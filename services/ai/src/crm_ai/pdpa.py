@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from crm_contracts import (
     ChannelIdentity,
-    CustomerErasureProgress,
-    CustomerErasureProgressData,
     CustomerErasureRequested,
 )
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
-from crm_servicekit.pdpa import purge_outbox, purge_parked
+from crm_servicekit.pdpa import complete_erasure
 from crm_servicekit.runtime import Runtime
 
 from . import repository
@@ -50,27 +48,16 @@ async def erase(
     psids = psids_of(d.identities)
     conversation_ids = await repository.delete_replies(uow.session, psids)
     needles = psids + sorted({str(c) for c in conversation_ids})
-    erased = {
-        "replies": len(conversation_ids),
-        "outbox_events": await purge_outbox(uow.session, outbox, needles),
-        # Before the commit: a crash in between only means purging again on redelivery.
-        "parked_messages": await purge_parked(rabbitmq_url, parked_queues, needles),
-    }
-    uow.emit(
-        CustomerErasureProgress(
-            producer=SERVICE,
-            correlation_id=event.correlation_id,
-            data=CustomerErasureProgressData(
-                request_id=d.request_id,
-                service=SERVICE,
-                status="completed",
-                erased=erased,
-                finished_at=datetime.now(UTC),
-            ),
-        )
+    await complete_erasure(
+        uow,
+        event,
+        service=SERVICE,
+        erased={"replies": len(conversation_ids)},
+        outbox=outbox,
+        needles=needles,
+        rabbitmq_url=rabbitmq_url,
+        parked_queues=parked_queues,
     )
-    await uow.commit()
-    log.info("customer erased", request_id=str(d.request_id), **erased)
 
 
 class ExportRequest(BaseModel):

@@ -10,8 +10,6 @@ from pathlib import Path
 
 from crm_contracts import (
     CustomerCreated,
-    CustomerErasureProgress,
-    CustomerErasureProgressData,
     CustomerErasureRequested,
     CustomerMerged,
     CustomerMergeUndone,
@@ -26,7 +24,7 @@ from crm_contracts.snapshots import (
 )
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
-from crm_servicekit.pdpa import purge_outbox, purge_parked
+from crm_servicekit.pdpa import complete_erasure
 
 from . import repository
 from .files import delete_file, write_model
@@ -104,28 +102,16 @@ async def erase(
     rows, files = await _remove(uow, cache_dir, d.customer_id)
     # The id quoted as in JSON, so that TVS-CUS-FB-26-1000 never matches TVS-CUS-FB-26-10001.
     needles = [json.dumps(d.customer_id), *(i.external_id for i in d.identities if i.external_id)]
-    erased = {
-        "snapshots": rows,
-        "snapshot_files": files,
-        "outbox_events": await purge_outbox(uow.session, outbox, needles),
-        # Before the commit: a crash in between only means purging again on redelivery.
-        "parked_messages": await purge_parked(rabbitmq_url, parked_queues, needles),
-    }
-    uow.emit(
-        CustomerErasureProgress(
-            producer=SERVICE,
-            correlation_id=event.correlation_id,
-            data=CustomerErasureProgressData(
-                request_id=d.request_id,
-                service=SERVICE,
-                status="completed",
-                erased=erased,
-                finished_at=datetime.now(UTC),
-            ),
-        )
+    await complete_erasure(
+        uow,
+        event,
+        service=SERVICE,
+        erased={"snapshots": rows, "snapshot_files": files},
+        outbox=outbox,
+        needles=needles,
+        rabbitmq_url=rabbitmq_url,
+        parked_queues=parked_queues,
     )
-    await uow.commit()
-    log.info("customer erased", request_id=str(d.request_id), **erased)
 
 
 async def merged(uow: UnitOfWork, cache_dir: Path, event: CustomerMerged) -> None:

@@ -8,18 +8,15 @@ identities the customer had.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from crm_contracts import (
     ChannelIdentity,
-    CustomerErasureProgress,
-    CustomerErasureProgressData,
     CustomerErasureRequested,
 )
 from crm_messenger.models import outbox
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
-from crm_servicekit.pdpa import purge_outbox, purge_parked
+from crm_servicekit.pdpa import complete_erasure
 
 from . import repository
 from .repository import Identity
@@ -50,20 +47,13 @@ async def erase(
     erased, conversation_ids = await repository.erase(uow.session, identities)
     # Events name the customer by PSID, and by conversation id where the PSID is left out.
     needles = [psid for _, psid in identities] + [str(cid) for cid in conversation_ids]
-    erased["outbox_events"] = await purge_outbox(uow.session, outbox, needles)
-    erased["parked_messages"] = await purge_parked(rabbitmq_url, parked_queues, needles)
-    uow.emit(
-        CustomerErasureProgress(
-            producer=SERVICE,
-            correlation_id=event.correlation_id,
-            data=CustomerErasureProgressData(
-                request_id=d.request_id,
-                service=SERVICE,
-                status="completed",
-                erased=erased,
-                finished_at=datetime.now(UTC),
-            ),
-        )
+    await complete_erasure(
+        uow,
+        event,
+        service=SERVICE,
+        erased=erased,
+        outbox=outbox,
+        needles=needles,
+        rabbitmq_url=rabbitmq_url,
+        parked_queues=parked_queues,
     )
-    await uow.commit()
-    log.info("customer erased", request_id=str(d.request_id), **erased)
