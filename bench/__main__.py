@@ -3,6 +3,7 @@
 uv run python -m bench
 uv run python -m bench webhook --rates 100,250,500,750 --seconds 10
 uv run python -m bench insights --days 365
+uv run python -m bench gateway --customers 50000 --orders 200000 --concurrency 1,4,16
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import insights, webhook
+from . import gateway, insights, webhook
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         "a year of hourly insights for 200 ads from the fake Marketing API vs raw COPY",
         insights.add_arguments,
         insights.main,
+    ),
+    "gateway": Benchmark(
+        "customer search, customer 360, list pages and orders on 50,000 loaded customers vs bare FastAPI",
+        gateway.add_arguments,
+        gateway.main,
     ),
 }
 
