@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 from structlog.testing import capture_logs
@@ -177,11 +178,11 @@ async def test_protected_routes_reject_requests_without_a_valid_token(
 
 
 async def test_an_expired_token_of_a_real_user_is_rejected(
-    client: httpx.AsyncClient, runtime: Runtime, settings: GatewaySettings
+    client: httpx.AsyncClient, app: FastAPI, settings: GatewaySettings
 ) -> None:
     token = (await login(client, ADMIN_EMAIL, ADMIN_PASSWORD)).json()["access_token"]
-    async with runtime.sessionmaker() as session:
-        login_ = await auth_service.signed_in(session, settings, token)
+    login_ = await auth_service.signed_in(app.state.reads, settings, token)
+
     past = datetime.now(UTC) - timedelta(seconds=901)
     token = security.issue_token(
         login_.staff, login_.session_id, secret=JWT_SECRET, ttl_seconds=900, now=past

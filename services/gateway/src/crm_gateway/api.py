@@ -23,12 +23,13 @@ from .auth.api import CurrentStaff
 from .auth.permissions import Permission, allow
 from .contact_points import normalise_email, normalise_phone
 from .conversations import ASSIGNED_HELP, assigned_filter
-from .deps import SessionDep, SettingsDep, UowDep
+from .deps import ReadsDep, SessionDep, SettingsDep, UowDep
 from .errors import problem_responses
 from .etags import IF_MATCH_HELP, etag
 from .ids import CustomerChannel
 
 SERVED_FROM = "X-Served-From"
+OVERVIEW_ITEMS = 20
 CUSTOMER_EXAMPLE = "TVS-CUS-FB-26-0001"
 
 CUSTOMER_ID = Path(max_length=40, description="`TVS-CUS-<channel>-<yy>-<seq>`.", examples=[CUSTOMER_EXAMPLE])
@@ -245,7 +246,7 @@ class MergeOut(BaseModel):
     responses=problems(422),
 )
 async def list_customers(
-    session: SessionDep,
+    reads: ReadsDep,
     settings: SettingsDep,
     staff: CurrentStaff,
     response: Response,
@@ -281,7 +282,7 @@ async def list_customers(
         state=state,
     )
     page, source = await service.list_customers(
-        session, settings.crm_cache_dir, filters=filters, sort=sort, limit=limit, cursor=cursor
+        reads, settings.crm_cache_dir, filters=filters, sort=sort, limit=limit, cursor=cursor
     )
     response.headers[SERVED_FROM] = source
     return CustomerPageOut(items=page.items, next_cursor=page.next_cursor)
@@ -315,9 +316,9 @@ async def create_customer(
     responses=problems(404),
 )
 async def get_customer(
-    customer_id: Annotated[str, CUSTOMER_ID], session: SessionDep, settings: SettingsDep, response: Response
+    customer_id: Annotated[str, CUSTOMER_ID], reads: ReadsDep, settings: SettingsDep, response: Response
 ) -> CustomerSnapshot:
-    snapshot, source = await service.get_customer(session, settings.crm_cache_dir, customer_id)
+    snapshot, source = await service.get_customer(reads, settings.crm_cache_dir, customer_id)
     response.headers[SERVED_FROM] = source
     response.headers["ETag"] = etag(snapshot.version)
     return snapshot
@@ -352,25 +353,21 @@ async def patch_customer(
     responses=problems(404),
 )
 async def overview(
-    customer_id: Annotated[str, CUSTOMER_ID], session: SessionDep, settings: SettingsDep, response: Response
+    customer_id: Annotated[str, CUSTOMER_ID], reads: ReadsDep, settings: SettingsDep, response: Response
 ) -> Customer360Out:
-    snapshot, source = await service.get_customer(session, settings.crm_cache_dir, customer_id)
-    view = await service.overview(session, snapshot)
+    snapshot, source = await service.get_customer(reads, settings.crm_cache_dir, customer_id)
+    view = await reads.overview(customer_id, items=OVERVIEW_ITEMS)
     response.headers[SERVED_FROM] = source
     response.headers["ETag"] = etag(snapshot.version)
     return Customer360Out(
         customer=snapshot,
-        stage_history=[StageChangeOut(**vars(s)) for s in view.stages],
-        notes=[NoteOut(**vars(n)) for n in view.notes],
-        orders=[
-            OrderSummaryOut(
-                order_id=o.id, status=o.status, total=str(o.total), paid=str(o.paid), created_at=o.created_at
-            )
-            for o in view.orders
-        ],
+        stage_history=[StageChangeOut(**s) for s in view.stages],
+        notes=[NoteOut(**n) for n in view.notes],
+        orders=[OrderSummaryOut(order_id=o.pop("id"), **o) for o in view.orders],
         lifetime_value=str(view.lifetime_value),
         timeline=[
-            TimelineEntryOut(kind=e.kind, occurred_at=e.occurred_at, detail=e.detail) for e in view.timeline
+            TimelineEntryOut(kind=e["kind"], occurred_at=e["occurred_at"], detail=e["detail"])
+            for e in view.timeline
         ],
     )
 

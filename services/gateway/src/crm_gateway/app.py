@@ -23,6 +23,7 @@ from .auth import service as auth_service
 from .auth import staff_api
 from .config import GatewaySettings
 from .errors import install_problem_handlers
+from .hot_reads import HotReads
 from .marketing_client import MarketingClient
 from .messenger_client import MessengerClient
 from .models import metadata
@@ -111,6 +112,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     marketing = marketing_client(settings)
     ai = ai_client(settings)
     runtime.on_shutdown.extend([messenger.aclose, marketing.aclose, ai.aclose])
+    reads = HotReads(settings.libpq_database_url)
+    runtime.on_startup.insert(0, reads.open)
+    runtime.on_shutdown.append(reads.close)
     app = create_service_app(
         runtime,
         title="V School CRM gateway",
@@ -122,5 +126,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.messenger = messenger
     app.state.marketing = marketing
     app.state.ai = ai
+    app.state.reads = reads
     install_problem_handlers(app)
     return app

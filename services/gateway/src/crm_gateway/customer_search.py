@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, exists, literal, or_, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, exists, func, literal, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from crm_contracts import ChannelIdentity
 from crm_contracts.snapshots import CustomerSnapshot
 
 from . import repository
 from .contact_points import phone_search_key
 from .errors import InvalidParameter
+from .hot_reads import HotReads
 from .ids import is_customer_id
 from .models import customer_identities as ident
 from .models import customers as cust
@@ -58,22 +60,48 @@ class Keyset:
 
 
 async def search(
-    session: AsyncSession, filters: Filters, *, sort: Sort, limit: int, after: Keyset | None
+    reads: HotReads, filters: Filters, *, sort: Sort, limit: int, after: Keyset | None
 ) -> list[CustomerSnapshot]:
+    """One statement (identities aggregated in it) on the hot-read pool."""
     column = SORT_COLUMNS[sort.lstrip("-")]
     descending = sort.startswith("-")
-    query = select(cust).where(*conditions(filters)).limit(limit)
-    query = (
-        query.order_by(column.desc(), cust.c.id.desc()) if descending else query.order_by(column, cust.c.id)
-    )
+    query = select(cust, IDENTITIES).where(*conditions(filters)).limit(limit)
+    order = (column.desc(), cust.c.id.desc()) if descending else (column.asc(), cust.c.id.asc())
+    query = query.order_by(*order)
     if after is not None:
         if after.sort != sort:
             raise InvalidParameter("cursor", "query", "This cursor belongs to another sort order.")
         key = tuple_(literal(after.at, column.type), literal(after.customer_id, cust.c.id.type))
         here = tuple_(column, cust.c.id)
         query = query.where(here < key if descending else here > key)
-    rows = (await session.execute(query)).all()
-    return await repository.with_identities(session, rows)
+    rows = await reads.fetch(query)
+    return [repository.snapshot(r, [ChannelIdentity(**i) for i in r.identities_json]) for r in rows]
+
+
+# The customer's identities as a JSON array, in the order they were added.
+IDENTITIES = (
+    select(
+        func.coalesce(
+            func.json_agg(
+                aggregate_order_by(
+                    func.json_build_object(
+                        "channel",
+                        ident.c.channel,
+                        "page_id",
+                        ident.c.page_id,
+                        "external_id",
+                        ident.c.external_id,
+                    ),
+                    ident.c.id,
+                )
+            ),
+            text("'[]'::json"),
+        )
+    )
+    .where(ident.c.customer_id == cust.c.id)
+    .scalar_subquery()
+    .label("identities_json")
+)
 
 
 def conditions(f: Filters) -> list[ColumnElement[bool]]:
@@ -114,14 +142,15 @@ def _free_text(q: str) -> ColumnElement[bool]:
     if phone is not None:
         return cust.c.phone == phone
     digits = "".join(c for c in q if c.isdigit())
-    name = cust.c.search_names.like(f"%{_escape(q.lower())}%", escape="\\")
+    name = cust.c.search_names.like(f"%{_escape(q.lower())}%", escape="!")
     if digits and len(digits) >= 4 and len(digits) == len(q.replace(" ", "").replace("-", "")):
         return or_(cust.c.phone.like(f"%{digits}%"), name)
     return name
 
 
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """LIKE's wildcards taken literally ("!" escapes: a backslash would need dialect quoting)."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 # --- cursors: the keyset of a page's last item, opaque to clients --------------------------------

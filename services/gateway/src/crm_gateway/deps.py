@@ -14,6 +14,7 @@ from crm_servicekit.runtime import Runtime
 
 from .ai_client import AiClient
 from .config import GatewaySettings
+from .hot_reads import HotReads
 from .marketing_client import MarketingClient
 from .messenger_client import MessengerClient
 
@@ -67,7 +68,15 @@ def get_ai(request: Request) -> AiClient:
     return ai
 
 
+def get_reads(request: Request) -> HotReads:
+    reads = request.app.state.reads
+    if not isinstance(reads, HotReads):
+        raise TypeError("app.state.reads is set by create_app()")
+    return reads
+
+
 SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]
+ReadsDep = Annotated[HotReads, Depends(get_reads)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
 MessengerDep = Annotated[MessengerClient, Depends(get_messenger)]

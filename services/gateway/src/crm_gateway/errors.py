@@ -112,7 +112,6 @@ class CustomerNotFound(Problem):
             super().__init__(f"No customer has the id {customer_id!r}.")
 
 
-
 class CustomerConflict(Problem):
     """The customer's state does not allow this (merged, erased, an identity taken); `detail` says why."""
 
@@ -128,7 +127,6 @@ class AuditEntryNotFound(Problem):
 
 
 class Forbidden(Problem):
-
     status = 403
     slug = "forbidden"
     title = "Forbidden"
@@ -360,7 +358,6 @@ def document_problems(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
 
 
 def problem_responses(described: Mapping[int, str], *statuses: int) -> dict[int | str, dict[str, Any]]:

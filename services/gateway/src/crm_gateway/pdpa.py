@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -155,17 +154,6 @@ async def _requests(session: AsyncSession, where: Any) -> list[ErasureRequest]:
     return [
         ErasureRequest(r.id, r.customer_id, r.requested_at, r.completed_at, by_request[r.id]) for r in rows
     ]
-
-
-async def erased_among(session: AsyncSession, customer_ids: Sequence[str]) -> set[str]:
-    """Which of these customers are erased: their cache snapshots may still name them (the
-    cache-writer removes them a moment later), so reads of them go to the database."""
-    if not customer_ids:
-        return set()
-    rows = await session.execute(
-        select(cust.c.id).where(cust.c.id.in_(list(customer_ids)), cust.c.state == "erased")
-    )
-    return set(rows.scalars())
 
 
 # --- erasure -----------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import desc, func, literal, or_, select, tuple_, update
@@ -302,23 +301,6 @@ async def add_stage_change(
 
 
 @dataclass(frozen=True)
-class StageChange:
-    from_stage: str | None
-    to_stage: str
-    changed_at: datetime
-    changed_by: uuid.UUID | None
-
-
-async def stage_history(session: AsyncSession, customer_id: str) -> list[StageChange]:
-    rows = await session.execute(
-        select(stages.c.from_stage, stages.c.to_stage, stages.c.changed_at, stages.c.changed_by)
-        .where(stages.c.customer_id == customer_id)
-        .order_by(stages.c.changed_at, stages.c.id)
-    )
-    return [StageChange(r.from_stage, r.to_stage, r.changed_at, r.changed_by) for r in rows]
-
-
-@dataclass(frozen=True)
 class Note:
     id: uuid.UUID
     body: str
@@ -486,31 +468,3 @@ async def identities_by_id(session: AsyncSession, ids: Sequence[int]) -> list[Ch
         .order_by(ident.c.id)
     )
     return [ChannelIdentity(channel=r.channel, page_id=r.page_id, external_id=r.external_id) for r in rows]
-
-
-@dataclass(frozen=True)
-class OrderSummary:
-    id: uuid.UUID
-    status: str
-    total: Decimal
-    paid: Decimal
-    created_at: datetime
-
-
-async def recent_orders(session: AsyncSession, customer_id: str, *, limit: int) -> list[OrderSummary]:
-    rows = await session.execute(
-        select(orders_t.c.id, orders_t.c.status, orders_t.c.total, orders_t.c.paid, orders_t.c.created_at)
-        .where(orders_t.c.customer_id == customer_id)
-        .order_by(desc(orders_t.c.created_at), desc(orders_t.c.id))
-        .limit(limit)
-    )
-    return [OrderSummary(r.id, r.status, r.total, r.paid, r.created_at) for r in rows]
-
-
-async def lifetime_paid(session: AsyncSession, customer_id: str) -> Decimal:
-    total = (
-        await session.execute(
-            select(func.coalesce(func.sum(orders_t.c.paid), 0)).where(orders_t.c.customer_id == customer_id)
-        )
-    ).scalar_one()
-    return Decimal(total).quantize(Decimal("0.01"))

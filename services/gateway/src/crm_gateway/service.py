@@ -7,7 +7,6 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -26,8 +25,9 @@ from crm_contracts.snapshots import LATEST_CUSTOMERS_SIZE, CustomerSnapshot
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 
-from . import cache, customer_search, pdpa, repository, timeline
+from . import cache, customer_search, repository, timeline
 from .errors import CustomerNotFound, InvalidParameter
+from .hot_reads import HotReads
 from .ids import bangkok_year, format_customer_id, is_customer_id
 
 log = get_logger(__name__)
@@ -225,23 +225,22 @@ class CustomerPage:
     next_cursor: str | None
 
 
-async def get_customer(
-    session: AsyncSession, cache_dir: Path, customer_id: str
-) -> tuple[CustomerSnapshot, Source]:
+async def get_customer(reads: HotReads, cache_dir: Path, customer_id: str) -> tuple[CustomerSnapshot, Source]:
+    """The cache-writer's snapshot while the customer is active (one indexed lookup says so: a
+    merged or erased customer's file can outlive the change a moment); the database otherwise."""
     if not is_customer_id(customer_id):
         raise CustomerNotFound(customer_id)
     snapshot = await cache.customer(cache_dir, customer_id)
-    # An erased customer's snapshot can outlive the erasure a moment (the cache-writer removes it).
-    if snapshot is not None and not await pdpa.erased_among(session, [customer_id]):
-        return snapshot, "cache"
-    state = await repository.customer_state(session, customer_id)
-    if state is None:
+    if snapshot is not None:
+        state = await reads.customer_state(customer_id)
+        if state is not None and state.state == "active":
+            return snapshot, "cache"
+    found = await reads.customer(customer_id)
+    if found is None:
         raise CustomerNotFound(customer_id)
+    state, snapshot = found
     if state.state == "merged":
         raise CustomerNotFound(customer_id, merged_into=state.merged_into)
-    snapshot = await repository.customer(session, customer_id)
-    if snapshot is None:
-        raise CustomerNotFound(customer_id)
     return snapshot, "database"
 
 
@@ -252,30 +251,6 @@ async def require_customer(session: AsyncSession, customer_id: str) -> None:
         raise CustomerNotFound(customer_id)
     if state.state == "merged":
         raise CustomerNotFound(customer_id, merged_into=state.merged_into)
-
-
-@dataclass(frozen=True)
-class Overview:
-    stages: list[repository.StageChange]
-    notes: list[repository.Note]
-    orders: list[repository.OrderSummary]
-    lifetime_value: Decimal
-    timeline: list[repository.TimelineEntry]
-
-
-OVERVIEW_ITEMS = 20
-
-
-async def overview(session: AsyncSession, snapshot: CustomerSnapshot) -> Overview:
-    """The customer 360 around a snapshot (from the cache or the database): a handful of indexed reads."""
-    customer_id = snapshot.customer_id
-    return Overview(
-        stages=await repository.stage_history(session, customer_id),
-        notes=await repository.notes(session, customer_id, limit=OVERVIEW_ITEMS),
-        orders=await repository.recent_orders(session, customer_id, limit=OVERVIEW_ITEMS),
-        lifetime_value=await repository.lifetime_paid(session, customer_id),
-        timeline=await repository.timeline_page(session, customer_id, limit=OVERVIEW_ITEMS, before=None),
-    )
 
 
 async def timeline_page(
@@ -303,7 +278,7 @@ def _decode_timeline_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 async def list_customers(
-    session: AsyncSession,
+    reads: HotReads,
     cache_dir: Path,
     *,
     filters: customer_search.Filters | None = None,
@@ -319,7 +294,7 @@ async def list_customers(
         if (
             latest is not None
             and limit <= len(latest.items)
-            and not await pdpa.erased_among(session, [c.customer_id for c in latest.items[:limit]])
+            and not await reads.inactive_among([c.customer_id for c in latest.items[:limit]])
         ):
             items = latest.items[:limit]
             # The file holds the newest customers, up to its size: fewer than that means all of them.
@@ -328,7 +303,7 @@ async def list_customers(
             return CustomerPage(items, next_cursor), "cache"
 
     after = customer_search.decode_cursor(cursor) if cursor is not None else None
-    rows = await customer_search.search(session, filters, sort=sort, limit=limit + 1, after=after)
+    rows = await customer_search.search(reads, filters, sort=sort, limit=limit + 1, after=after)
     items = rows[:limit]
     next_cursor = customer_search.encode_cursor(sort, items[-1]) if len(rows) > limit else None
     return CustomerPage(items, next_cursor), "database"

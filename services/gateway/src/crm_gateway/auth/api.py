@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_gateway.deps import RuntimeDep, SettingsDep, UowDep
+from crm_gateway.deps import ReadsDep, SettingsDep, UowDep
 from crm_gateway.errors import problem_responses
 
 from . import service
@@ -34,16 +34,15 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 async def current_login(
-    token: Annotated[str | None, Depends(bearer)], runtime: RuntimeDep, settings: SettingsDep
+    token: Annotated[str | None, Depends(bearer)], reads: ReadsDep, settings: SettingsDep
 ) -> SignedIn:
     """The signed-in staff user and their session; 401 with `WWW-Authenticate: Bearer` otherwise.
 
-    Its own short session: the connection goes back to the pool at once instead of being held
-    for the whole request next to the route's own (a burst would otherwise starve the pool).
-    FastAPI runs it once per request however many dependencies ask for it.
+    One statement on the hot-read pool (`hot_reads`): cheap on every request, and the connection
+    is back in its pool before the route's own work starts. FastAPI runs it once per request
+    however many dependencies ask for it.
     """
-    async with runtime.sessionmaker() as session:
-        return await service.signed_in(session, settings, token)
+    return await service.signed_in(reads, settings, token)
 
 
 CurrentLogin = Annotated[SignedIn, Depends(current_login)]

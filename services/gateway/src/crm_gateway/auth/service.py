@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_gateway.config import GatewaySettings
 from crm_gateway.errors import InvalidCredentials, NotAuthenticated
+from crm_gateway.hot_reads import HotReads
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.periodic import PeriodicTask
@@ -95,7 +96,7 @@ async def logout(uow: UnitOfWork, signed_in: SignedIn) -> None:
     log.info("staff signed out", staff_id=str(signed_in.staff.id), session_id=str(signed_in.session_id))
 
 
-async def signed_in(session: AsyncSession, settings: GatewaySettings, token: str | None) -> SignedIn:
+async def signed_in(reads: HotReads, settings: GatewaySettings, token: str | None) -> SignedIn:
     """The staff user and session a bearer token names, both still valid; `NotAuthenticated` otherwise.
 
     Session and staff row come from the database in one query on every request: a sign-out, a
@@ -107,7 +108,8 @@ async def signed_in(session: AsyncSession, settings: GatewaySettings, token: str
         claims = security.decode_token(token, secret=settings.crm_jwt_secret.get_secret_value())
     except security.InvalidToken as exc:
         raise NotAuthenticated("The access token is invalid or has expired; sign in again.") from exc
-    staff = await sessions.staff_in_session(session, claims.staff_id, claims.session_id)
+    staff = await reads.staff_in_session(claims.staff_id, claims.session_id)
+
     if staff is None:
         raise NotAuthenticated(SESSION_ENDED)
     return SignedIn(staff=staff, session_id=claims.session_id)

@@ -31,23 +31,6 @@ async def add_refresh_token(session: AsyncSession, session_id: uuid.UUID, token_
     await session.execute(insert(tokens).values(session_id=session_id, token_hash=token_hash))
 
 
-async def staff_in_session(session: AsyncSession, staff_id: uuid.UUID, session_id: uuid.UUID) -> Staff | None:
-    """The staff user if the session is theirs, live, and they are active: one query per request."""
-    stmt = (
-        select(u)
-        .select_from(s.join(u, u.c.id == s.c.staff_id))
-        .where(
-            s.c.id == session_id,
-            s.c.staff_id == staff_id,
-            s.c.revoked_at.is_(None),
-            s.c.expires_at > func.now(),
-            u.c.is_active,
-        )
-    )
-    row = (await session.execute(stmt)).first()
-    return staff_from_row(row) if row else None
-
-
 async def use_refresh_token(session: AsyncSession, token_hash: str) -> uuid.UUID | None:
     """Mark the token used; its session's id, or None if it is unknown or was used before.
 

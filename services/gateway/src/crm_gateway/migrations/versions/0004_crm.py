@@ -197,6 +197,9 @@ def upgrade() -> None:
 
     op.create_index('ix_gateway_customers_email', 'customers', ['email'], unique=False, schema='gateway')
     op.create_index('ix_gateway_customers_phone', 'customers', ['phone'], unique=False, schema='gateway')
+    # A finer sample of the names: with the default, some full-name searches are planned as a scan
+    # of the created_at index past almost every row (tens of ms) instead of the trigram index.
+    op.execute("ALTER TABLE gateway.customers ALTER COLUMN search_names SET STATISTICS 1000")
     op.create_index('ix_gateway_customers_search_names', 'customers', ['search_names'], unique=False, schema='gateway', postgresql_using='gin', postgresql_ops={'search_names': 'gin_trgm_ops'})
     op.create_index('ix_gateway_customers_stage_created', 'customers', ['lifecycle_stage', 'created_at'], unique=False, schema='gateway')
     op.create_index('ix_gateway_customers_tags', 'customers', ['tags'], unique=False, schema='gateway', postgresql_using='gin')
