@@ -75,7 +75,6 @@ async def test_a_merge_re_keys_the_cache_and_an_undo_restores_it(system: System)
         found = await http.get("/api/v1/customers", params={"psid": "U-merge-e2e"})
         assert [c["customer_id"] for c in found.json()["items"]] == [s_id]
 
-
         undone = await http.post(f"/api/v1/audit/{merge_id}/undo")
         assert undone.status_code == 200, undone.text
 
