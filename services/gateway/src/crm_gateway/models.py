@@ -49,6 +49,17 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def customer_ref(*, index: bool = False) -> Column[str]:
+    """`customer_id` of a row that belongs to a customer and goes when the customer row goes."""
+    return Column(
+        "customer_id",
+        String(40),
+        ForeignKey("gateway.customers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=index,
+    )
+
+
 staff_users = Table(
     "staff_users",
     metadata,
@@ -145,13 +156,7 @@ customer_stage_changes = Table(
     "customer_stage_changes",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column(
-        "customer_id",
-        String(40),
-        ForeignKey("gateway.customers.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    customer_ref(index=True),
     Column("from_stage", Text, nullable=True),
     Column("to_stage", Text, nullable=False),
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -164,13 +169,7 @@ customer_notes = Table(
     "customer_notes",
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True, server_default=func.gen_random_uuid()),
-    Column(
-        "customer_id",
-        String(40),
-        ForeignKey("gateway.customers.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    customer_ref(index=True),
     Column("body", Text, nullable=False),
     Column("author_id", UUID(as_uuid=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -182,12 +181,7 @@ customer_timeline = Table(
     "customer_timeline",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column(
-        "customer_id",
-        String(40),
-        ForeignKey("gateway.customers.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    customer_ref(),
     Column("kind", Text, nullable=False),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("detail", JSONB, nullable=False, server_default="{}"),
@@ -301,13 +295,7 @@ customer_identities = Table(
     "customer_identities",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column(
-        "customer_id",
-        String(40),
-        ForeignKey("gateway.customers.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    customer_ref(index=True),
     Column("channel", String(20), nullable=False),
     Column("page_id", Text, nullable=True),
     Column("external_id", Text, nullable=False, comment="PSID for Messenger."),
