@@ -175,7 +175,7 @@ async def lock_active(uow: UnitOfWork, customer_id: str) -> CustomerSnapshot:
     """The customer, row-locked until the transaction ends; 404 unless it exists and is active."""
     if not is_customer_id(customer_id):
         raise CustomerNotFound(customer_id)
-    state = await repository.lock_customer(uow.session, customer_id)
+    state = await repository.customer_state(uow.session, customer_id, lock=True)
     if state is None:
         raise CustomerNotFound(customer_id)
     if state.state == "merged":

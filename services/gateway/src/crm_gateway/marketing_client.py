@@ -211,8 +211,8 @@ class Metrics(BaseModel):
 _NAME = "Null when the object is not synced yet (its numbers still count)."
 
 
-class AdNode(BaseModel):
-    model_config = _examples(_AD_EXAMPLE)
+class _Node(BaseModel):
+    """What campaigns, ad sets and ads have in common in the tree."""
 
     id: str
     name: str | None = Field(description=_NAME)
@@ -221,31 +221,27 @@ class AdNode(BaseModel):
     totals: Metrics
 
 
-class AdSetNode(BaseModel):
-    model_config = _examples(_ADSET_EXAMPLE)
-
-    id: str
-    name: str | None = Field(description=_NAME)
-    status: str | None
-    effective_status: str | None
+class _BudgetedNode(_Node):
     daily_budget: Decimal | None = Field(description=_MONEY)
     lifetime_budget: Decimal | None = Field(description=_MONEY)
-    totals: Metrics
+
+
+class AdNode(_Node):
+    model_config = _examples(_AD_EXAMPLE)
+
+
+class AdSetNode(_BudgetedNode):
+    model_config = _examples(_ADSET_EXAMPLE)
+
     ads: list[AdNode] = Field(description="Biggest spend first.")
 
 
-class CampaignNode(BaseModel):
+class CampaignNode(_BudgetedNode):
     model_config = _examples(_CAMPAIGN_EXAMPLE)
 
-    id: str
-    name: str | None = Field(description=_NAME)
-    status: str | None
-    effective_status: str | None
     objective: str | None
-    daily_budget: Decimal | None = Field(description=_MONEY)
-    lifetime_budget: Decimal | None = Field(description=_MONEY)
-    totals: Metrics
     adsets: list[AdSetNode] = Field(description="Biggest spend first.")
+
 
 
 class CampaignTree(BaseModel):

@@ -250,23 +250,12 @@ class CustomerState:
     version: int
 
 
-async def lock_customer(session: AsyncSession, customer_id: str) -> CustomerState | None:
-    row = (
-        await session.execute(
-            select(cust.c.state, cust.c.merged_into, cust.c.version)
-            .where(cust.c.id == customer_id)
-            .with_for_update()
-        )
-    ).first()
-    return CustomerState(row.state, row.merged_into, row.version) if row else None
-
-
-async def customer_state(session: AsyncSession, customer_id: str) -> CustomerState | None:
-    row = (
-        await session.execute(
-            select(cust.c.state, cust.c.merged_into, cust.c.version).where(cust.c.id == customer_id)
-        )
-    ).first()
+async def customer_state(
+    session: AsyncSession, customer_id: str, *, lock: bool = False
+) -> CustomerState | None:
+    """The customer's state; with `lock`, its row stays locked until the transaction ends."""
+    query = select(cust.c.state, cust.c.merged_into, cust.c.version).where(cust.c.id == customer_id)
+    row = (await session.execute(query.with_for_update() if lock else query)).first()
     return CustomerState(row.state, row.merged_into, row.version) if row else None
 
 
