@@ -9,13 +9,13 @@ customer's version), so two staff editing at once never overwrite each other sil
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from crm_contracts import ChannelIdentity, LifecycleStage
+from crm_contracts import ChannelIdentity, LifecycleStage, MarketingConsent
 from crm_contracts.snapshots import CustomerSnapshot
 
 from . import customer_search, customers, merges, repository, service
@@ -108,7 +108,11 @@ class ProfileIn(BaseModel):
         if values.get("lifecycle_stage", "") is None:
             del values["lifecycle_stage"]  # a stage cannot be cleared, only changed
         consent = (
-            customers.consent_now(self.consent.status, self.consent.method, self.consent.at)
+            MarketingConsent(
+                status=self.consent.status,
+                method=self.consent.method,
+                at=self.consent.at or datetime.now(UTC),
+            )
             if self.consent is not None
             else None
         )

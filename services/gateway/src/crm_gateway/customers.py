@@ -223,7 +223,3 @@ def _auditable(snapshot: CustomerSnapshot) -> dict[str, Any]:
     out: dict[str, Any] = {name: getattr(snapshot, name) for name in PROFILE_FIELDS}
     out["consent"] = snapshot.consent.model_dump(mode="json") if snapshot.consent else None
     return out
-
-
-def consent_now(status: str, method: str, at: datetime | None) -> MarketingConsent:
-    return MarketingConsent(status=status, method=method, at=at or datetime.now(UTC))  # type: ignore[arg-type]
