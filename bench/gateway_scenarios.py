@@ -92,7 +92,7 @@ def scenarios(terms: Terms, pages: int, seed: int) -> list[Scenario]:
         Scenario("search-tag-stage", "search: tag + stage", "search",
                  search(lambda rng: dict(zip(("tag", "stage"), rng.choice(terms.tag_stages), strict=True)))),
         Scenario("customer", "customer: GET /customers/{id}", "360", one(""), cached=True),
-        Scenario("overview", "customer 360: /overview", "360", one("/overview"), cached=True),
+        Scenario("overview", "customer 360: /overview", "360", one("/overview")),
         Scenario("list", f"list: limit=50, {pages} pages deep", "list", lambda i: Pages(pages), cached=True),
         Scenario("order", "order: POST /orders", "order", picker(order), sample=order(random.Random(seed))),
     ]  # fmt: skip

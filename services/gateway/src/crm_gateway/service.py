@@ -235,13 +235,21 @@ async def get_customer(reads: HotReads, cache_dir: Path, customer_id: str) -> tu
         state = await reads.customer_state(customer_id)
         if state is not None and state.state == "active":
             return snapshot, "cache"
+    return await customer_from_database(reads, customer_id), "database"
+
+
+async def customer_from_database(reads: HotReads, customer_id: str) -> CustomerSnapshot:
+    """The customer as the database holds it now (one statement); 404 when there is none or it
+    was merged into another."""
+    if not is_customer_id(customer_id):
+        raise CustomerNotFound(customer_id)
     found = await reads.customer(customer_id)
     if found is None:
         raise CustomerNotFound(customer_id)
     state, snapshot = found
     if state.state == "merged":
         raise CustomerNotFound(customer_id, merged_into=state.merged_into)
-    return snapshot, "database"
+    return snapshot
 
 
 async def require_customer(session: AsyncSession, customer_id: str) -> None:
