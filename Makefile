@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help install up test test-fast lint format asyncapi services clean
+.PHONY: help install up test test-fast lint format asyncapi openapi services clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,7 +26,7 @@ test: install services ## Install everything and run every test (unit, integrati
 test-fast: ## Run the tests without the end-to-end tier
 	$(UV) run --frozen pytest -m "not e2e"
 
-lint: ## ruff and mypy (strict)
+lint: install ## ruff and mypy (strict)
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
@@ -36,7 +36,10 @@ format: ## Format and autofix
 	$(UV) run --frozen ruff check --fix .
 
 asyncapi: ## Regenerate the AsyncAPI documents in contracts/asyncapi/ from the FastStream apps
-	$(UV) run --frozen python -m crm_contracts_tools.asyncapi write
+	$(UV) run --frozen python tests/contracts/asyncapi_spec.py write
+
+openapi: ## Regenerate contracts/openapi/gateway.json after a deliberate change to the staff API
+	$(UV) run --frozen python tests/contracts/openapi_spec.py write
 
 clean: ## Remove caches and local run data
 	rm -rf .pytest_cache .mypy_cache .ruff_cache var

@@ -243,7 +243,6 @@ class CampaignNode(_BudgetedNode):
     adsets: list[AdSetNode] = Field(description="Biggest spend first.")
 
 
-
 class CampaignTree(BaseModel):
     """Campaigns, their ad sets and ads with totals over the range. Archived and deleted objects
     are listed only when they have numbers in it."""
