@@ -38,9 +38,9 @@ from crm_contracts.snapshots import (
     CustomerListSnapshot,
     customer_path,
 )
-from crm_gateway import repository
-from crm_gateway.ids import CustomerChannel, bangkok_year, format_customer_id
-from crm_gateway.models import customers as cust
+from crm_gateway.customers import repository
+from crm_gateway.customers.ids import CustomerChannel, bangkok_year, format_customer_id
+from crm_gateway.customers.models import customers as cust
 
 GIVEN = [
     ("สมชาย", "Somchai"), ("สมศักดิ์", "Somsak"), ("สมพงษ์", "Somphong"), ("ประเสริฐ", "Prasert"),

@@ -13,8 +13,8 @@ from types import ModuleType
 
 import pytest
 
-from crm_gateway.contact_points import normalise_phone
-from crm_gateway.ids import format_customer_id, is_customer_id
+from crm_gateway.customers.contact_points import normalise_phone
+from crm_gateway.customers.ids import format_customer_id, is_customer_id
 
 pytestmark = pytest.mark.integration
 

@@ -18,20 +18,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import insert
 
 from crm_contracts.snapshots import CustomerSnapshot, customer_path
-from crm_gateway import audit
+from crm_gateway.audit import service as audit
 from crm_gateway.auth.domain import Role, Staff
-from crm_gateway.models import (
+from crm_gateway.catalog.models import products
+from crm_gateway.customers.models import (
     customer_identities,
     customer_notes,
     customer_stage_changes,
     customer_timeline,
     customers,
-    order_lines,
-    orders,
-    outbox,
-    payments,
-    products,
 )
+from crm_gateway.db import outbox
+from crm_gateway.orders.models import order_lines, orders, payments
 from crm_servicekit.runtime import Runtime
 
 from .conftest import INTERNAL_TOKEN, PAGE_ID

@@ -16,8 +16,8 @@ from structlog.testing import capture_logs
 from crm_gateway.auth import security
 from crm_gateway.auth import service as auth_service
 from crm_gateway.auth.domain import Role, Staff
+from crm_gateway.auth.models import staff_users
 from crm_gateway.config import DEV_JWT_SECRET, GatewaySettings
-from crm_gateway.models import staff_users
 from crm_servicekit.runtime import Runtime
 
 # The values the `settings` fixture of conftest.py starts the gateway with.

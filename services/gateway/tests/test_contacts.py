@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from crm_contracts import ContactSeen
-from crm_gateway import service
-from crm_gateway.ids import bangkok_year, format_customer_id, is_customer_id
-from crm_gateway.models import customer_id_sequences, customer_identities, customers, outbox
+from crm_gateway.customers import service
+from crm_gateway.customers.ids import bangkok_year, format_customer_id, is_customer_id
+from crm_gateway.customers.models import customer_id_sequences, customer_identities, customers
+from crm_gateway.db import outbox
 from crm_servicekit.broker import EVENTS_EXCHANGE
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import EventRecorder, eventually

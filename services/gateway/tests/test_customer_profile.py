@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from crm_gateway.models import audit_log
+from crm_gateway.audit.models import audit_log
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import EventRecorder
 

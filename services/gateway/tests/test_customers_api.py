@@ -13,7 +13,7 @@ import pytest
 
 from crm_contracts import ContactSeen
 from crm_contracts.snapshots import LATEST_CUSTOMERS_PATH, customer_path
-from crm_gateway import service
+from crm_gateway.customers import service
 from crm_servicekit.runtime import Runtime
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("no_customers")]

@@ -16,7 +16,18 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from crm_contracts import ContactSeen
-from crm_gateway import repository, service
+from crm_gateway.audit.models import audit_log
+from crm_gateway.catalog.models import products
+from crm_gateway.customers import repository, service
+from crm_gateway.customers.models import (
+    customer_id_sequences,
+    customer_identities,
+    customer_notes,
+    customer_stage_changes,
+    customer_timeline,
+    customers,
+)
+from crm_gateway.db import outbox
 from crm_gateway.legacy import values
 from crm_gateway.legacy.__main__ import main
 from crm_gateway.legacy.importer import Options, run
@@ -24,17 +35,6 @@ from crm_gateway.legacy.keys import canonical
 from crm_gateway.legacy.mapping import map_customer, split_by_script
 from crm_gateway.legacy.products import map_product
 from crm_gateway.legacy.report import Report
-from crm_gateway.models import (
-    audit_log,
-    customer_id_sequences,
-    customer_identities,
-    customer_notes,
-    customer_stage_changes,
-    customer_timeline,
-    customers,
-    outbox,
-    products,
-)
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import EventRecorder, eventually
 

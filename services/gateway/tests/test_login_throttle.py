@@ -14,8 +14,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
+from crm_gateway.auth.models import login_throttle
 from crm_gateway.auth.throttle import account_key, address_key
-from crm_gateway.models import login_throttle
 from crm_servicekit.runtime import Runtime
 
 from .test_auth import add_staff, assert_unauthorized, login

@@ -11,7 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import func, insert, select
 
-from crm_gateway.models import audit_log, course_sessions, customer_timeline, customers, order_lines, orders
+from crm_gateway.audit.models import audit_log
+from crm_gateway.catalog.models import course_sessions
+from crm_gateway.customers.models import customer_timeline, customers
+from crm_gateway.orders.models import order_lines, orders
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import EventRecorder
 

@@ -12,7 +12,10 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from crm_gateway.models import audit_log, course_sessions, customer_timeline, payments
+from crm_gateway.audit.models import audit_log
+from crm_gateway.catalog.models import course_sessions
+from crm_gateway.customers.models import customer_timeline
+from crm_gateway.orders.models import payments
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import EventRecorder
 

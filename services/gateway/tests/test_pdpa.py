@@ -20,19 +20,13 @@ from sqlalchemy import select
 
 from crm_contracts import CustomerErasureProgress, CustomerErasureProgressData, Event
 from crm_fakes import FakeServer
+from crm_gateway.audit.models import audit_log
 from crm_gateway.auth.domain import Role
 from crm_gateway.auth.repository import insert_if_absent
 from crm_gateway.auth.security import hash_password
 from crm_gateway.config import GatewaySettings
-from crm_gateway.models import (
-    audit_log,
-    customer_stage_changes,
-    customer_timeline,
-    customers,
-    order_lines,
-    orders,
-    payments,
-)
+from crm_gateway.customers.models import customer_stage_changes, customer_timeline, customers
+from crm_gateway.orders.models import order_lines, orders, payments
 from crm_servicekit.broker import EVENTS_EXCHANGE
 from crm_servicekit.pdpa import find_mentions
 from crm_servicekit.runtime import Runtime

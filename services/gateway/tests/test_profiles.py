@@ -15,8 +15,9 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
 from crm_contracts import ContactProfileUpdated, ContactProfileUpdatedData, ContactSeen, Event
-from crm_gateway import service
-from crm_gateway.models import customers, inbox
+from crm_gateway.customers import service
+from crm_gateway.customers.models import customers
+from crm_gateway.db import inbox
 from crm_servicekit.broker import EVENTS_EXCHANGE
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import EventRecorder, eventually

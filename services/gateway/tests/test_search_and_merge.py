@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from crm_contracts import ContactSeen
-from crm_gateway import service
 from crm_gateway.auth.domain import Role
 from crm_gateway.auth.repository import insert_if_absent
 from crm_gateway.auth.security import hash_password
-from crm_gateway.models import customer_identities, orders
+from crm_gateway.customers import service
+from crm_gateway.customers.models import customer_identities
+from crm_gateway.orders.models import orders
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import EventRecorder
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from crm_gateway.auth import service as auth_service
+from crm_gateway.auth.models import login_throttle, staff_refresh_tokens, staff_sessions
 from crm_gateway.config import GatewaySettings
-from crm_gateway.models import login_throttle, staff_refresh_tokens, staff_sessions
 from crm_servicekit.runtime import Runtime
 
 from .test_auth import JWT_SECRET, add_staff, assert_unauthorized, login

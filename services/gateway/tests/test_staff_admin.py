@@ -12,7 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from crm_gateway.models import audit_log, staff_users
+from crm_gateway.audit.models import audit_log
+from crm_gateway.auth.models import staff_users
 from crm_servicekit.runtime import Runtime
 
 from .test_auth import ADMIN_EMAIL, assert_unauthorized, login

@@ -13,20 +13,26 @@ from crm_contracts import (
     OrderStatusChanged,
     ProductChanged,
 )
+from crm_gateway.audit import api as audit_api
+from crm_gateway.catalog import api as catalog_api
+from crm_gateway.clients.ai import AiClient
+from crm_gateway.clients.marketing import MarketingClient
+from crm_gateway.clients.messenger import MessengerClient
+from crm_gateway.conversations import api as conversations_api
+from crm_gateway.customers import api, handlers
+from crm_gateway.marketing import api as marketing_api
+from crm_gateway.orders import api as orders_api
+from crm_gateway.pdpa import api as pdpa_api
+from crm_gateway.reads import HotReads
+from crm_gateway.tables import metadata
 from crm_servicekit.logging import get_logger
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
-from . import api, audit_api, catalog_api, conversations_api, handlers, marketing_api, orders_api, pdpa_api
-from .ai_client import AiClient
 from .auth import api as auth_api
 from .auth import service as auth_service
 from .auth import staff_api
 from .config import GatewaySettings
 from .errors import install_problem_handlers
-from .hot_reads import HotReads
-from .marketing_client import MarketingClient
-from .messenger_client import MessengerClient
-from .models import metadata
 
 log = get_logger(__name__)
 

@@ -9,14 +9,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_gateway.clients.ai import AiClient
+from crm_gateway.clients.marketing import MarketingClient
+from crm_gateway.clients.messenger import MessengerClient
+from crm_gateway.reads import HotReads
 from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.runtime import Runtime
 
-from .ai_client import AiClient
 from .config import GatewaySettings
-from .hot_reads import HotReads
-from .marketing_client import MarketingClient
-from .messenger_client import MessengerClient
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_gateway.models import staff_users as t
+from crm_gateway.auth.models import staff_users as t
 
 from .domain import Role, Staff, StaffAccount
 

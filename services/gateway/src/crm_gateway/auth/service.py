@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_gateway.config import GatewaySettings
 from crm_gateway.errors import InvalidCredentials, NotAuthenticated
-from crm_gateway.hot_reads import HotReads
+from crm_gateway.reads import HotReads
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.periodic import PeriodicTask

@@ -13,9 +13,9 @@ from datetime import timedelta
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_gateway.models import staff_refresh_tokens as tokens
-from crm_gateway.models import staff_sessions as s
-from crm_gateway.models import staff_users as u
+from crm_gateway.auth.models import staff_refresh_tokens as tokens
+from crm_gateway.auth.models import staff_sessions as s
+from crm_gateway.auth.models import staff_users as u
 
 from .domain import Staff
 from .repository import staff_from_row

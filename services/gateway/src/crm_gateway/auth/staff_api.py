@@ -9,7 +9,7 @@ from typing import Annotated, Any, Self
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from crm_gateway.contact_points import InvalidContactPoint, normalise_email
+from crm_gateway.customers.contact_points import InvalidContactPoint, normalise_email
 from crm_gateway.deps import SessionDep, UowDep
 from crm_gateway.errors import problem_responses
 from crm_gateway.etags import IF_MATCH_HELP, etag

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crm_contracts import CustomerCreated, CustomerUpdated, ProductChanged
 from crm_gateway.config import GatewaySettings
-from crm_gateway.models import metadata
+from crm_gateway.db import metadata
 from crm_servicekit.logging import configure_logging, get_logger
 from crm_servicekit.outbox import OutboxPublisher, UnitOfWork
 from crm_servicekit.runtime import Runtime, build_runtime

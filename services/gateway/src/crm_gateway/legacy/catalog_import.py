@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from crm_gateway import audit
-from crm_gateway.catalog import product_event
+from crm_gateway.audit import service as audit
+from crm_gateway.catalog.service import product_event
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 

@@ -34,7 +34,8 @@ from crm_contracts import (
     CustomerUpdated,
     CustomerUpdatedData,
 )
-from crm_gateway import audit, repository, timeline
+from crm_gateway.audit import service as audit
+from crm_gateway.customers import repository, timeline
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crm_gateway.ids import is_customer_id
+from crm_gateway.customers.ids import is_customer_id
 
 from .keys import BASE, canonical
 from .mapping import Problem

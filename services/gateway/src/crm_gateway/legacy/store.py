@@ -12,15 +12,15 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import ChannelIdentity
-from crm_gateway.models import (
-    audit_log,
+from crm_gateway.audit.models import audit_log
+from crm_gateway.catalog.models import products
+from crm_gateway.customers.models import customer_id_sequences as seq
+from crm_gateway.customers.models import (
     customer_identities,
     customer_notes,
     customer_stage_changes,
     customers,
-    products,
 )
-from crm_gateway.models import customer_id_sequences as seq
 
 IMPORT_ACTION = "customer.import"
 PRODUCT_IMPORT_ACTION = "product.import"

@@ -12,9 +12,9 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from crm_gateway.contact_points import InvalidContactPoint, normalise_email, normalise_phone
-from crm_gateway.ids import BANGKOK
-from crm_gateway.models import LIFECYCLE_STAGES
+from crm_gateway.customers.contact_points import InvalidContactPoint, normalise_email, normalise_phone
+from crm_gateway.customers.ids import BANGKOK
+from crm_gateway.customers.models import LIFECYCLE_STAGES
 
 
 class Unreadable(ValueError):

@@ -1,4 +1,4 @@
-from crm_gateway.models import SCHEMA, metadata
+from crm_gateway.tables import SCHEMA, metadata
 from crm_servicekit.migrations import run_env
 
 run_env(schema=SCHEMA, metadata=metadata)

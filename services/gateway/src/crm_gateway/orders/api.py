@@ -1,0 +1,323 @@
+"""`/api/v1/orders`: the orders staff take, their payments, refunds and cancelling.
+
+Amounts are THB with exact decimals, sent and returned as strings with at most two decimals
+(`"12500.00"`); a third decimal is refused naming the field. `POST /orders` honours an
+`Idempotency-Key` header: a repeat returns the first order (200) instead of taking a second one
+(201). An order's status moves only as `pending → paid → refunded` or `pending → cancelled`;
+anything else is a 409 that says what is allowed. A partial refund keeps an order `paid` with
+`paid` reduced; only refunding everything makes it `refunded`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Header, Query, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_gateway.auth.api import CurrentStaff
+from crm_gateway.auth.permissions import Permission, allow
+from crm_gateway.catalog.api import Money
+from crm_gateway.deps import SessionDep, UowDep
+from crm_gateway.errors import problem_responses
+from crm_gateway.etags import etag
+from crm_gateway.orders import payments
+from crm_gateway.orders import service as orders
+
+Amount = Annotated[
+    Decimal, Field(gt=0, max_digits=12, decimal_places=2, examples=["5000.00"], description="THB, exact.")
+]
+Method = Literal["transfer", "card", "cash", "promptpay"]
+Status = Literal["pending", "paid", "refunded", "cancelled"]
+MAX_PAGE_SIZE = 200
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+_DESCRIBED = {
+    404: "No order has this id.",
+    409: "Not allowed now: too few seats left, a payment reference already recorded on this order, or a "
+    "status change the order's status does not allow (`detail` says what is allowed).",
+    422: "A field is invalid (e.g. an amount with three decimals or more than is due); `errors` names it.",
+}
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return problem_responses(_DESCRIBED, *statuses)
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: uuid.UUID
+    session_id: uuid.UUID | None = Field(default=None, description="For a course: the session booked.")
+    quantity: int = Field(default=1, gt=0, le=100)
+    discount: Money = Decimal("0.00")
+
+
+ORDER_EXAMPLE: JsonDict = {
+    "customer_id": "TVS-CUS-FB-26-0001",
+    "lines": [
+        {
+            "product_id": "0b8f5a52-2c1e-4c55-9a3e-5d8f0e7b2a10",
+            "session_id": "5e1d7c3b-8a2f-4b6e-9d0c-1a2b3c4d5e6f",
+            "quantity": 1,
+            "discount": "500.00",
+        }
+    ],
+}
+PAYMENT_EXAMPLE: JsonDict = {
+    "method": "transfer",
+    "amount": "6000.00",
+    "received_at": "2026-12-01T14:30:00+07:00",
+    "reference": "KBANK-20261201-0042",
+}
+REFUND_EXAMPLE: JsonDict = {"method": "transfer", "amount": "2000.00", "reason": "Moved to a shorter course"}
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ORDER_EXAMPLE]})
+
+    customer_id: str = Field(min_length=1, max_length=40)
+    lines: list[LineIn] = Field(min_length=1, max_length=50)
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [PAYMENT_EXAMPLE]})
+
+    method: Method
+    amount: Amount
+    received_at: AwareDatetime = Field(description="When the money arrived, with its time zone.")
+    reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The bank, card or PromptPay reference; one reference is recorded once per order.",
+    )
+
+
+class RefundIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [REFUND_EXAMPLE]})
+
+    method: Method
+    amount: Amount
+    reference: str | None = Field(default=None, min_length=1, max_length=200)
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class OrderLineOut(BaseModel):
+    product_id: uuid.UUID
+    product_name: str
+    session_id: uuid.UUID | None
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal
+    line_total: Decimal
+
+
+class PaymentOut(BaseModel):
+    id: uuid.UUID
+    kind: Literal["payment", "refund"]
+    method: Method
+    amount: Decimal
+    received_at: datetime
+    reference: str | None
+    reason: str | None
+    recorded_by: uuid.UUID | None
+    created_at: datetime
+
+
+class OrderSummary(BaseModel):
+    id: uuid.UUID
+    customer_id: str
+    status: Status
+    currency: str
+    total: Decimal
+    paid: Decimal = Field(description="Payments received minus refunds.")
+    due: Decimal = Field(description="What is still to be paid: total minus paid (zero once paid).")
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderOut(OrderSummary):
+    lines: list[OrderLineOut]
+    payments: list[PaymentOut] = Field(description="Payments and refunds, oldest first.")
+    attribution: dict[str, Any]
+
+
+class OrderPageOut(BaseModel):
+    items: list[OrderSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+def _summary_fields(row: Any) -> dict[str, Any]:
+    due = row.total - row.paid if row.status == "pending" else Decimal("0.00")
+    return {name: getattr(row, name) for name in OrderSummary.model_fields if name != "due"} | {"due": due}
+
+
+async def _order_out(session: AsyncSession, order_id: uuid.UUID, response: Response) -> OrderOut:
+    view = await orders.get_order(session, order_id)
+    response.headers["ETag"] = etag(view.row.version)
+    return OrderOut(
+        **_summary_fields(view.row),
+        attribution=view.row.attribution,
+        lines=[OrderLineOut.model_validate(line, from_attributes=True) for line in view.lines],
+        payments=[PaymentOut.model_validate(p, from_attributes=True) for p in view.payments],
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Take an order (books session seats; never oversells)",
+    responses=_problems(409, 422),
+    dependencies=[allow(Permission.ORDER_WRITE)],
+)
+async def create_order(
+    body: Annotated[
+        OrderIn, Body(openapi_examples={"course": {"summary": "One seat", "value": ORDER_EXAMPLE}})
+    ],
+    staff: CurrentStaff,
+    uow: UowDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=200, description="A repeat returns the first order (200).")
+    ] = None,
+) -> OrderOut:
+    """Unit prices come from the catalog (a package at its own price). 409 when a session has too
+    few seats left; 200 with the first order when the `Idempotency-Key` was seen before. Audited
+    (`order.create`) and on the customer's timeline. Permission: `order:write`."""
+    lines = [orders.LineRequest(li.product_id, li.quantity, li.discount, li.session_id) for li in body.lines]
+    async with uow:
+        order_id, created = await orders.create_order(
+            uow, customer_id=body.customer_id, lines=lines, staff=staff, idempotency_key=idempotency_key
+        )
+        if not created:
+            response.status_code = 200
+        return await _order_out(uow.session, order_id, response)
+
+
+@router.get(
+    "",
+    summary="Orders, newest first (by customer, by status)",
+    responses=_problems(422),
+    dependencies=[allow(Permission.CUSTOMER_READ)],
+)
+async def list_orders(
+    session: SessionDep,
+    customer_id: Annotated[str | None, Query(max_length=40, description="Only this customer's.")] = None,
+    status: Annotated[Status | None, Query(description="Only orders in this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> OrderPageOut:
+    """Pages never skip or repeat an order. Permission: `customer:read`."""
+    page = await orders.list_orders(
+        session, limit=limit, cursor=cursor, customer_id=customer_id, status=status
+    )
+    return OrderPageOut(
+        items=[OrderSummary(**_summary_fields(row)) for row in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/{order_id}",
+    summary="One order with its lines, payments and ETag",
+    responses=_problems(404),
+    dependencies=[allow(Permission.CUSTOMER_READ)],
+)
+async def get_order(order_id: uuid.UUID, session: SessionDep, response: Response) -> OrderOut:
+    """The `ETag` is the order's version: it grows with every payment, refund or cancel.
+    Permission: `customer:read`."""
+    return await _order_out(session, order_id, response)
+
+
+@router.post(
+    "/{order_id}/payments",
+    status_code=201,
+    summary="Record a payment (the order is paid once payments reach its total)",
+    responses=_problems(404, 409, 422),
+    dependencies=[allow(Permission.ORDER_WRITE)],
+)
+async def record_payment(
+    order_id: uuid.UUID,
+    body: Annotated[
+        PaymentIn,
+        Body(
+            openapi_examples={
+                "transfer": {"summary": "A bank transfer, first half", "value": PAYMENT_EXAMPLE},
+                "cash": {
+                    "summary": "Cash at the desk",
+                    "value": {
+                        "method": "cash",
+                        "amount": "500.00",
+                        "received_at": "2026-12-02T10:05:00+07:00",
+                    },
+                },
+            }
+        ),
+    ],
+    staff: CurrentStaff,
+    uow: UowDep,
+    response: Response,
+) -> OrderOut:
+    """Only a pending order takes payments. Concurrent payments are checked one after another, so
+    together they never pay more than the total: an amount above what is still due is a 422 naming
+    `amount` and the amount due; a reference already recorded on this order is a 409. Published as
+    `order.status_changed`, audited (`order.pay`), on the customer's timeline. Permission:
+    `order:write`."""
+    payment = payments.Payment(body.amount, body.method, body.reference, received_at=body.received_at)
+    async with uow:
+        await payments.pay(uow, staff, order_id, payment)
+        return await _order_out(uow.session, order_id, response)
+
+
+@router.post(
+    "/{order_id}/refunds",
+    status_code=201,
+    summary="Refund a payment, in part or in full",
+    description="Gives back up to what was paid. A full refund makes a paid order `refunded`; a partial "
+    "refund keeps it `paid` with `paid` reduced (and a pending order that refunds a deposit stays "
+    "`pending`, so it can still be cancelled). Published as `order.status_changed`, audited "
+    "(`order.refund`), on the customer's timeline. Permission: `order:write`.",
+    responses=_problems(404, 409, 422),
+    dependencies=[allow(Permission.ORDER_WRITE)],
+)
+async def record_refund(
+    order_id: uuid.UUID,
+    body: Annotated[
+        RefundIn,
+        Body(
+            openapi_examples={
+                "partial": {"summary": "A partial refund", "value": REFUND_EXAMPLE},
+                "full": {"summary": "Everything back", "value": {"method": "transfer", "amount": "12000.00"}},
+            }
+        ),
+    ],
+    staff: CurrentStaff,
+    uow: UowDep,
+    response: Response,
+) -> OrderOut:
+    """A partial refund keeps the order `paid` with `paid` reduced; a full one makes it `refunded`."""
+    refund = payments.Payment(body.amount, body.method, body.reference, reason=body.reason)
+    async with uow:
+        await payments.refund(uow, staff, order_id, refund)
+        return await _order_out(uow.session, order_id, response)
+
+
+@router.post(
+    "/{order_id}/cancel",
+    summary="Cancel a pending order nothing is paid on (its seats are given back)",
+    responses=_problems(404, 409),
+    dependencies=[allow(Permission.ORDER_WRITE)],
+)
+async def cancel_order(order_id: uuid.UUID, staff: CurrentStaff, uow: UowDep, response: Response) -> OrderOut:
+    """The session seats it booked are free again in the same transaction. A paid order is refunded
+    instead (409). Published as `order.status_changed`, audited (`order.cancel`), on the customer's
+    timeline. Permission: `order:write`."""
+    async with uow:
+        await payments.cancel(uow, staff, order_id)
+        return await _order_out(uow.session, order_id, response)

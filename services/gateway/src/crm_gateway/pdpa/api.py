@@ -1,0 +1,182 @@
+"""The customer's PDPA (Thailand) rights for staff: `GET /customers/{id}/export` (access:
+everything the system holds on them, one JSON file) and `POST /customers/{id}/erasure` (erasure
+in every service, followed per service under `/erasure-requests/{id}`).
+
+Permissions: `customer:export` for the export, `customer:erase` for the rest (admins and
+managers); each route's docstring names its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_gateway.auth.api import CurrentStaff
+from crm_gateway.auth.permissions import Permission, allow
+from crm_gateway.deps import AiDep, MessengerDep, RuntimeDep, SessionDep, UowDep
+from crm_gateway.errors import problem_responses
+from crm_gateway.pdpa import export as pdpa_export
+from crm_gateway.pdpa import service as pdpa
+from crm_gateway.pdpa.export import CustomerExport
+
+_DESCRIBED = {
+    403: "The signed-in staff user's role does not allow this.",
+    404: "No customer (or erasure request) has this id.",
+    409: "The customer was erased already (`Location` names that request), or was merged into "
+    "another customer, which is the one to erase.",
+    503: "A service that holds part of the answer did not answer; nothing was done. `detail` names it.",
+}
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem answers a route can give besides 401 and 422."""
+    return problem_responses(_DESCRIBED, *statuses)
+
+
+_REQUEST_ID = "3f1c2b7a-9d4e-4c1b-8a6f-0e2d5c7b9a18"
+_REQUEST_EXAMPLE: dict[str, Any] = {
+    "id": _REQUEST_ID,
+    "customer_id": "TVS-CUS-FB-26-0001",
+    "requested_at": "2026-05-02T08:00:00Z",
+    "completed_at": None,
+    "steps": [
+        {
+            "service": "ai",
+            "status": "pending",
+            "erased": {},
+            "detail": None,
+            "finished_at": None,
+        },
+        {
+            "service": "cache-writer",
+            "status": "pending",
+            "erased": {},
+            "detail": None,
+            "finished_at": None,
+        },
+        {
+            "service": "gateway",
+            "status": "completed",
+            "erased": {"customers": 1, "identities": 1, "notes": 2, "orders_anonymised": 1},
+            "detail": None,
+            "finished_at": "2026-05-02T08:00:00Z",
+        },
+        {
+            "service": "messenger",
+            "status": "failed",
+            "erased": {},
+            "detail": "database unavailable; retried",
+            "finished_at": "2026-05-02T08:00:01Z",
+        },
+    ],
+}
+
+
+class ErasureStepOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    service: str = Field(description="The service that holds (held) a copy: gateway, messenger, ai, ...")
+    status: Literal["pending", "completed", "failed"]
+    erased: dict[str, int] = Field(description="What it deleted or anonymised, counted by kind.")
+    detail: str | None = Field(description="Why it failed (never personal data).")
+    finished_at: datetime | None
+
+
+class ErasureRequestOut(BaseModel):
+    """One erasure of a customer, with each service's progress; complete when `completed_at` is set."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_REQUEST_EXAMPLE]})
+
+    id: uuid.UUID
+    customer_id: str
+    requested_at: datetime
+    completed_at: datetime | None = Field(description="When every service had completed its step.")
+    steps: list[ErasureStepOut]
+
+
+class ErasureRequestList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_REQUEST_EXAMPLE]}]})
+
+    items: list[ErasureRequestOut] = Field(description="Newest first.")
+
+
+customers_router = APIRouter(prefix="/customers", tags=["pdpa"])
+requests_router = APIRouter(prefix="/erasure-requests", tags=["pdpa"])
+
+
+@customers_router.get(
+    "/{customer_id}/export",
+    summary="Everything the system holds on a customer (PDPA right of access)",
+    response_description="One JSON document, sent as the attachment `<customer id>.json`.",
+    responses=_problems(403, 404, 503),
+    dependencies=[allow(Permission.CUSTOMER_EXPORT)],
+)
+async def export_customer(
+    customer_id: str,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+    messenger: MessengerDep,
+    ai: AiDep,
+    response: Response,
+) -> CustomerExport:
+    """The profile, stage history, notes, timeline, orders with lines and payments, audit entries,
+    and the messenger's conversations and the AI's replies. 503 when the messenger or the ai
+    service does not answer: an export is complete or not given. The export is audited
+    (`customer.export`). Permission: `customer:export`."""
+    export = await pdpa_export.export_customer(runtime, customer_id, staff=staff, messenger=messenger, ai=ai)
+    # The id is a checked customer id by now (safe in a header and as a file name).
+    response.headers["Content-Disposition"] = f'attachment; filename="{customer_id}.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return export
+
+
+@customers_router.post(
+    "/{customer_id}/erasure",
+    status_code=202,
+    summary="Erase a customer in every service (PDPA right to erasure)",
+    responses=_problems(403, 404, 409, 503),
+    dependencies=[allow(Permission.CUSTOMER_ERASE)],
+)
+async def request_erasure(
+    customer_id: str, staff: CurrentStaff, uow: UowDep, runtime: RuntimeDep, response: Response
+) -> ErasureRequestOut:
+    """The gateway's copy is erased before this answers: the customer stays as an anonymous stub
+    with its orders and amounts (the school's accounts), everything naming the person is gone.
+    The other services erase theirs next; follow them at `Location`. Customers merged into this
+    one are erased with it. Permission: `customer:erase`."""
+    async with uow:
+        request_id = await pdpa.request_erasure(
+            uow, customer_id, actor=staff, parked=pdpa.ParkedQueues.of(runtime)
+        )
+    async with runtime.sessionmaker() as session:
+        request = await pdpa.get_request(session, request_id)
+    response.headers["Location"] = pdpa.request_location(request_id)
+    return ErasureRequestOut.model_validate(request)
+
+
+@customers_router.get(
+    "/{customer_id}/erasure-requests",
+    summary="A customer's erasure requests",
+    responses=_problems(403, 404),
+    dependencies=[allow(Permission.CUSTOMER_ERASE)],
+)
+async def customer_erasure_requests(customer_id: str, session: SessionDep) -> ErasureRequestList:
+    """Permission: `customer:erase`."""
+    found = await pdpa.requests_of(session, customer_id)
+    return ErasureRequestList(items=[ErasureRequestOut.model_validate(r) for r in found])
+
+
+@requests_router.get(
+    "/{request_id}",
+    summary="One erasure request and each service's progress",
+    responses=_problems(403, 404),
+    dependencies=[allow(Permission.CUSTOMER_ERASE)],
+)
+async def get_erasure_request(request_id: uuid.UUID, session: SessionDep) -> ErasureRequestOut:
+    """Complete when `completed_at` is set: every service has reported its copy erased.
+    Permission: `customer:erase`."""
+    return ErasureRequestOut.model_validate(await pdpa.get_request(session, request_id))
