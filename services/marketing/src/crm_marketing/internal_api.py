@@ -20,9 +20,12 @@ from pydantic import BaseModel, Field
 from crm_servicekit.internal import internal_router
 from crm_servicekit.runtime import Runtime
 
-from . import reports, runs
+from . import runs
 from .config import MarketingSettings
-from .reports import CampaignTree, InsightGranularity, InsightsReport, Level, RunStatus, SyncRunView
+from .reports import by_level, syncs, tree
+from .reports.by_level import InsightGranularity, InsightsReport, Level
+from .reports.syncs import RunStatus, SyncRunView
+from .reports.tree import CampaignTree
 
 # Meta keeps insights for 37 months (about 1131 days); hourly rows are read a month at a time.
 MAX_DAY_RANGE_DAYS = 1131
@@ -90,7 +93,7 @@ def router(runtime: Runtime, settings: MarketingSettings) -> APIRouter:
     ) -> SyncRunPage:
         after = _decode(cursor) if cursor else None
         async with runtime.sessionmaker() as session:
-            items = await reports.sync_runs_page(
+            items = await syncs.sync_runs_page(
                 session, limit=limit + 1, after=after, account_id=account(account_id), status=status
             )
         page = items[:limit]
@@ -102,7 +105,7 @@ def router(runtime: Runtime, settings: MarketingSettings) -> APIRouter:
     @api.get("/syncs/{run_id}", response_model=SyncRunView)
     async def get_sync(run_id: int) -> SyncRunView:
         async with runtime.sessionmaker() as session:
-            found = await reports.sync_runs_by_id(session, [run_id])
+            found = await syncs.sync_runs_by_id(session, [run_id])
         if not found:
             raise HTTPException(404, "no such sync run")
         return found[0]
@@ -142,13 +145,13 @@ def router(runtime: Runtime, settings: MarketingSettings) -> APIRouter:
             # Without a schedule slot nothing conflicts: every request is queued.
             run_ids = [run_id for r in requests if (run_id := await runs.enqueue(uow.session, r))]
             await uow.commit()
-            return SyncRunsQueued(items=await reports.sync_runs_by_id(uow.session, run_ids))
+            return SyncRunsQueued(items=await syncs.sync_runs_by_id(uow.session, run_ids))
 
     @api.get("/campaigns", response_model=CampaignTree)
     async def campaign_tree(since: date, until: date, account_id: str | None = None) -> CampaignTree:
         check_range(since, until, max_days=MAX_DAY_RANGE_DAYS, what="campaign totals")
         async with runtime.sessionmaker() as session:
-            return await reports.campaign_tree(session, since, until, account(account_id))
+            return await tree.campaign_tree(session, since, until, account(account_id))
 
     @api.get("/insights", response_model=InsightsReport)
     async def insights(
@@ -169,7 +172,7 @@ def router(runtime: Runtime, settings: MarketingSettings) -> APIRouter:
         if level == "account":
             object_id = account(object_id)
         async with runtime.sessionmaker() as session:
-            return await reports.insights(
+            return await by_level.insights(
                 session,
                 level=level,
                 granularity=granularity,
