@@ -1,3 +1,6 @@
+"""The gateway's wiring: the runtime (database, broker, outbox), each capability's routers and
+subscribers, the clients of the other services' internal APIs, and the hot-read pool."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -13,26 +16,28 @@ from crm_contracts import (
     OrderStatusChanged,
     ProductChanged,
 )
-from crm_gateway.audit import api as audit_api
-from crm_gateway.catalog import api as catalog_api
-from crm_gateway.clients.ai import AiClient
-from crm_gateway.clients.marketing import MarketingClient
-from crm_gateway.clients.messenger import MessengerClient
-from crm_gateway.conversations import api as conversations_api
-from crm_gateway.customers import api, handlers
-from crm_gateway.marketing import api as marketing_api
-from crm_gateway.orders import api as orders_api
-from crm_gateway.pdpa import api as pdpa_api
-from crm_gateway.reads import HotReads
-from crm_gateway.tables import metadata
 from crm_servicekit.logging import get_logger
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
+from .audit import api as audit_api
 from .auth import api as auth_api
 from .auth import service as auth_service
 from .auth import staff_api
+from .catalog import api as catalog_api
+from .clients.ai import AiClient
+from .clients.marketing import MarketingClient
+from .clients.messenger import MessengerClient
 from .config import GatewaySettings
+from .conversations import api as conversations_api
+from .customers import api as customers_api
+from .customers import handlers as customer_handlers
 from .errors import install_problem_handlers
+from .marketing import api as marketing_api
+from .orders import api as orders_api
+from .pdpa import api as pdpa_api
+from .pdpa import handlers as pdpa_handlers
+from .reads import HotReads
+from .tables import metadata
 
 log = get_logger(__name__)
 
@@ -52,7 +57,8 @@ def build(settings: GatewaySettings | None = None) -> Runtime:
         CustomerErasureRequested,
     ]
     runtime = build_runtime(settings, metadata, emits=emits)
-    handlers.register(runtime)
+    customer_handlers.register(runtime)
+    pdpa_handlers.register(runtime)
 
     async def on_startup() -> None:
         auth_service.check_secret(settings)
@@ -98,7 +104,7 @@ def routers() -> list[APIRouter]:
     protected = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auth_api.current_staff)])
     protected.include_router(auth_api.router)
     protected.include_router(staff_api.router)
-    protected.include_router(api.router)
+    protected.include_router(customers_api.router)
     protected.include_router(audit_api.router)
     protected.include_router(conversations_api.router)
     protected.include_router(conversations_api.messenger_router)

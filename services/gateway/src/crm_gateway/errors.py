@@ -1,12 +1,13 @@
 """One shape for every error: RFC 9457 problem details (`application/problem+json`).
 
-Errors a user can cause are `Problem` subclasses; FastAPI's own HTTP and validation errors
-are rendered in the same shape, so a client parses one format only.
+Errors a user can cause are `Problem` subclasses, each defined by the capability that raises it
+(`auth/errors.py`, `customers/errors.py`, `clients/errors.py`, `orders/service.py`, ...); the few
+here belong to no capability. FastAPI's own HTTP and validation errors are rendered in the same
+shape, so a client parses one format only.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
@@ -52,157 +53,6 @@ class Problem(Exception):
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors)
-
-
-class NotAuthenticated(Problem):
-    status = 401
-    slug = "not-authenticated"
-    title = "Not authenticated"
-    headers = BEARER_CHALLENGE
-
-
-class InvalidCredentials(NotAuthenticated):
-    slug = "invalid-credentials"
-    title = "Invalid credentials"
-
-
-class TooManyAttempts(Problem):
-    """Sign-in refused before the password is checked: too many attempts for this account or from
-    this address in the current window. The same answer either way, known account or not."""
-
-    status = 429
-    slug = "too-many-attempts"
-    title = "Too many sign-in attempts"
-
-    def __init__(self, retry_after_seconds: int) -> None:
-        minutes = max(1, -(-retry_after_seconds // 60))
-        super().__init__(
-            f"Too many sign-in attempts; try again in {minutes} minute{'s' if minutes != 1 else ''}."
-        )
-        self.headers = {"Retry-After": str(retry_after_seconds)}
-
-
-class StaffNotFound(Problem):
-    status = 404
-    slug = "staff-not-found"
-    title = "Staff user not found"
-
-    def __init__(self, staff_id: uuid.UUID) -> None:
-        super().__init__(f"No staff user has the id {str(staff_id)!r}.")
-
-
-class StaffConflict(Problem):
-    """A staff change the rules refuse (a taken e-mail, the last active admin, deactivating
-    oneself); `detail` says which."""
-
-    status = 409
-    slug = "staff-conflict"
-    title = "This staff change is not allowed"
-
-
-class CustomerNotFound(Problem):
-    status = 404
-    slug = "customer-not-found"
-    title = "Customer not found"
-
-    def __init__(self, customer_id: str, *, merged_into: str | None = None) -> None:
-        if merged_into:
-            super().__init__(f"Customer {customer_id!r} was merged into {merged_into!r}; open that one.")
-        else:
-            super().__init__(f"No customer has the id {customer_id!r}.")
-
-
-class CustomerConflict(Problem):
-    """The customer's state does not allow this (merged, erased, an identity taken); `detail` says why."""
-
-    status = 409
-    slug = "customer-conflict"
-    title = "The customer does not allow this now"
-
-
-class AuditEntryNotFound(Problem):
-    status = 404
-    slug = "audit-entry-not-found"
-    title = "Audit entry not found"
-
-
-class Forbidden(Problem):
-    status = 403
-    slug = "forbidden"
-    title = "Forbidden"
-
-
-class ConversationNotFound(Problem):
-    status = 404
-    slug = "conversation-not-found"
-    title = "Conversation not found"
-
-    def __init__(self, conversation_id: uuid.UUID) -> None:
-        super().__init__(f"No conversation has the id {str(conversation_id)!r}.")
-
-
-class ConversationConflict(Problem):
-    """The messenger refused an action in the conversation's current state (e.g. the reply
-    window is closed); `detail` is the messenger's own sentence, written for staff."""
-
-    status = 409
-    slug = "conversation-conflict"
-    title = "The conversation does not allow this now"
-
-
-class MessengerRejected(Problem):
-    """The messenger found the request invalid (what the gateway's own validation let through)."""
-
-    status = 422
-    slug = "messenger-rejected"
-    title = "Invalid request"
-
-
-class MessengerUnavailable(Problem):
-    status = 503
-    slug = "messenger-unavailable"
-    title = "Messenger unavailable"
-    headers = RETRY_SOON
-
-    def __init__(self) -> None:
-        super().__init__("Messenger is unavailable, try again shortly.")
-
-
-class SyncRunNotFound(Problem):
-    status = 404
-    slug = "sync-run-not-found"
-    title = "Sync run not found"
-
-    def __init__(self, run_id: int) -> None:
-        super().__init__(f"No sync run has the id {run_id}.")
-
-
-class MarketingConflict(Problem):
-    """The marketing service cannot do this as it is set up (e.g. no ad account configured);
-    `detail` is its own sentence."""
-
-    status = 409
-    slug = "marketing-conflict"
-    title = "Marketing cannot do this now"
-
-
-class MarketingRejected(Problem):
-    """The marketing service refused the request (e.g. a range Meta does not keep); `detail` is its
-    own sentence, written for staff."""
-
-    status = 422
-    slug = "marketing-rejected"
-    title = "Invalid request"
-
-
-class MarketingUnavailable(Problem):
-    status = 503
-    slug = "marketing-unavailable"
-    title = "Marketing unavailable"
-    headers = RETRY_SOON
-
-    def __init__(self) -> None:
-        super().__init__("The marketing service is unavailable, try again shortly.")
 
 
 class PreconditionFailed(Problem):

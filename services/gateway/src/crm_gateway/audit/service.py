@@ -9,22 +9,34 @@ changed, with personal data masked.
 Call it in the transaction of the change, so a change is never without its entry (and an entry
 never without its change). Masking is by field name: anything in `PERSONAL_FIELDS` is shown only
 as much as a person needs to recognise that it changed (`+66******678`, `s***@gmail.com`).
+
+Besides writing: `list_entries` pages the log for `GET /audit`; a merge's undo locks its entry
+(`lock_entry`) and marks it undone (`mark_undone`); the legacy import finds the digest its last run
+wrote (`last_import`); a PDPA export reads the entries about a customer and their orders
+(`entries_about`) and an erasure scrubs them (`scrub_personal`: who did what when stays, the
+personal values become ERASED and a merge's undo is dropped). The SQL is in `audit.repository`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_gateway.audit.models import audit_log
+from crm_gateway.audit import repository
 from crm_gateway.auth.domain import Staff
+from crm_gateway.errors import InvalidParameter
+from crm_servicekit.pdpa import needle_forms
 
 # Values of these fields are personal data: the audit keeps their shape, never the value.
 PERSONAL_FIELDS = frozenset(
@@ -110,10 +122,7 @@ async def record(
     }
     if at is not None:
         values["at"] = at
-    entry_id: uuid.UUID = (
-        await session.execute(insert(audit_log).values(**values).returning(audit_log.c.id))
-    ).scalar_one()
-    return entry_id
+    return await repository.insert_entry(session, values)
 
 
 def plain(value: Any) -> Any:
@@ -131,3 +140,148 @@ def plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     return value
+
+
+# --- reading the log ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What `GET /audit` narrows the log to; None: not narrowed by that."""
+
+    entity_type: str | None = None
+    entity_id: str | None = None
+    actor_id: uuid.UUID | None = None
+    action: str | None = None
+    since: datetime | None = None
+    """At or after."""
+    until: datetime | None = None
+    """Before."""
+
+
+async def list_entries(
+    session: AsyncSession, filters: Filters, *, limit: int, cursor: str | None
+) -> tuple[list[Row[Any]], str | None]:
+    """A page of entries, newest first, and the cursor of the next page (None on the last)."""
+    rows = await repository.page(
+        session,
+        equal={
+            "entity_type": filters.entity_type,
+            "entity_id": filters.entity_id,
+            "actor_id": filters.actor_id,
+            "action": filters.action,
+        },
+        since=filters.since,
+        until=filters.until,
+        before=_decode(cursor) if cursor is not None else None,
+        limit=limit + 1,
+    )
+    items = list(rows[:limit])
+    next_cursor = _encode(items[-1].at, items[-1].id) if len(rows) > limit else None
+    return items, next_cursor
+
+
+def _encode(at: datetime, entry_id: uuid.UUID) -> str:
+    raw = json.dumps([at.isoformat(), str(entry_id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        at_text, entry_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        at = datetime.fromisoformat(at_text)
+        if at.tzinfo is None:
+            raise ValueError("naive time")
+        return at, uuid.UUID(entry_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, AttributeError) as exc:
+        raise InvalidParameter("cursor", "query", "Not a cursor this API returned.") from exc
+
+
+# --- a merge's undo ----------------------------------------------------------------------------
+
+
+async def lock_entry(session: AsyncSession, entry_id: uuid.UUID) -> Row[Any] | None:
+    """The entry (every column), locked until the transaction ends; None if there is none."""
+    return await repository.lock_entry(session, entry_id)
+
+
+async def mark_undone(session: AsyncSession, entry_id: uuid.UUID, *, by: uuid.UUID, at: datetime) -> None:
+    """Record that `by` undid the entry's change at `at` (it is no longer undoable)."""
+    await repository.mark_undone(session, entry_id, by=by, at=at)
+
+
+# --- the legacy import -------------------------------------------------------------------------
+
+
+async def last_import(session: AsyncSession, entity_type: str, entity_id: str, action: str) -> str | None:
+    """The digest of the record the last import of this entity wrote; None if never imported.
+
+    An entity that exists without any import entry was made in the CRM: an import must not
+    overwrite it. An import that wrote a record also wrote its digest, so an unchanged record
+    is skipped without touching what staff changed since.
+    """
+    return await repository.last_import(session, entity_type, entity_id, action)
+
+
+# --- PDPA: export and erasure ------------------------------------------------------------------
+
+ERASED = "[erased]"
+# Fields of `changes` whose values are personal data, masked or not: an erasure makes them ERASED.
+ERASED_FIELDS = PERSONAL_FIELDS | {
+    "tags",
+    "reference",
+    "reason",
+    "consent",
+    "consent_status",
+    "consent_at",
+    "consent_method",
+}
+
+
+async def entries_about(
+    session: AsyncSession, *, customer_ids: Sequence[str], order_ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Every entry about these customers or their orders, oldest first, with all its columns."""
+    return [dict(r._mapping) for r in await repository.about(session, customer_ids, order_ids)]
+
+
+async def scrub_personal(
+    session: AsyncSession,
+    *,
+    customer_ids: Sequence[str],
+    order_ids: Sequence[str],
+    mentioning: Sequence[str],
+    needles: Sequence[str],
+) -> int:
+    """Entries about the customers (or their orders), and any whose `changes` or `undo` mention
+    one of `mentioning` elsewhere, keep who did what when; the values of personal fields, and
+    values containing one of `needles`, become ERASED and a merge's undo is dropped. Returns how
+    many entries changed."""
+    rows = await repository.about_or_mentioning(session, customer_ids, order_ids, mentioning)
+    scrubbed = 0
+    for row in rows:
+        changes = scrub_changes(row.changes, needles)
+        if changes == row.changes and row.undo is None:
+            continue
+        await repository.set_scrubbed(session, row.id, changes)
+        scrubbed += 1
+    return scrubbed
+
+
+def scrub_changes(changes: dict[str, Any], needles: Sequence[str]) -> dict[str, Any]:
+    """`changes` with ERASED for every value of a personal field or one containing a needle (as
+    JSON writes it). The caller leaves out needles too short to be the person's alone."""
+    forms = needle_forms(needles)
+
+    def names_person(value: Any) -> bool:
+        return any(form in str(value) for form in forms)
+
+    out: dict[str, Any] = {}
+    for field, change in changes.items():
+        if field not in ERASED_FIELDS and not names_person(change):
+            out[field] = change
+        elif isinstance(change, dict):
+            out[field] = {k: None if v is None else ERASED for k, v in change.items()}
+        else:
+            out[field] = ERASED
+    return out

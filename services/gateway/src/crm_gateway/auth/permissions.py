@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 
-from crm_gateway.errors import Forbidden
+from crm_gateway.auth.errors import Forbidden
 
 from .api import current_staff
 from .domain import Role, Staff

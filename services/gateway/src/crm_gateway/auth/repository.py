@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_gateway.auth.models import staff_users as t
+from crm_gateway.reads import HotReads
 
 from .domain import Role, Staff, StaffAccount
 
@@ -128,3 +129,25 @@ async def lock_admin_changes(session: AsyncSession) -> None:
 async def count_active_admins(session: AsyncSession, *, besides: uuid.UUID) -> int:
     stmt = select(func.count()).where(t.c.role == Role.ADMIN.value, t.c.is_active, t.c.id != besides)
     return int((await session.execute(stmt)).scalar_one())
+
+
+STAFF_IN_SESSION = """
+SELECT u.id, u.email, u.role, u.is_active, u.password_hash
+FROM gateway.staff_sessions s JOIN gateway.staff_users u ON u.id = s.staff_id
+WHERE s.id = $1 AND s.staff_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active
+"""
+
+
+async def staff_in_session(reads: HotReads, staff_id: uuid.UUID, session_id: uuid.UUID) -> Staff | None:
+    """The staff user if the session is theirs, live, and they are active (on the hot-read pool:
+    this runs on every request)."""
+    row = await reads.pool.fetchrow(STAFF_IN_SESSION, session_id, staff_id)
+    if row is None:
+        return None
+    return Staff(
+        id=row["id"],
+        email=row["email"],
+        role=Role(row["role"]),
+        is_active=row["is_active"],
+        password_hash=row["password_hash"],
+    )

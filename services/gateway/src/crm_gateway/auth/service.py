@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_gateway.auth.errors import InvalidCredentials, NotAuthenticated
 from crm_gateway.config import GatewaySettings
-from crm_gateway.errors import InvalidCredentials, NotAuthenticated
 from crm_gateway.reads import HotReads
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
@@ -108,11 +108,17 @@ async def signed_in(reads: HotReads, settings: GatewaySettings, token: str | Non
         claims = security.decode_token(token, secret=settings.crm_jwt_secret.get_secret_value())
     except security.InvalidToken as exc:
         raise NotAuthenticated("The access token is invalid or has expired; sign in again.") from exc
-    staff = await reads.staff_in_session(claims.staff_id, claims.session_id)
+    staff = await repository.staff_in_session(reads, claims.staff_id, claims.session_id)
 
     if staff is None:
         raise NotAuthenticated(SESSION_ENDED)
     return SignedIn(staff=staff, session_id=claims.session_id)
+
+
+async def active_staff(session: AsyncSession, staff_id: uuid.UUID) -> Staff | None:
+    """The staff user with this id if they exist and may sign in (e.g. to be assigned work)."""
+    staff = await repository.by_id(session, staff_id)
+    return staff if staff is not None and staff.is_active else None
 
 
 async def _issue(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_gateway.audit import service as audit
-from crm_gateway.errors import StaffConflict, StaffNotFound
+from crm_gateway.auth.errors import StaffConflict, StaffNotFound
 from crm_gateway.etags import check_if_match
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork

@@ -21,9 +21,9 @@ from sqlalchemy import case, delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_gateway.auth.errors import TooManyAttempts
 from crm_gateway.auth.models import login_throttle as t
 from crm_gateway.config import GatewaySettings
-from crm_gateway.errors import TooManyAttempts
 
 
 def account_key(email: str) -> str:

@@ -6,22 +6,28 @@ quotes current prices only. A package bundles courses (`package_items`) and is s
 price. A product's `version` is its ETag: a change must name the version it was made against
 (If-Match), so two staff editing the same product never overwrite each other silently. Every
 write is audited in its own transaction.
+
+Orders use the catalog only through the functions at the end: prices and names of products,
+seats booked with one conditional UPDATE (so a session is never oversold), seats left, seats
+given back. The legacy import upserts products by the old system's id with its own three.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import ProductChanged, ProductChangedData
 from crm_gateway.audit import service as audit
 from crm_gateway.auth.domain import Staff
-from crm_gateway.catalog.models import course_sessions, package_items, products
+from crm_gateway.catalog import repository
+from crm_gateway.catalog.models import PRODUCT_KINDS as PRODUCT_KINDS  # for the legacy import
 from crm_gateway.errors import Problem
 from crm_gateway.etags import check_if_match
 from crm_servicekit.outbox import UnitOfWork
@@ -95,7 +101,7 @@ def product_event(row: Any) -> ProductChanged:
 
 
 async def get_product(session: AsyncSession, product_id: uuid.UUID) -> ProductView:
-    row = (await session.execute(select(products).where(products.c.id == product_id))).one_or_none()
+    row = await repository.product(session, product_id)
     if row is None:
         raise CatalogNotFound(f"No product has the id {str(product_id)!r}.")
     return ProductView(row, await _items_of(session, product_id))
@@ -111,7 +117,7 @@ async def create_product(
     elif items:
         raise ProductRejected("items", f"Only a package has items; this is a {values['kind']}.")
     session = uow.session
-    row = (await session.execute(insert(products).values(**values).returning(products))).one()
+    row = await repository.insert_product(session, values)
     if items:
         await _replace_items(session, row.id, items)
     view = ProductView(row, await _items_of(session, row.id))
@@ -138,9 +144,7 @@ async def update_product(
     """Change the fields in `values` (and replace a package's items when `items` is given) if
     `if_match` names the current version; the version grows by one."""
     session = uow.session
-    current = (
-        await session.execute(select(products).where(products.c.id == product_id).with_for_update())
-    ).one_or_none()
+    current = await repository.lock_product(session, product_id)
     if current is None:
         raise CatalogNotFound(f"No product has the id {str(product_id)!r}.")
     check_if_match(if_match, current.version)
@@ -151,14 +155,7 @@ async def update_product(
         if not items:
             raise ProductRejected("items", "A package needs at least one course in `items`.")
         await _replace_items(session, product_id, items)
-    row = (
-        await session.execute(
-            update(products)
-            .where(products.c.id == product_id)
-            .values(**values, version=products.c.version + 1, updated_at=func.now())
-            .returning(products)
-        )
-    ).one()
+    row = await repository.update_product(session, product_id, values)
     after = ProductView(row, await _items_of(session, product_id))
     await audit.record(
         session,
@@ -174,16 +171,12 @@ async def update_product(
 
 
 async def create_session(uow: UnitOfWork, product_id: uuid.UUID, values: dict[str, Any]) -> Any:
-    kind = await uow.session.scalar(select(products.c.kind).where(products.c.id == product_id))
+    kind = await repository.product_kind(uow.session, product_id)
     if kind is None:
         raise CatalogNotFound(f"No product has the id {str(product_id)!r}.")
     if kind != "course":
         raise SessionRejected(f"Only courses have sessions; this is a {kind}.")
-    row = (
-        await uow.session.execute(
-            insert(course_sessions).values(product_id=product_id, **values).returning(course_sessions)
-        )
-    ).one()
+    row = await repository.insert_session(uow.session, product_id, values)
     await uow.commit()
     return row
 
@@ -192,12 +185,7 @@ async def _replace_items(session: AsyncSession, package_id: uuid.UUID, items: Se
     """Check every item is an active course other than the package, listed once; then store them."""
     seen: set[uuid.UUID] = set()
     wanted = {item.course_id for item in items}
-    found = {
-        r.id: r
-        for r in await session.execute(
-            select(products.c.id, products.c.kind, products.c.active).where(products.c.id.in_(wanted))
-        )
-    }
+    found = await repository.kinds_and_active(session, wanted)
     for index, item in enumerate(items):
         field = f"items.{index}.course_id"
         product = found.get(item.course_id)
@@ -214,27 +202,16 @@ async def _replace_items(session: AsyncSession, package_id: uuid.UUID, items: Se
         if not product.active:
             raise ProductRejected(field, f"The course {str(item.course_id)!r} is not sold now.")
         seen.add(item.course_id)
-    await session.execute(delete(package_items).where(package_items.c.package_id == package_id))
-    await session.execute(
-        insert(package_items),
+    await repository.replace_items(
+        session,
+        package_id,
         [{"package_id": package_id, "course_id": i.course_id, "quantity": i.quantity} for i in items],
     )
 
 
 async def _items_of(session: AsyncSession, package_id: uuid.UUID) -> list[Any]:
     """A package's courses with their names, in name order (empty for any other product)."""
-    rows = await session.execute(
-        select(
-            package_items.c.course_id,
-            package_items.c.quantity,
-            products.c.name_th,
-            products.c.name_en,
-        )
-        .join(products, products.c.id == package_items.c.course_id)
-        .where(package_items.c.package_id == package_id)
-        .order_by(products.c.name_th, package_items.c.course_id)
-    )
-    return list(rows)
+    return list(await repository.items_of(session, package_id))
 
 
 def _audited(view: ProductView) -> Mapping[str, Any]:
@@ -242,3 +219,74 @@ def _audited(view: ProductView) -> Mapping[str, Any]:
     if view.row.kind == "package":
         fields["items"] = [{"course_id": str(i.course_id), "quantity": i.quantity} for i in view.items]
     return fields
+
+
+# --- what orders ask of the catalog ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderableProduct:
+    """What an order line needs of a product: its Thai name, its current price, whether it is sold."""
+
+    id: uuid.UUID
+    name_th: str
+    price: Decimal
+    active: bool
+    kind: str
+
+
+async def products_for_order(
+    session: AsyncSession, ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, OrderableProduct]:
+    """The products among `ids` that exist (sold now or not), by id."""
+    rows = await repository.products_for_order(session, ids)
+    return {r.id: OrderableProduct(r.id, r.name_th, r.price, r.active, r.kind) for r in rows}
+
+
+async def product_names(session: AsyncSession, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The Thai name of each product among `ids` that exists."""
+    if not ids:
+        return {}
+    return await repository.product_names(session, ids)
+
+
+async def book_seats(
+    session: AsyncSession, session_id: uuid.UUID, product_id: uuid.UUID, quantity: int
+) -> bool:
+    """Take `quantity` seats of the product's session if that many are free, in one conditional
+    UPDATE (`seats_taken + n <= capacity`): concurrent orders can never oversell it. False when
+    they are not free or the product has no such session (`seats_left` tells which)."""
+    return await repository.book_seats(session, session_id, product_id, quantity)
+
+
+async def seats_left(session: AsyncSession, session_id: uuid.UUID, product_id: uuid.UUID) -> int | None:
+    """The free seats of the product's session; None when the product has no such session."""
+    return await repository.seats_left(session, session_id, product_id)
+
+
+async def release_seats(session: AsyncSession, seats: Mapping[uuid.UUID, int]) -> None:
+    """Give back `seats[session_id]` seats of each session, in session id order (so two orders
+    giving back seats of the same sessions lock them in the same order and never deadlock)."""
+    for session_id, count in sorted(seats.items()):
+        await repository.release_seats(session, session_id, count)
+
+
+# --- the legacy import ----------------------------------------------------------------------------
+
+
+async def lock_product_for_import(session: AsyncSession, legacy_id: str | None, name_th: str) -> Any:
+    """The product the old system's `legacy_id` was imported as, locked; with `legacy_id` None, the
+    oldest product without one named `name_th` (entered by hand before the import). None if none."""
+    return await repository.lock_product_for_import(session, legacy_id, name_th)
+
+
+async def insert_imported_product(session: AsyncSession, values: Mapping[str, Any], now: datetime) -> Any:
+    """A product the import creates, created and updated `now`; the new row."""
+    return await repository.insert_imported_product(session, values, now)
+
+
+async def update_imported_product(
+    session: AsyncSession, product_id: uuid.UUID, values: Mapping[str, Any], now: datetime
+) -> Any:
+    """The import's change of a product: `values`, the version grown by one, updated `now`."""
+    return await repository.update_imported_product(session, product_id, values, now)

@@ -22,13 +22,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_gateway.clients.base import InternalApiClient, query
-from crm_gateway.errors import (
+from crm_gateway.clients.errors import (
     MarketingConflict,
     MarketingRejected,
     MarketingUnavailable,
-    Problem,
     SyncRunNotFound,
 )
+from crm_gateway.errors import Problem
 
 RunKind = Literal["hourly", "daily", "backfill"]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "stopped"]

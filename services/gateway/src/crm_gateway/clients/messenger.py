@@ -24,13 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from crm_contracts import ChannelIdentity
 from crm_gateway.clients.base import InternalApiClient, query
-from crm_gateway.errors import (
+from crm_gateway.clients.errors import (
     ConversationConflict,
     ConversationNotFound,
     MessengerRejected,
     MessengerUnavailable,
-    Problem,
 )
+from crm_gateway.errors import Problem
 
 ConversationMode = Literal["ai", "human"]
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_gateway.auth import repository as staff_repository
+from crm_gateway.auth import service as auth
 from crm_gateway.auth.domain import Staff
 from crm_gateway.errors import InvalidParameter
 
@@ -36,6 +36,5 @@ async def check_assignee(session: AsyncSession, staff_id: uuid.UUID | None) -> N
     """Raise unless `staff_id` is None (unassign) or an active staff user."""
     if staff_id is None:
         return
-    staff = await staff_repository.by_id(session, staff_id)
-    if staff is None or not staff.is_active:
+    if await auth.active_staff(session, staff_id) is None:
         raise InvalidParameter("staff_id", "body", "No active staff user has this id.")

@@ -1,8 +1,9 @@
+"""The customers' subscribers: Messenger contacts become customers and take their profiles."""
+
 from __future__ import annotations
 
-from crm_contracts import ContactProfileUpdated, ContactSeen, CustomerErasureProgress
+from crm_contracts import ContactProfileUpdated, ContactSeen
 from crm_gateway.customers import service
-from crm_gateway.pdpa import service as pdpa
 from crm_servicekit.broker import subscribe
 from crm_servicekit.runtime import Runtime
 
@@ -20,9 +21,3 @@ def register(runtime: Runtime) -> None:
         customer exists (the profile can overtake the `contact.seen` that creates it)."""
         async with runtime.uow() as uow:
             await service.profile_updated(uow, event)
-
-    @subscribe(runtime.broker, runtime.topology, pdpa.PROGRESS_PURPOSE, CustomerErasureProgress)
-    async def on_erasure_progress(event: CustomerErasureProgress) -> None:
-        """A service's report on its part of an erasure: its step, and the request once all are done."""
-        async with runtime.uow() as uow:
-            await pdpa.record_progress(uow, event)

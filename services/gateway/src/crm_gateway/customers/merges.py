@@ -10,24 +10,24 @@ what an undo needs: the survivor's fields before and after, and the ids of every
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CustomerMerged, CustomerMergedData, CustomerMergeUndone, CustomerMergeUndoneData
 from crm_contracts.snapshots import CustomerSnapshot
 from crm_gateway.audit import service as audit
-from crm_gateway.audit.models import audit_log
 from crm_gateway.auth.domain import Staff
-from crm_gateway.customers import profile as customers
-from crm_gateway.customers import repository, timeline
-from crm_gateway.customers.ids import is_customer_id
-from crm_gateway.customers.models import customers as cust
-from crm_gateway.errors import AuditEntryNotFound, CustomerConflict, CustomerNotFound
+from crm_gateway.customers.errors import AuditEntryNotFound, CustomerConflict, CustomerNotFound
+from crm_gateway.orders import service as orders
 from crm_servicekit.outbox import UnitOfWork
+
+from . import merges_repository, repository, timeline
+from . import profile as customers
+from .ids import is_customer_id
 
 # Columns a merge may fill in the survivor, with how their values are kept in the audit's undo.
 FILLED = ("name_th", "name_latin", "nickname", "display_name", "phone", "email", "assigned_staff_id")
@@ -37,11 +37,11 @@ STAGE_RANK = {"lost": 0, "lead": 1, "contacted": 2, "qualified": 3, "enrolled": 
 MERGE_ACTION = "customer.merge"
 
 
-async def duplicates(session: AsyncSession, customer_id: str) -> list[repository.Candidate]:
+async def duplicates(session: AsyncSession, customer_id: str) -> list[merges_repository.Candidate]:
     state = await repository.customer_state(session, customer_id) if is_customer_id(customer_id) else None
     if state is None or state.state != "active":
         raise CustomerNotFound(customer_id)
-    return await repository.duplicate_candidates(session, customer_id)
+    return await merges_repository.duplicate_candidates(session, customer_id)
 
 
 async def merge(
@@ -55,14 +55,10 @@ async def merge(
     survivor, other = rows[survivor_id], rows[merged_id]
     fill = merged_values(survivor, other)
     before = {column: audit.plain(getattr(survivor, column)) for column in fill}
-    moved = await repository.move_children(uow.session, merged_id, survivor_id)
+    moved = await _move_everything(uow.session, merged_id, survivor_id)
     await repository.update_customer(uow.session, survivor_id, fill, now)
 
-    await uow.session.execute(
-        update(cust)
-        .where(cust.c.id == merged_id)
-        .values(state="merged", merged_into=survivor_id, version=cust.c.version + 1, updated_at=now)
-    )
+    await merges_repository.set_merged_into(uow.session, merged_id, survivor_id, now)
     if "lifecycle_stage" in fill:
         await repository.add_stage_change(
             uow.session, survivor_id, survivor.lifecycle_stage, fill["lifecycle_stage"], staff.id, now
@@ -88,7 +84,7 @@ async def merge(
     )
     snapshot = await repository.customer(uow.session, survivor_id)
     assert snapshot is not None
-    identities = await repository.identities_by_id(uow.session, moved.identities)
+    identities = await merges_repository.identities_by_id(uow.session, moved.identities)
     uow.emit(
         CustomerMerged(
             correlation_id=str(merge_id),
@@ -114,9 +110,7 @@ async def undo(
     that is still on the survivor goes back.
     """
     now = now or datetime.now(UTC)
-    entry = (
-        await uow.session.execute(select(audit_log).where(audit_log.c.id == entry_id).with_for_update())
-    ).first()
+    entry = await audit.lock_entry(uow.session, entry_id)
     if entry is None or entry.action != MERGE_ACTION:
         raise AuditEntryNotFound(f"No merge was recorded as audit entry {entry_id}.")
     if entry.undone_at is not None:
@@ -124,7 +118,7 @@ async def undo(
     if entry.undo is None:
         raise CustomerConflict("This merge can no longer be undone (the customer was erased).")
     survivor_id, merged_id = entry.entity_id, entry.undo["merged_id"]
-    rows = await repository.lock_pair(uow.session, survivor_id, merged_id)
+    rows = await merges_repository.lock_pair(uow.session, survivor_id, merged_id)
     survivor, merged = rows.get(survivor_id), rows.get(merged_id)
     if survivor is None or merged is None or survivor.state != "active":
         raise CustomerConflict(f"Customer {survivor_id} is no longer active; the merge cannot be undone.")
@@ -135,18 +129,12 @@ async def undo(
         for column, value in entry.undo["survivor_before"].items()
         if audit.plain(getattr(survivor, column)) == entry.undo["survivor_after"].get(column)
     }
-    moved = await repository.move_children(
-        uow.session, survivor_id, merged_id, repository.MovedIds.from_json(entry.undo["moved"])
+    moved = await _move_everything(
+        uow.session, survivor_id, merged_id, merges_repository.MovedIds.from_json(entry.undo["moved"])
     )
     await repository.update_customer(uow.session, survivor_id, restore, now)
-    await uow.session.execute(
-        update(cust)
-        .where(cust.c.id == merged_id)
-        .values(state="active", merged_into=None, version=cust.c.version + 1, updated_at=now)
-    )
-    await uow.session.execute(
-        update(audit_log).where(audit_log.c.id == entry_id).values(undone_at=now, undone_by=staff.id)
-    )
+    await merges_repository.set_merged_into(uow.session, merged_id, None, now)
+    await audit.mark_undone(uow.session, entry_id, by=staff.id, at=now)
     await audit.record(
         uow.session,
         actor=staff,
@@ -159,7 +147,7 @@ async def undo(
     detail = {"restored_id": merged_id, "merge_id": str(entry_id)}
     await timeline.add(uow.session, survivor_id, "merge_undone", now, detail)
     await timeline.add(uow.session, merged_id, "merge_undone", now, detail | {"survivor_id": survivor_id})
-    identities = await repository.identities_by_id(uow.session, moved.identities)
+    identities = await merges_repository.identities_by_id(uow.session, moved.identities)
     uow.emit(
         CustomerMergeUndone(
             correlation_id=str(entry_id),
@@ -181,6 +169,16 @@ async def undo(
     )
     customers.emit_updated(uow, restored_now, changed=["identities", "state"])
     return survivor_now, restored_now
+
+
+async def _move_everything(
+    session: AsyncSession, source: str, target: str, only: merges_repository.MovedIds | None = None
+) -> merges_repository.MovedIds:
+    """Identities, notes and timeline (this capability's rows), then the orders (the orders
+    capability's), from `source` to `target`: all of them, or only the ids in `only` (an undo)."""
+    moved = await merges_repository.move_children(session, source, target, only)
+    orders_moved = await orders.move_customer_orders(session, source, target, only.orders if only else None)
+    return dataclasses.replace(moved, orders=orders_moved)
 
 
 def merged_values(survivor: Any, other: Any) -> dict[str, Any]:
@@ -210,7 +208,7 @@ async def _lock_active_pair(session: AsyncSession, survivor_id: str, merged_id: 
     for customer_id in (survivor_id, merged_id):
         if not is_customer_id(customer_id):
             raise CustomerNotFound(customer_id)
-    rows = await repository.lock_pair(session, survivor_id, merged_id)
+    rows = await merges_repository.lock_pair(session, survivor_id, merged_id)
     for customer_id in (survivor_id, merged_id):
         row = rows.get(customer_id)
         if row is None:

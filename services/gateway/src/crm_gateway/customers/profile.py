@@ -27,8 +27,8 @@ from crm_gateway.audit import service as audit
 from crm_gateway.auth.domain import Staff
 from crm_gateway.conversations.service import check_assignee
 from crm_gateway.customers import repository, timeline
+from crm_gateway.customers.errors import CustomerConflict, CustomerNotFound
 from crm_gateway.customers.ids import CustomerChannel, bangkok_year, format_customer_id, is_customer_id
-from crm_gateway.errors import CustomerConflict, CustomerNotFound
 from crm_gateway.etags import check_if_match
 from crm_servicekit.outbox import UnitOfWork
 

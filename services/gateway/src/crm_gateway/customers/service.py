@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,10 +22,14 @@ from crm_contracts import (
     CustomerUpdatedData,
 )
 from crm_contracts.snapshots import LATEST_CUSTOMERS_SIZE, CustomerSnapshot
-from crm_gateway.customers import cache, repository, timeline
+from crm_gateway.customers import cache, hot_reads, repository, timeline
 from crm_gateway.customers import search as customer_search
+from crm_gateway.customers.errors import CustomerNotFound
 from crm_gateway.customers.ids import bangkok_year, format_customer_id, is_customer_id
-from crm_gateway.errors import CustomerNotFound, InvalidParameter
+from crm_gateway.customers.models import (
+    LIFECYCLE_STAGES as LIFECYCLE_STAGES,  # the legacy import checks stages
+)
+from crm_gateway.errors import InvalidParameter
 from crm_gateway.reads import HotReads
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
@@ -232,7 +236,7 @@ async def get_customer(reads: HotReads, cache_dir: Path, customer_id: str) -> tu
         raise CustomerNotFound(customer_id)
     snapshot = await cache.customer(cache_dir, customer_id)
     if snapshot is not None:
-        state = await reads.customer_state(customer_id)
+        state = await hot_reads.customer_state(reads, customer_id)
         if state is not None and state.state == "active":
             return snapshot, "cache"
     return await customer_from_database(reads, customer_id), "database"
@@ -243,7 +247,7 @@ async def customer_from_database(reads: HotReads, customer_id: str) -> CustomerS
     was merged into another."""
     if not is_customer_id(customer_id):
         raise CustomerNotFound(customer_id)
-    found = await reads.customer(customer_id)
+    found = await hot_reads.customer(reads, customer_id)
     if found is None:
         raise CustomerNotFound(customer_id)
     state, snapshot = found
@@ -259,6 +263,24 @@ async def require_customer(session: AsyncSession, customer_id: str) -> None:
         raise CustomerNotFound(customer_id)
     if state.state == "merged":
         raise CustomerNotFound(customer_id, merged_into=state.merged_into)
+
+
+async def order_attribution(session: AsyncSession, customer_id: str) -> dict[str, Any] | None:
+    """What an order taken now is credited to: the customer's first and latest ad touch, as stored;
+    None when no customer has this id."""
+    row = await repository.touches(session, customer_id)
+    return None if row is None else {"first_touch": row.first_touch, "latest_touch": row.latest_touch}
+
+
+async def overview(reads: HotReads, customer_id: str, *, items: int) -> hot_reads.Overview:
+    """The customer 360 around the profile: stage history, the latest notes, orders and timeline."""
+    return await hot_reads.overview(reads, customer_id, items=items)
+
+
+async def notes(session: AsyncSession, customer_id: str) -> list[repository.Note]:
+    """A customer's notes, newest first (404 unless the customer is there)."""
+    await require_customer(session, customer_id)
+    return await repository.notes(session, customer_id)
 
 
 async def timeline_page(
@@ -302,7 +324,7 @@ async def list_customers(
         if (
             latest is not None
             and limit <= len(latest.items)
-            and not await reads.inactive_among([c.customer_id for c in latest.items[:limit]])
+            and not await hot_reads.inactive_among(reads, [c.customer_id for c in latest.items[:limit]])
         ):
             items = latest.items[:limit]
             # The file holds the newest customers, up to its size: fewer than that means all of them.

@@ -2,7 +2,9 @@
 
 Like customers: compared before writing (a rerun changes nothing), the digest of what was written
 kept in the audit entry (a rerun does not undo staff's price changes), and every created or changed
-product published as `catalog.product_changed` so the AI quotes the imported prices.
+product published as `catalog.product_changed` so the AI quotes the imported prices. The rows
+are the catalog's (`catalog.service`'s import functions lock, insert and update them); the last
+import's digest is read from the audit log (`audit.service.last_import`).
 """
 
 from __future__ import annotations
@@ -15,17 +17,23 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm_gateway.audit import service as audit
-from crm_gateway.catalog.service import product_event
+from crm_gateway.catalog.service import (
+    insert_imported_product,
+    lock_product_for_import,
+    product_event,
+    update_imported_product,
+)
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 
-from . import store
 from .mapping import Problem
 from .products import ProductRecord, map_product
 from .report import Item, Status
 from .sources import catalog_items
 
 log = get_logger(__name__)
+
+PRODUCT_IMPORT_ACTION = "product.import"
 
 
 async def import_catalog(new_uow: Callable[[], UnitOfWork], path: Path, now: datetime) -> list[Item]:
@@ -70,33 +78,33 @@ async def upsert_product(uow: UnitOfWork, record: ProductRecord, now: datetime) 
     session = uow.session
     row = None
     if record.legacy_id is not None:
-        row = await store.lock_product(session, record.legacy_id, record.name_th)
+        row = await lock_product_for_import(session, record.legacy_id, record.name_th)
     if row is None:  # never imported: perhaps entered by hand already, under its Thai name
-        row = await store.lock_product(session, None, record.name_th)
+        row = await lock_product_for_import(session, None, record.name_th)
     digest = record.digest()
     values = record.columns()
     if row is None:
-        new = await store.insert_product(session, values, now)
+        new = await insert_imported_product(session, values, now)
         await audit.record(
             session,
             actor=None,
-            action=store.PRODUCT_IMPORT_ACTION,
+            action=PRODUCT_IMPORT_ACTION,
             entity=("product", str(new.id)),
             after={**values, "import_digest": digest},
         )
         uow.emit(product_event(new))
         return "created"
-    last = await store.last_import(session, "product", str(row.id), store.PRODUCT_IMPORT_ACTION)
+    last = await audit.last_import(session, "product", str(row.id), PRODUCT_IMPORT_ACTION)
     if last == digest:
         return "unchanged"
     changed = {k: v for k, v in values.items() if row._mapping[k] != v}
     if not changed:
         return "unchanged"
-    updated = await store.update_product(session, row.id, changed, now)
+    updated = await update_imported_product(session, row.id, changed, now)
     await audit.record(
         session,
         actor=None,
-        action=store.PRODUCT_IMPORT_ACTION,
+        action=PRODUCT_IMPORT_ACTION,
         entity=("product", str(row.id)),
         before={**{k: row._mapping[k] for k in changed}, "import_digest": last},
         after={**changed, "import_digest": digest},

@@ -12,6 +12,9 @@
   merged customers are not imported again.
 - Each created or changed customer publishes `customer.created`/`customer.updated` with the
   whole customer through the outbox, so the cache-writer's snapshots and other services follow.
+
+The writes go through the customers capability (`customers.imports`) and the audit log
+(`audit.service`, which also finds the last import's digest); the catalog is `catalog_import`'s.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
     ChannelIdentity,
@@ -35,11 +39,10 @@ from crm_contracts import (
     CustomerUpdatedData,
 )
 from crm_gateway.audit import service as audit
-from crm_gateway.customers import repository, timeline
+from crm_gateway.customers import imports
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 
-from . import store
 from .catalog_import import import_catalog
 from .mapping import CustomerRecord, Problem, map_customer
 from .report import Item, Report, Status
@@ -49,6 +52,7 @@ log = get_logger(__name__)
 
 NewUnitOfWork = Callable[[], UnitOfWork]
 NEW_CUSTOMER_STAGE = "lead"
+IMPORT_ACTION = "customer.import"
 PROFILE_COLUMNS = ("display_name", "name_th", "name_latin", "nickname", "phone", "email")
 
 
@@ -99,7 +103,7 @@ async def reserve_numbers(new_uow: NewUnitOfWork, sources: list[Source]) -> None
             key = (channel, int(year))
             highest[key] = max(highest.get(key, 0), int(number))
     async with new_uow() as uow:
-        await store.reserve_numbers(uow.session, highest)
+        await imports.reserve_numbers(uow.session, highest)
         await uow.commit()
 
 
@@ -142,7 +146,7 @@ async def upsert_customer(
 ) -> Status:
     """Create, update or leave the customer; appends what could not be done to `problems`."""
     session = uow.session
-    current = await store.lock_customer(session, customer_id)
+    current = await imports.lock_customer(session, customer_id)
     if current is None:
         await _create(uow, customer_id, record, problems, now, correlation_id)
         return "created"
@@ -150,7 +154,7 @@ async def upsert_customer(
         why = "erased on request" if current.state == "erased" else f"merged into {current.merged_into}"
         problems.append(Problem("customer", f"{why}; not imported again"))
         return "unchanged"
-    last_digest = await store.last_import(session, "customer", customer_id, store.IMPORT_ACTION)
+    last_digest = await audit.last_import(session, "customer", customer_id, IMPORT_ACTION)
     if last_digest is None:
         why = "the id belongs to a customer made in the CRM, not by an import; not overwritten"
         problems.append(Problem("id", why))
@@ -163,17 +167,17 @@ async def upsert_customer(
     if record.touch is not None and current.latest_touch in (None, current.first_touch):
         desired["latest_touch"] = desired["first_touch"]  # nothing newer came since
     changed = {k: v for k, v in desired.items() if current._mapping[k] != v}
-    known = await store.note_bodies(session, customer_id)
+    known = await imports.note_bodies(session, customer_id)
     notes = [n for n in record.notes if n.body not in known]
     if not changed and not identities and not notes:
         return "unchanged"
-    await store.update_customer(session, customer_id, changed, now)
+    await imports.update_customer(session, customer_id, changed, now)
     await _add_identities(session, customer_id, identities)
     await _add_notes(session, customer_id, notes, now)
     if "lifecycle_stage" in changed:
         before_stage, stage = current.lifecycle_stage, changed["lifecycle_stage"]
-        await store.add_stage_change(session, customer_id, before_stage, stage, now)
-        await timeline.add(
+        await imports.add_stage_change(session, customer_id, before_stage, stage, now)
+        await imports.add_timeline_entry(
             session,
             customer_id,
             "stage_changed",
@@ -184,12 +188,12 @@ async def upsert_customer(
     await audit.record(
         session,
         actor=None,
-        action=store.IMPORT_ACTION,
+        action=IMPORT_ACTION,
         entity=("customer", customer_id),
         before={**{k: current._mapping[k] for k in changed}, "import_digest": last_digest},
         after={**changed, "import_digest": digest, **_added(identities, notes)},
     )
-    snapshot = await repository.customer(session, customer_id)
+    snapshot = await imports.customer(session, customer_id)
     assert snapshot is not None
     names = [*_event_names(changed), *(["identities"] if identities else []), *(["notes"] if notes else [])]
     data = CustomerUpdatedData(**snapshot.model_dump(), changed=names)
@@ -211,14 +215,14 @@ async def _create(
     created_at = values.setdefault("created_at", now)
     channel = customer_id.split("-")[2]
     touch = values.get("first_touch")
-    await store.insert_customer(
+    await imports.insert_customer(
         session, {**values, "id": customer_id, "channel": channel, "latest_touch": touch, "updated_at": now}
     )
     identities = await _free_identities(session, customer_id, record.identities, problems)
     await _add_identities(session, customer_id, identities)
     await _add_notes(session, customer_id, list(record.notes), now)
-    await store.add_stage_change(session, customer_id, None, stage, now)
-    await timeline.add(
+    await imports.add_stage_change(session, customer_id, None, stage, now)
+    await imports.add_timeline_entry(
         session,
         customer_id,
         "customer_created",
@@ -229,11 +233,11 @@ async def _create(
     await audit.record(
         session,
         actor=None,
-        action=store.IMPORT_ACTION,
+        action=IMPORT_ACTION,
         entity=("customer", customer_id),
         after={**values, "import_digest": record.digest(), **_added(identities, list(record.notes))},
     )
-    snapshot = await repository.customer(session, customer_id)
+    snapshot = await imports.customer(session, customer_id)
     assert snapshot is not None
     data = CustomerCreatedData(**snapshot.model_dump(exclude={"updated_at"}))
     uow.emit(CustomerCreated(correlation_id=correlation_id, data=data))
@@ -268,12 +272,12 @@ def _added(identities: list[ChannelIdentity], notes: list[Any]) -> dict[str, int
 
 
 async def _free_identities(
-    session: Any, customer_id: str, identities: tuple[ChannelIdentity, ...], problems: list[Problem]
+    session: AsyncSession, customer_id: str, identities: tuple[ChannelIdentity, ...], problems: list[Problem]
 ) -> list[ChannelIdentity]:
     """The identities to add: not this customer's yet, and nobody else's (that is reported)."""
     free = []
     for identity in identities:
-        owner = await repository.customer_for_identity(session, identity)
+        owner = await imports.customer_for_identity(session, identity)
         if owner is None:
             free.append(identity)
         elif owner != customer_id:
@@ -282,17 +286,17 @@ async def _free_identities(
     return free
 
 
-async def _add_identities(session: Any, customer_id: str, identities: list[ChannelIdentity]) -> None:
+async def _add_identities(session: AsyncSession, customer_id: str, identities: list[ChannelIdentity]) -> None:
     for identity in identities:
-        await store.add_identity(session, customer_id, identity)
+        await imports.add_identity(session, customer_id, identity)
 
 
-async def _add_notes(session: Any, customer_id: str, notes: list[Any], now: datetime) -> None:
+async def _add_notes(session: AsyncSession, customer_id: str, notes: list[Any], now: datetime) -> None:
     for note in notes:
         at = note.at or now
-        note_id = await store.add_note(session, customer_id, note.body, at)
+        note_id = await imports.add_note(session, customer_id, note.body, at)
         body_key = hashlib.sha256(note.body.encode()).hexdigest()[:16]
-        await timeline.add(
+        await imports.add_timeline_entry(
             session,
             customer_id,
             "note_added",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from crm_gateway.catalog.models import PRODUCT_KINDS
+from crm_gateway.catalog.service import PRODUCT_KINDS
 
 from . import values
 from .keys import canonical

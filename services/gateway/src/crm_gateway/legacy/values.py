@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from crm_gateway.customers.contact_points import InvalidContactPoint, normalise_email, normalise_phone
 from crm_gateway.customers.ids import BANGKOK
-from crm_gateway.customers.models import LIFECYCLE_STAGES
+from crm_gateway.customers.service import LIFECYCLE_STAGES
 
 
 class Unreadable(ValueError):

@@ -10,7 +10,8 @@ keeps the status (`paid` shrinks); only refunding everything makes a paid order 
 pending order that gave its deposit back stays pending, so it can still be cancelled.
 
 Each change writes the payment row, the audit entry, the customer's timeline entry and an
-`order.status_changed` event (with the order's stamped attribution) in one transaction.
+`order.status_changed` event (with the order's stamped attribution) in one transaction. A cancel
+gives the seats back through the catalog (`catalog.service.release_seats`).
 """
 
 from __future__ import annotations
@@ -21,18 +22,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import OrderStatusChanged, OrderStatusChangedData
 from crm_gateway.audit import service as audit
 from crm_gateway.auth.domain import Staff
-from crm_gateway.catalog.models import course_sessions
+from crm_gateway.catalog import service as catalog
 from crm_gateway.catalog.service import CatalogNotFound
 from crm_gateway.customers import timeline
 from crm_gateway.errors import Problem
-from crm_gateway.orders.models import order_lines, orders, payments
+from crm_gateway.orders import repository
 from crm_gateway.orders.service import CENT, touch
 from crm_servicekit.outbox import UnitOfWork
 
@@ -160,8 +159,7 @@ async def cancel(uow: UnitOfWork, staff: Staff, order_id: uuid.UUID) -> None:
 
 async def _locked(session: AsyncSession, order_id: uuid.UUID) -> Any:
     """The order row, locked until the transaction ends: one change at a time per order."""
-    locked = select(orders).where(orders.c.id == order_id).with_for_update()
-    order = (await session.execute(locked)).one_or_none()
+    order = await repository.lock_order(session, order_id)
     if order is None:
         raise CatalogNotFound(f"No order has the id {str(order_id)!r}.")
     return order
@@ -171,59 +169,32 @@ async def _insert(
     session: AsyncSession, staff: Staff, order_id: uuid.UUID, kind: str, money: Payment, amount: Decimal
 ) -> uuid.UUID:
     """The payment or refund row; a reference already recorded on this order is refused (409)."""
-    row = (
-        await session.execute(
-            insert(payments)
-            .values(
-                order_id=order_id,
-                kind=kind,
-                method=money.method,
-                amount=amount,
-                received_at=money.received_at or func.now(),
-                reference=money.reference,
-                reason=money.reason,
-                recorded_by=staff.id,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[payments.c.order_id, payments.c.kind, payments.c.reference]
-            )
-            .returning(payments.c.id)
-        )
-    ).first()
-    if row is None:
+    payment_id = await repository.insert_payment(
+        session,
+        order_id=order_id,
+        kind=kind,
+        method=money.method,
+        amount=amount,
+        received_at=money.received_at,
+        reference=money.reference,
+        reason=money.reason,
+        recorded_by=staff.id,
+    )
+    if payment_id is None:
         raise DuplicateReference(
             f"A {kind} with the reference {money.reference!r} is already recorded on this order."
         )
-    payment_id: uuid.UUID = row.id
     return payment_id
 
 
 async def _set(session: AsyncSession, order: Any, status: str, paid: Decimal) -> Any:
-    return (
-        await session.execute(
-            update(orders)
-            .where(orders.c.id == order.id)
-            .values(status=status, paid=paid, version=orders.c.version + 1, updated_at=func.now())
-            .returning(orders)
-        )
-    ).one()
+    return await repository.set_status(session, order.id, status, paid)
 
 
 async def _release_seats(session: AsyncSession, order_id: uuid.UUID) -> None:
-    """Give back every seat the order booked, session by session in id order (so two cancels
-    sharing sessions lock them in the same order and never deadlock)."""
-    booked = await session.execute(
-        select(order_lines.c.session_id, func.sum(order_lines.c.quantity).label("seats"))
-        .where(order_lines.c.order_id == order_id, order_lines.c.session_id.is_not(None))
-        .group_by(order_lines.c.session_id)
-        .order_by(order_lines.c.session_id)
-    )
-    for session_id, seats in booked:
-        await session.execute(
-            update(course_sessions)
-            .where(course_sessions.c.id == session_id)
-            .values(seats_taken=course_sessions.c.seats_taken - seats)
-        )
+    """Give back every seat the order booked (the catalog gives them back session by session in
+    id order, so two cancels sharing sessions lock them in the same order and never deadlock)."""
+    await catalog.release_seats(session, await repository.booked_seats(session, order_id))
 
 
 async def _record(

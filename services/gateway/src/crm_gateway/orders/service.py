@@ -4,6 +4,10 @@ Booking a session's seats is one conditional UPDATE (`seats_taken + n <= capacit
 concurrency can oversell it; an order is all or nothing. The customer's ad attribution is stamped
 on the order when it is taken, so later payments are credited to the ad that brought the sale.
 Payments, refunds and cancelling are in `payments`.
+
+Prices, product names and seats are the catalog's (`crm_gateway.catalog.service`), the customer's
+ad touches the customers capability's (`customers.service.order_attribution`); when customers
+merge, that capability moves the orders with `move_customer_orders`.
 """
 
 from __future__ import annotations
@@ -12,24 +16,24 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, literal, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import AdReferral, OrderCreated, OrderCreatedData, OrderLine
 from crm_gateway.audit import service as audit
 from crm_gateway.auth.domain import Staff
-from crm_gateway.catalog.models import course_sessions, products
+from crm_gateway.catalog import service as catalog
 from crm_gateway.catalog.service import CatalogNotFound
+from crm_gateway.customers import service as customers
 from crm_gateway.customers import timeline
-from crm_gateway.customers.models import customers
 from crm_gateway.errors import InvalidParameter, Problem
-from crm_gateway.orders.models import order_lines, orders, payments
+from crm_gateway.orders import repository
 from crm_servicekit.outbox import UnitOfWork
 
 CENT = Decimal("0.01")
@@ -58,11 +62,26 @@ class LineRequest:
 
 
 @dataclass(frozen=True)
+class LineView:
+    """An order line as staff read it, with its product's Thai name."""
+
+    id: int
+    order_id: uuid.UUID
+    product_id: uuid.UUID
+    product_name: str
+    session_id: uuid.UUID | None
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal
+    line_total: Decimal
+
+
+@dataclass(frozen=True)
 class OrderView:
     """An order with its lines and its payments and refunds, oldest first."""
 
     row: Any
-    lines: list[Any]
+    lines: list[LineView]
     payments: list[Any]
 
 
@@ -77,7 +96,7 @@ def touch(value: Any) -> AdReferral | None:
 
 
 async def order_by_key(session: AsyncSession, key: str) -> uuid.UUID | None:
-    return await session.scalar(select(orders.c.id).where(orders.c.idempotency_key == key))
+    return await repository.order_id_by_key(session, key)
 
 
 async def create_order(
@@ -93,31 +112,24 @@ async def create_order(
     session = uow.session
     if idempotency_key and (existing := await order_by_key(session, idempotency_key)):
         return existing, False
-    customer = (
-        await session.execute(
-            select(customers.c.first_touch, customers.c.latest_touch).where(customers.c.id == customer_id)
-        )
-    ).one_or_none()
-    if customer is None:
+    touches = await customers.order_attribution(session, customer_id)
+    if touches is None:
         raise OrderRejected(f"No customer has the id {customer_id!r}.")
     priced = await _price(session, lines)
     total = sum((p.line_total for p in priced), Decimal("0.00"))
-    attribution = {"first_touch": customer.first_touch, "latest_touch": customer.latest_touch}
+    attribution = {"first_touch": touches["first_touch"], "latest_touch": touches["latest_touch"]}
     try:
         async with uow.savepoint():
-            order = (
-                await session.execute(
-                    insert(orders)
-                    .values(
-                        customer_id=customer_id,
-                        total=total,
-                        attribution=attribution,
-                        idempotency_key=idempotency_key,
-                        created_by=staff.id,
-                    )
-                    .returning(orders.c.id, orders.c.status, orders.c.created_at)
-                )
-            ).one()
+            order = await repository.insert_order(
+                session,
+                {
+                    "customer_id": customer_id,
+                    "total": total,
+                    "attribution": attribution,
+                    "idempotency_key": idempotency_key,
+                    "created_by": staff.id,
+                },
+            )
     except IntegrityError:
         # The same key, committed by a concurrent request a moment ago: that order is the answer.
         await session.rollback()
@@ -126,8 +138,8 @@ async def create_order(
         if existing is None:
             raise
         return existing, False
-    await session.execute(
-        insert(order_lines),
+    await repository.insert_lines(
+        session,
         [
             {
                 "order_id": order.id,
@@ -152,8 +164,8 @@ async def create_order(
                 currency="THB",
                 total=total,
                 lines=priced,
-                first_touch=touch(customer.first_touch),
-                latest_touch=touch(customer.latest_touch),
+                first_touch=touch(attribution["first_touch"]),
+                latest_touch=touch(attribution["latest_touch"]),
                 created_at=order.created_at,
             ),
         )
@@ -165,14 +177,7 @@ async def create_order(
 async def _price(session: AsyncSession, lines: list[LineRequest]) -> list[OrderLine]:
     """Each line at the catalog's current price, its session's seats booked."""
     wanted = {line.product_id for line in lines}
-    found = {
-        r.id: r
-        for r in await session.execute(
-            select(
-                products.c.id, products.c.name_th, products.c.price, products.c.active, products.c.kind
-            ).where(products.c.id.in_(wanted))
-        )
-    }
+    found = await catalog.products_for_order(session, wanted)
     priced: list[OrderLine] = []
     for line in lines:
         product = found.get(line.product_id)
@@ -218,27 +223,10 @@ async def _record_created(
 
 
 async def _book(session: AsyncSession, line: LineRequest, kind: str) -> None:
-    booked = (
-        await session.execute(
-            update(course_sessions)
-            .where(
-                course_sessions.c.id == line.session_id,
-                course_sessions.c.product_id == line.product_id,
-                course_sessions.c.seats_taken + line.quantity <= course_sessions.c.capacity,
-            )
-            .values(seats_taken=course_sessions.c.seats_taken + line.quantity)
-            .returning(course_sessions.c.id)
-        )
-    ).first()
-    if booked is not None:
+    assert line.session_id is not None
+    if await catalog.book_seats(session, line.session_id, line.product_id, line.quantity):
         return
-    left = (
-        await session.execute(
-            select(course_sessions.c.capacity - course_sessions.c.seats_taken).where(
-                course_sessions.c.id == line.session_id, course_sessions.c.product_id == line.product_id
-            )
-        )
-    ).scalar_one_or_none()
+    left = await catalog.seats_left(session, line.session_id, line.product_id)
     if left is None:
         raise OrderRejected(f"The session {str(line.session_id)!r} is not a session of this course ({kind}).")
     raise SoldOut(f"Only {left} seats are left in this session; {line.quantity} were asked for.")
@@ -248,19 +236,27 @@ async def _book(session: AsyncSession, line: LineRequest, kind: str) -> None:
 
 
 async def get_order(session: AsyncSession, order_id: uuid.UUID) -> OrderView:
-    order = (await session.execute(select(orders).where(orders.c.id == order_id))).one_or_none()
+    order = await repository.order(session, order_id)
     if order is None:
         raise CatalogNotFound(f"No order has the id {str(order_id)!r}.")
-    lines = await session.execute(
-        select(order_lines, products.c.name_th.label("product_name"))
-        .join(products, products.c.id == order_lines.c.product_id)
-        .where(order_lines.c.order_id == order_id)
-        .order_by(order_lines.c.id)
-    )
-    paid = await session.execute(
-        select(payments).where(payments.c.order_id == order_id).order_by(payments.c.created_at, payments.c.id)
-    )
-    return OrderView(order, list(lines), list(paid))
+    rows = await repository.lines_of(session, order_id)
+    paid = await repository.payments_of(session, order_id)
+    names = await catalog.product_names(session, {r.product_id for r in rows})
+    lines = [
+        LineView(
+            id=r.id,
+            order_id=r.order_id,
+            product_id=r.product_id,
+            product_name=names[r.product_id],
+            session_id=r.session_id,
+            quantity=r.quantity,
+            unit_price=r.unit_price,
+            discount=r.discount,
+            line_total=r.line_total,
+        )
+        for r in rows
+    ]
+    return OrderView(order, lines, paid)
 
 
 async def list_orders(
@@ -273,18 +269,10 @@ async def list_orders(
 ) -> OrderPage:
     """Newest first, in pages that continue after the cursor's (created_at, id): no gaps, no
     repeats, however many orders arrive meanwhile."""
-    query = select(orders).order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit + 1)
-    if customer_id is not None:
-        query = query.where(orders.c.customer_id == customer_id)
-    if status is not None:
-        query = query.where(orders.c.status == status)
-    if cursor is not None:
-        at, last_id = decode_cursor(cursor)
-        query = query.where(
-            tuple_(orders.c.created_at, orders.c.id)
-            < tuple_(literal(at, orders.c.created_at.type), literal(last_id, orders.c.id.type))
-        )
-    rows = list(await session.execute(query))
+    after = decode_cursor(cursor) if cursor is not None else None
+    rows = await repository.page(
+        session, limit=limit + 1, after=after, customer_id=customer_id, status=status
+    )
     items = rows[:limit]
     return OrderPage(items, encode_cursor(items[-1]) if len(rows) > limit else None)
 
@@ -305,3 +293,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         return at, uuid.UUID(order_id)
     except (binascii.Error, ValueError, TypeError, AttributeError) as exc:
         raise InvalidParameter("cursor", "query", "Not a cursor this API returned.") from exc
+
+
+# --- customers merged -----------------------------------------------------------------------------
+
+
+async def move_customer_orders(
+    session: AsyncSession, source: str, target: str, only: Sequence[uuid.UUID] | None = None
+) -> list[uuid.UUID]:
+    """When customers merge: give `source`'s orders to `target` (all, or only those among `only`,
+    when a merge is undone); the ids moved, in the order the UPDATE returned them."""
+    return await repository.move_customer_orders(session, source, target, only)

@@ -9,11 +9,9 @@ managers); each route's docstring names its own.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from crm_gateway.auth.api import CurrentStaff
 from crm_gateway.auth.permissions import Permission, allow
@@ -21,7 +19,7 @@ from crm_gateway.deps import AiDep, MessengerDep, RuntimeDep, SessionDep, UowDep
 from crm_gateway.errors import problem_responses
 from crm_gateway.pdpa import export as pdpa_export
 from crm_gateway.pdpa import service as pdpa
-from crm_gateway.pdpa.export import CustomerExport
+from crm_gateway.pdpa.schemas import CustomerExport, ErasureRequestList, ErasureRequestOut
 
 _DESCRIBED = {
     403: "The signed-in staff user's role does not allow this.",
@@ -35,73 +33,6 @@ _DESCRIBED = {
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problem answers a route can give besides 401 and 422."""
     return problem_responses(_DESCRIBED, *statuses)
-
-
-_REQUEST_ID = "3f1c2b7a-9d4e-4c1b-8a6f-0e2d5c7b9a18"
-_REQUEST_EXAMPLE: dict[str, Any] = {
-    "id": _REQUEST_ID,
-    "customer_id": "TVS-CUS-FB-26-0001",
-    "requested_at": "2026-05-02T08:00:00Z",
-    "completed_at": None,
-    "steps": [
-        {
-            "service": "ai",
-            "status": "pending",
-            "erased": {},
-            "detail": None,
-            "finished_at": None,
-        },
-        {
-            "service": "cache-writer",
-            "status": "pending",
-            "erased": {},
-            "detail": None,
-            "finished_at": None,
-        },
-        {
-            "service": "gateway",
-            "status": "completed",
-            "erased": {"customers": 1, "identities": 1, "notes": 2, "orders_anonymised": 1},
-            "detail": None,
-            "finished_at": "2026-05-02T08:00:00Z",
-        },
-        {
-            "service": "messenger",
-            "status": "failed",
-            "erased": {},
-            "detail": "database unavailable; retried",
-            "finished_at": "2026-05-02T08:00:01Z",
-        },
-    ],
-}
-
-
-class ErasureStepOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    service: str = Field(description="The service that holds (held) a copy: gateway, messenger, ai, ...")
-    status: Literal["pending", "completed", "failed"]
-    erased: dict[str, int] = Field(description="What it deleted or anonymised, counted by kind.")
-    detail: str | None = Field(description="Why it failed (never personal data).")
-    finished_at: datetime | None
-
-
-class ErasureRequestOut(BaseModel):
-    """One erasure of a customer, with each service's progress; complete when `completed_at` is set."""
-
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_REQUEST_EXAMPLE]})
-
-    id: uuid.UUID
-    customer_id: str
-    requested_at: datetime
-    completed_at: datetime | None = Field(description="When every service had completed its step.")
-    steps: list[ErasureStepOut]
-
-
-class ErasureRequestList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_REQUEST_EXAMPLE]}]})
-
-    items: list[ErasureRequestOut] = Field(description="Newest first.")
 
 
 customers_router = APIRouter(prefix="/customers", tags=["pdpa"])

@@ -1,12 +1,14 @@
 """A customer's PDPA (Thailand) right to erasure, on the gateway's side (the export is in
-`pdpa_export`).
+`pdpa.export`).
 
 Erasure is one transaction here plus one report per other service:
 
-1. `request_erasure` locks the customer, records the request with a pending step per service
-   (`models.ERASURE_SERVICES`), erases the gateway's own copy (`pdpa_scrub`), marks the gateway's
-   step completed and emits `customer.erasure_requested` with the identities (the other services
-   find their copies by them). Customers merged into this one are the same person: erased too.
+1. `request_erasure` locks the customer (`customers.privacy.state`), records the request with a
+   pending step per service (`models.ERASURE_SERVICES`), erases the gateway's own copy
+   (`pdpa.scrub`: each capability erases its part), purges the parking queues, marks the
+   gateway's step completed and emits `customer.erasure_requested` with the identities (the other
+   services find their copies by them). Customers merged into this one are the same person:
+   erased too.
 2. Each service erases its copy and publishes `customer.erasure_progress`; `record_progress`
    updates its step, and the request is complete when every step is.
 
@@ -19,22 +21,20 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from aio_pika.exceptions import AMQPError
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CustomerErasureProgress, CustomerErasureRequested, CustomerErasureRequestedData
 from crm_gateway.audit import service as audit
 from crm_gateway.auth.domain import Staff
+from crm_gateway.customers import privacy as customer_privacy
+from crm_gateway.customers.errors import CustomerNotFound
 from crm_gateway.customers.ids import is_customer_id
-from crm_gateway.customers.models import customers as cust
-from crm_gateway.errors import RETRY_SOON, CustomerNotFound, Problem
+from crm_gateway.errors import RETRY_SOON, Problem
+from crm_gateway.pdpa import repository
 from crm_gateway.pdpa.models import ERASURE_SERVICES
-from crm_gateway.pdpa.models import erasure_requests as requests
-from crm_gateway.pdpa.models import erasure_steps as steps
-from crm_gateway.pdpa.scrub import erase_gateway_copy, merged_into
+from crm_gateway.pdpa.scrub import erase_gateway_copy
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.pdpa import purge_parked
@@ -123,7 +123,7 @@ class ErasureRequest:
 
 
 async def get_request(session: AsyncSession, request_id: uuid.UUID) -> ErasureRequest:
-    found = await _requests(session, requests.c.id == request_id)
+    found = await _requests(session, request_id=request_id)
     if not found:
         raise ErasureRequestNotFound(request_id)
     return found[0]
@@ -131,22 +131,19 @@ async def get_request(session: AsyncSession, request_id: uuid.UUID) -> ErasureRe
 
 async def requests_of(session: AsyncSession, customer_id: str) -> list[ErasureRequest]:
     """A customer's erasure requests, newest first; 404 for a customer that does not exist."""
-    if not is_customer_id(customer_id) or await _state(session, customer_id) is None:
+    if not is_customer_id(customer_id) or await customer_privacy.state(session, customer_id) is None:
         raise CustomerNotFound(customer_id)
-    return await _requests(session, requests.c.customer_id == customer_id)
+    return await _requests(session, customer_id=customer_id)
 
 
-async def _requests(session: AsyncSession, where: Any) -> list[ErasureRequest]:
-    rows = (
-        await session.execute(
-            select(requests).where(where).order_by(requests.c.requested_at.desc(), requests.c.id)
-        )
-    ).all()
+async def _requests(
+    session: AsyncSession, *, request_id: uuid.UUID | None = None, customer_id: str | None = None
+) -> list[ErasureRequest]:
+    """The request with this id, or a customer's requests, newest first, each with its steps."""
+    rows = await repository.requests_where(session, request_id=request_id, customer_id=customer_id)
     if not rows:
         return []
-    found = await session.execute(
-        select(steps).where(steps.c.request_id.in_([r.id for r in rows])).order_by(steps.c.service)
-    )
+    found = await repository.steps_of(session, [r.id for r in rows])
     by_request: dict[uuid.UUID, list[ErasureStep]] = {r.id: [] for r in rows}
     for s in found:
         by_request[s.request_id].append(ErasureStep(s.service, s.status, s.erased, s.detail, s.finished_at))
@@ -192,29 +189,25 @@ async def request_erasure(
         raise CustomerNotFound(customer_id)
     session = uow.session
     now = now or datetime.now(UTC)
-    state = await _state(session, customer_id, lock=True)
+    state = await customer_privacy.state(session, customer_id, lock=True)
     if state is None:
         raise CustomerNotFound(customer_id)
     if state.state == "erased":
-        previous = await _requests(session, requests.c.customer_id == customer_id)
+        previous = await _requests(session, customer_id=customer_id)
         raise CustomerAlreadyErased(customer_id, previous[0].id if previous else None)
     if state.merged_into is not None:
         raise CustomerMergedElsewhere(customer_id, state.merged_into)
 
-    ids = [customer_id, *await merged_into(session, customer_id)]
-    request_id: uuid.UUID = (
-        await session.execute(
-            insert(requests)
-            .values(customer_id=customer_id, requested_by=actor.id, requested_at=now)
-            .returning(requests.c.id)
-        )
-    ).scalar_one()
-    await session.execute(insert(steps), [{"request_id": request_id, "service": s} for s in ERASURE_SERVICES])
+    ids = [customer_id, *await customer_privacy.merged_into(session, customer_id)]
+    request_id = await repository.insert_request(
+        session, customer_id, requested_by=actor.id, requested_at=now
+    )
+    await repository.insert_steps(session, request_id, ERASURE_SERVICES)
 
     erased = await erase_gateway_copy(session, ids, now=now)
     if parked is not None:
         erased.counts["parked_messages"] = await _purge_parked(parked, erased.needles)
-    await _set_step(session, request_id, SERVICE, "completed", erased.counts, None, now)
+    await repository.set_step(session, request_id, SERVICE, "completed", erased.counts, None, now)
     uow.emit(
         CustomerErasureRequested(
             correlation_id=str(request_id),
@@ -250,18 +243,6 @@ async def _purge_parked(parked: ParkedQueues, needles: list[str]) -> int:
         raise ErasureUnavailable() from exc
 
 
-@dataclass(frozen=True)
-class _CustomerState:
-    state: str
-    merged_into: str | None
-
-
-async def _state(session: AsyncSession, customer_id: str, *, lock: bool = False) -> _CustomerState | None:
-    query = select(cust.c.state, cust.c.merged_into).where(cust.c.id == customer_id)
-    row = (await session.execute(query.with_for_update() if lock else query)).first()
-    return _CustomerState(row.state, row.merged_into) if row else None
-
-
 # --- progress reports from the other services -----------------------------------------------
 
 
@@ -278,35 +259,21 @@ async def record_progress(
         return False
     session = uow.session
     data = event.data
-    request = (
-        await session.execute(select(requests).where(requests.c.id == data.request_id).with_for_update())
-    ).first()
-    step = (
-        await session.execute(
-            select(steps.c.finished_at).where(
-                steps.c.request_id == data.request_id, steps.c.service == data.service
-            )
-        )
-    ).first()
+    request = await repository.lock_request(session, data.request_id)
+    step = await repository.step_finished_at(session, data.request_id, data.service)
     if request is None or step is None:
         # Not a retry: nothing will make this request or step appear later.
         log.warning("erasure report for no such step", request_id=str(data.request_id), service=data.service)
         await uow.commit()
         return True
     if step.finished_at is None or data.finished_at >= step.finished_at:
-        await _set_step(
+        await repository.set_step(
             session, data.request_id, data.service, data.status, data.erased, data.detail, data.finished_at
         )
-    pending = await session.scalar(
-        select(func.count())
-        .select_from(steps)
-        .where(steps.c.request_id == data.request_id, steps.c.status != "completed")
-    )
+    pending = await repository.count_unfinished(session, data.request_id)
     if request.completed_at is None and pending == 0:
         completed_at = now or datetime.now(UTC)
-        await session.execute(
-            update(requests).where(requests.c.id == data.request_id).values(completed_at=completed_at)
-        )
+        await repository.complete_request(session, data.request_id, completed_at)
         await audit.record(
             session,
             actor=None,
@@ -321,19 +288,3 @@ async def record_progress(
         "erasure step reported", request_id=str(data.request_id), service=data.service, status=data.status
     )
     return True
-
-
-async def _set_step(
-    session: AsyncSession,
-    request_id: uuid.UUID,
-    service: str,
-    status: str,
-    erased: dict[str, int],
-    detail: str | None,
-    finished_at: datetime,
-) -> None:
-    await session.execute(
-        update(steps)
-        .where(steps.c.request_id == request_id, steps.c.service == service)
-        .values(status=status, erased=erased, detail=detail, finished_at=finished_at)
-    )

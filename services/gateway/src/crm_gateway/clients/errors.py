@@ -1,0 +1,81 @@
+"""What another service's refusal or absence means to a staff user: the problem documents the
+gateway answers with when the messenger or the marketing service says no or does not answer."""
+
+from __future__ import annotations
+
+import uuid
+
+from crm_gateway.errors import RETRY_SOON, Problem
+
+
+class ConversationNotFound(Problem):
+    status = 404
+    slug = "conversation-not-found"
+    title = "Conversation not found"
+
+    def __init__(self, conversation_id: uuid.UUID) -> None:
+        super().__init__(f"No conversation has the id {str(conversation_id)!r}.")
+
+
+class ConversationConflict(Problem):
+    """The messenger refused an action in the conversation's current state (e.g. the reply
+    window is closed); `detail` is the messenger's own sentence, written for staff."""
+
+    status = 409
+    slug = "conversation-conflict"
+    title = "The conversation does not allow this now"
+
+
+class MessengerRejected(Problem):
+    """The messenger found the request invalid (what the gateway's own validation let through)."""
+
+    status = 422
+    slug = "messenger-rejected"
+    title = "Invalid request"
+
+
+class MessengerUnavailable(Problem):
+    status = 503
+    slug = "messenger-unavailable"
+    title = "Messenger unavailable"
+    headers = RETRY_SOON
+
+    def __init__(self) -> None:
+        super().__init__("Messenger is unavailable, try again shortly.")
+
+
+class SyncRunNotFound(Problem):
+    status = 404
+    slug = "sync-run-not-found"
+    title = "Sync run not found"
+
+    def __init__(self, run_id: int) -> None:
+        super().__init__(f"No sync run has the id {run_id}.")
+
+
+class MarketingConflict(Problem):
+    """The marketing service cannot do this as it is set up (e.g. no ad account configured);
+    `detail` is its own sentence."""
+
+    status = 409
+    slug = "marketing-conflict"
+    title = "Marketing cannot do this now"
+
+
+class MarketingRejected(Problem):
+    """The marketing service refused the request (e.g. a range Meta does not keep); `detail` is its
+    own sentence, written for staff."""
+
+    status = 422
+    slug = "marketing-rejected"
+    title = "Invalid request"
+
+
+class MarketingUnavailable(Problem):
+    status = 503
+    slug = "marketing-unavailable"
+    title = "Marketing unavailable"
+    headers = RETRY_SOON
+
+    def __init__(self) -> None:
+        super().__init__("The marketing service is unavailable, try again shortly.")
