@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from crm_gateway.auth.models import login_throttle
-from crm_gateway.auth.throttle import account_key, address_key
+from crm_gateway.auth.throttle_repository import account_key, address_key
 from crm_servicekit.runtime import Runtime
 
 from .test_auth import add_staff, assert_unauthorized, login

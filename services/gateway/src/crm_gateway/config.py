@@ -1,3 +1,5 @@
+"""The gateway's settings: one class, from the environment."""
+
 from __future__ import annotations
 
 from pathlib import Path

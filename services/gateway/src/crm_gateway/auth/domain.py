@@ -1,3 +1,6 @@
+"""What the auth capability speaks in: roles, the staff user as a request sees them, a staff
+account as admins manage it, and a signed-in session."""
+
 from __future__ import annotations
 
 import uuid

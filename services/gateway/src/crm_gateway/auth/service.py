@@ -20,7 +20,9 @@ from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.periodic import PeriodicTask
 from crm_servicekit.runtime import Runtime
 
-from . import repository, security, sessions, throttle
+from . import repository, security
+from . import sessions_repository as sessions
+from . import throttle_repository as throttle
 from .domain import Role, SignedIn, Staff, normalise_email
 
 log = get_logger(__name__)

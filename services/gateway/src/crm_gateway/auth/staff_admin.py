@@ -20,7 +20,9 @@ from crm_gateway.etags import check_if_match
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 
-from . import repository, security, sessions, throttle
+from . import repository, security
+from . import sessions_repository as sessions
+from . import throttle_repository as throttle
 from .domain import Role, Staff, StaffAccount, normalise_email
 
 log = get_logger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -349,3 +349,23 @@ async def timeline_page(
             < tuple_(literal(at, tl.c.occurred_at.type), literal(entry_id, tl.c.id.type))
         )
     return [TimelineEntry(r.id, r.kind, r.occurred_at, r.detail) for r in await session.execute(query)]
+
+
+async def add_timeline_entry(
+    session: AsyncSession,
+    customer_id: str,
+    kind: str,
+    occurred_at: datetime,
+    detail: Mapping[str, Any] | None,
+    *,
+    source_id: str | None,
+) -> None:
+    """One timeline entry; a second entry with the same `source_id` is dropped."""
+    stmt = insert(tl).values(
+        customer_id=customer_id,
+        kind=kind,
+        occurred_at=occurred_at,
+        detail=dict(detail or {}),
+        source_id=source_id,
+    )
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=[tl.c.source_id]))

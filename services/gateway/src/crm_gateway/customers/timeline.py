@@ -10,10 +10,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_gateway.customers.models import customer_timeline as t
+from . import repository
 
 Kind = Literal[
     "customer_created",
@@ -40,11 +39,4 @@ async def add(
     source_id: str | None = None,
 ) -> None:
     """Add an entry in the caller's transaction; a second entry with the same `source_id` is dropped."""
-    stmt = insert(t).values(
-        customer_id=customer_id,
-        kind=kind,
-        occurred_at=occurred_at,
-        detail=dict(detail or {}),
-        source_id=source_id,
-    )
-    await session.execute(stmt.on_conflict_do_nothing(index_elements=[t.c.source_id]))
+    await repository.add_timeline_entry(session, customer_id, kind, occurred_at, detail, source_id=source_id)

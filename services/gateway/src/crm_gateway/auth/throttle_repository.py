@@ -1,4 +1,5 @@
-"""Sign-in rate limits per account and per client address, shared by every gateway replica.
+"""Sign-in rate limits per account and per client address, shared by every gateway replica: the
+SQL of the sign-in throttle, and the keys it counts by.
 
 Fixed windows in `login_throttle`: an attempt is counted *before* the password is checked, in
 one upsert of both counters committed at once, and a success gives its attempt back (and clears
