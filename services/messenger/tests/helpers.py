@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crm_contracts import ReplyGenerated, ReplyGeneratedData
 from crm_fakes.webhooks import meta_json, new_mid, page_webhook, sign, text_message_event
-from crm_messenger.models import conversations, messages
+from crm_messenger.conversations.models import conversations, messages
 from crm_servicekit.testing import eventually
 
 from .conftest import APP_SECRET, PAGE_ID, Messenger

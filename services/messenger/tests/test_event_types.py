@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from crm_fakes.webhooks import new_mid, referral
-from crm_messenger.models import optins, reactions, referrals
+from crm_messenger.conversations.models import reactions
+from crm_messenger.webhooks.models import optins, referrals
 from crm_servicekit.testing import eventually
 
 from .conftest import PAGE_ID, Messenger
@@ -268,7 +269,7 @@ async def test_profile_is_fetched_in_the_background_and_announced(messenger: Mes
 async def test_a_postback_after_staff_went_idle_hands_the_chat_back_to_the_ai(messenger: Messenger) -> None:
     from sqlalchemy import update
 
-    from crm_messenger.models import conversations
+    from crm_messenger.conversations.models import conversations
 
     await say(messenger, "psid-idle-pb", "hello")
     async with messenger.app.state.runtime.sessionmaker() as session:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from crm_contracts import ChannelIdentity, CustomerErasureRequested, CustomerErasureRequestedData, Event
 from crm_fakes import MetaState
 from crm_fakes.webhooks import meta_json, page_webhook, referral, text_message_event
-from crm_messenger.models import conversations
+from crm_messenger.conversations.models import conversations
 from crm_servicekit.parking import list_parked
 from crm_servicekit.pdpa import find_mentions
 from crm_servicekit.testing import eventually

@@ -6,14 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm_messenger.rules import (
-    TEXT_LIMIT,
-    asks_for_person,
-    is_idle,
-    quick_reply_options,
-    reply_window,
-    split_text,
-)
+from crm_messenger.conversations.rules import asks_for_person, is_idle, reply_window
+from crm_messenger.outbound.parts import TEXT_LIMIT, quick_reply_options, split_text
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

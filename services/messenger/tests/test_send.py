@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from crm_fakes.meta import RecordedSend
-from crm_messenger.models import messages
+from crm_messenger.conversations.models import messages
 from crm_servicekit.testing import eventually
 
 from .conftest import Messenger
@@ -79,7 +79,7 @@ async def test_unavailable_person_551_fails_at_once_with_a_reason(messenger: Mes
 
 
 async def test_handover_reply_is_sent_and_the_conversation_is_flagged_for_staff(messenger: Messenger) -> None:
-    from crm_messenger.models import conversations
+    from crm_messenger.conversations.models import conversations
 
     received = await say(messenger, "psid-handover", "hello")
     reply = reply_to(received, "เจ้าหน้าที่จะติดต่อกลับค่ะ")

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from crm_fakes.webhooks import meta_json, page_webhook, referral, sign, text_message_event
-from crm_messenger.models import messages, quarantined_events
+from crm_messenger.conversations.models import messages
+from crm_messenger.webhooks.models import quarantined_events
 
 from .conftest import APP_SECRET, PAGE_ID, VERIFY_TOKEN, Messenger
 

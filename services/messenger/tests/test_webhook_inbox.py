@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import func, select
 
 from crm_fakes.webhooks import meta_json, page_webhook, sign, text_message_event
-from crm_messenger import ingest
 from crm_messenger.app import create_app
-from crm_messenger.models import messages, quarantined_events, webhook_inbox
+from crm_messenger.conversations.models import messages
+from crm_messenger.webhooks import ingest
+from crm_messenger.webhooks.models import quarantined_events, webhook_inbox
 
 from .conftest import APP_SECRET, PAGE_ID, Messenger
 from .helpers import received

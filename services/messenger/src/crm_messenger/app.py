@@ -1,3 +1,6 @@
+"""The messenger's wiring: the runtime (database, broker, outbox), the Send API client, each
+capability's subscribers, background tasks and routers. Nothing is created at import."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -14,14 +17,20 @@ from crm_contracts import (
     MessageSendFailed,
     MessageSent,
 )
+from crm_messenger.config import MessengerSettings
+from crm_messenger.conversations import api as conversations_api
+from crm_messenger.meta.send_api import SendApiClient
+from crm_messenger.outbound import api as outbound_api
+from crm_messenger.outbound import handlers as outbound_handlers
+from crm_messenger.outbound.sender import Sender, send_left_pending
+from crm_messenger.pdpa import api as pdpa_api
+from crm_messenger.pdpa import handlers as pdpa_handlers
+from crm_messenger.profiles import service as profiles
+from crm_messenger.tables import metadata
+from crm_messenger.webhooks import api as webhooks_api
+from crm_messenger.webhooks.inbox import WebhookProcessor, WebhookStore
 from crm_servicekit.periodic import PeriodicTask
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
-
-from . import api, handlers, internal_api, outbound, profiles
-from .config import MessengerSettings
-from .meta.send_api import SendApiClient
-from .models import metadata
-from .webhook_inbox import WebhookProcessor, WebhookStore
 
 EMITS: list[type[Event]] = [
     ContactSeen,
@@ -50,14 +59,13 @@ def build(settings: MessengerSettings | None = None) -> Runtime:
     settings = settings or MessengerSettings()
     runtime = build_runtime(settings, metadata, emits=EMITS)
     client = send_api_client(settings)
-    sender = outbound.Sender(runtime.engine, runtime.uow, client)
-    handlers.register(runtime, sender)
+    sender = Sender(runtime.engine, runtime.uow, client)
+    outbound_handlers.register(runtime, sender)
+    pdpa_handlers.register(runtime)
     grace = timedelta(seconds=settings.pending_send_grace_seconds)
     refresh = timedelta(days=settings.profile_refresh_days)
     background = [
-        PeriodicTask(
-            "pending-sweeper", grace.total_seconds() / 2, lambda: outbound.send_left_pending(sender, grace)
-        ),
+        PeriodicTask("pending-sweeper", grace.total_seconds() / 2, lambda: send_left_pending(sender, grace)),
         PeriodicTask(
             "profile-fetcher",
             settings.profile_poll_seconds,
@@ -91,7 +99,13 @@ def create_app(settings: MessengerSettings | None = None) -> FastAPI:
         title="V School CRM messenger",
         description="Meta webhooks in, Send API out; conversations and handover.",
         routers=[
-            api.router(settings, runtime.extras["webhook_store"], runtime.extras["webhook_processor"]),
-            internal_api.router(runtime, settings, runtime.extras["sender"]),
+            webhooks_api.router(
+                settings, runtime.extras["webhook_store"], runtime.extras["webhook_processor"]
+            ),
+            # The internal API (/internal/v1, ADR 7), in the order its routes are documented.
+            conversations_api.router(runtime, settings),
+            outbound_api.router(runtime, settings, runtime.extras["sender"]),
+            webhooks_api.quarantine_router(runtime, settings),
+            pdpa_api.router(runtime, settings),
         ],
     )

@@ -1,4 +1,4 @@
-from crm_messenger.models import SCHEMA, metadata
+from crm_messenger.tables import SCHEMA, metadata
 from crm_servicekit.migrations import run_env
 
 run_env(schema=SCHEMA, metadata=metadata)

@@ -1,1 +1,1 @@
-"""PDPA erasure and export in the messenger (see `service`)."""
+"""PDPA in the messenger: a customer's erasure and data export, each capability doing its part."""

@@ -1,14 +1,14 @@
-"""The messenger's schema: conversations, messages (both directions), quarantined events."""
+"""The conversations staff see: one per (Page, PSID), its messages in both directions, and the
+customers' reactions to them. Who answers (handover), the read state, the receipts' watermarks
+and the customer's public profile are columns of the conversation."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
-    Identity,
     Integer,
     String,
     Table,
@@ -18,12 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
-from crm_servicekit.db import inbox_table, outbox_table, service_metadata
-
-SCHEMA = "messenger"
-metadata = service_metadata(SCHEMA)
-outbox = outbox_table(metadata)
-inbox = inbox_table(metadata)
+from crm_messenger.db import metadata
 
 conversations = Table(
     "conversations",
@@ -101,23 +96,6 @@ messages = Table(
     UniqueConstraint("source_event_id", "part"),
 )
 
-referrals = Table(
-    "referrals",
-    metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
-    Column("conversation_id", UUID(as_uuid=True), ForeignKey(conversations.c.id), nullable=False, index=True),
-    Column("page_id", String(64), nullable=False),
-    Column("psid", String(64), nullable=False),
-    Column("source", String(32)),
-    Column("type", String(32)),
-    Column("ad_id", String(64)),
-    Column("ref", Text),
-    Column("ads_context_data", JSONB),
-    Column("via", String(16), nullable=False),  # message | postback | referral
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("page_id", "psid", "occurred_at", "via"),
-)
-
 reactions = Table(
     "reactions",
     metadata,
@@ -127,41 +105,4 @@ reactions = Table(
     Column("reaction", String(16), nullable=False),
     Column("emoji", Text),
     Column("reacted_at", DateTime(timezone=True), nullable=False),
-)
-
-optins = Table(
-    "optins",
-    metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
-    Column("page_id", String(64), nullable=False),
-    Column("psid", String(64)),
-    Column("user_ref", Text),
-    Column("type", String(64)),
-    Column("ref", Text),
-    Column("payload", JSONB, nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
-    # Either psid or user_ref is absent: NULLs must count as equal for deduplication.
-    UniqueConstraint("page_id", "psid", "user_ref", "occurred_at", postgresql_nulls_not_distinct=True),
-)
-
-# Webhook bodies as Meta sent them, stored before the 200 and processed right after (ADR 8).
-webhook_inbox = Table(
-    "webhook_inbox",
-    metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
-    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("body", JSONB, nullable=False),
-    # W3C trace context of the webhook request, so processing continues its trace.
-    Column("trace", JSONB, nullable=False, server_default="{}"),
-)
-
-quarantined_events = Table(
-    "quarantined_events",
-    metadata,
-    Column("id", BigInteger, Identity(), primary_key=True),
-    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("page_id", String(64)),
-    Column("kind", String(32), nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("payload", JSONB, nullable=False),
 )

@@ -22,15 +22,13 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
 
+from crm_messenger.meta.webhook import WebhookPayload
+from crm_messenger.webhooks import ingest, repository
+from crm_messenger.webhooks.batch import IngestResult
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.runtime import Runtime
-
-from . import ingest, repository
-from .meta.webhook import WebhookPayload
-from .models import webhook_inbox
 
 log = get_logger(__name__)
 
@@ -44,7 +42,6 @@ LAG = Histogram(
 )
 
 NOTIFY_CHANNEL = "messenger_webhook_inbox"  # see migration 0003
-INSERT = "INSERT INTO messenger.webhook_inbox (body, trace) VALUES ($1::jsonb, $2::jsonb) RETURNING id"
 
 
 async def _keep(connection: asyncpg.Connection) -> None:
@@ -72,8 +69,7 @@ class WebhookStore:
         assert self._pool is not None, "WebhookStore.start() was not called"
         trace: dict[str, str] = {}
         propagate.inject(trace)
-        receipt: int = await self._pool.fetchval(INSERT, body, json.dumps(trace))
-        return receipt
+        return await repository.store_webhook(self._pool, body, json.dumps(trace))
 
 
 class WebhookProcessor:
@@ -97,7 +93,7 @@ class WebhookProcessor:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # The outcome of recent bodies by receipt, for operators and tests (bounded).
-        self.results: OrderedDict[int, ingest.IngestResult] = OrderedDict()
+        self.results: OrderedDict[int, IngestResult] = OrderedDict()
         self._progress = asyncio.Condition()
 
     def wake(self) -> None:
@@ -151,35 +147,19 @@ class WebhookProcessor:
             return await self._process(one_by_one=True)
 
     async def _process(self, *, one_by_one: bool) -> int:
-        t = webhook_inbox.c
         async with self.runtime.uow() as uow:
-            oldest = select(t.id).order_by(t.id).limit(self.batch).with_for_update(skip_locked=True)
-            rows = sorted(
-                (
-                    await uow.session.execute(
-                        delete(webhook_inbox)
-                        .where(t.id.in_(oldest.scalar_subquery()))
-                        .returning(
-                            t.id,
-                            t.body,
-                            t.trace,
-                            func.extract("epoch", func.now() - t.received_at).label("waited"),
-                        )
-                    )
-                ).all(),
-                key=lambda r: r.id,
-            )
+            rows = sorted(await repository.take_oldest_webhooks(uow.session, self.batch), key=lambda r: r.id)
             if not rows:
                 return 0
             payloads: list[tuple[int, WebhookPayload, Any]] = []
-            results: dict[int, ingest.IngestResult] = {}
+            results: dict[int, IngestResult] = {}
             for row in rows:
                 try:
                     payloads.append((row.id, WebhookPayload.model_validate(row.body), row))
                 except ValidationError:
                     await repository.quarantine(uow.session, None, "webhook", "not a page webhook", row.body)
                     PROCESSED.labels("quarantined").inc()
-                    results[row.id] = ingest.IngestResult(quarantined=1)
+                    results[row.id] = IngestResult(quarantined=1)
             if one_by_one:
                 for receipt, payload, row in payloads:
                     results[receipt] = await self._apply_one(uow, receipt, payload, row)
@@ -200,7 +180,7 @@ class WebhookProcessor:
 
     async def _apply_one(
         self, uow: UnitOfWork, receipt: int, payload: WebhookPayload, row: Any
-    ) -> ingest.IngestResult:
+    ) -> IngestResult:
         token = otel_context.attach(propagate.extract(row.trace))
         try:
             async with uow.savepoint():
@@ -216,26 +196,26 @@ class WebhookProcessor:
             log.error(
                 "webhook body quarantined after a processing error", receipt=receipt, error=type(exc).__name__
             )
-            return ingest.IngestResult(quarantined=1)
+            return IngestResult(quarantined=1)
         finally:
             otel_context.detach(token)
 
     @staticmethod
-    def _count(results: Iterable[ingest.IngestResult], outcome: str) -> None:
+    def _count(results: Iterable[IngestResult], outcome: str) -> None:
         for result in results:
             PROCESSED.labels(outcome).inc()
             for kind, n in result.kinds.items():
                 EVENTS.labels(kind).inc(n)
             QUARANTINED.inc(result.quarantined)
 
-    async def _record(self, results: dict[int, ingest.IngestResult]) -> None:
+    async def _record(self, results: dict[int, IngestResult]) -> None:
         async with self._progress:
             self.results.update(results)
             while len(self.results) > 1000:
                 self.results.popitem(last=False)
             self._progress.notify_all()
 
-    async def result(self, receipt: int, timeout: float = 10.0) -> ingest.IngestResult:
+    async def result(self, receipt: int, timeout: float = 10.0) -> IngestResult:
         """Wait until the webhook with this receipt was processed (tests, diagnostics)."""
         async with asyncio.timeout(timeout), self._progress:
             await self._progress.wait_for(lambda: receipt in self.results)

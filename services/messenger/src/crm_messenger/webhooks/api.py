@@ -1,19 +1,24 @@
-"""Meta's webhook: the handshake (GET) and event notifications (POST)."""
+"""Meta's webhook: the handshake (GET) and event notifications (POST), verified over the raw
+bytes and stored before the 200 (ADR 8); and the internal API's quarantine, for the gateway."""
 
 from __future__ import annotations
 
 import hmac
 import json
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import Counter
 
+from crm_messenger.config import MessengerSettings
+from crm_messenger.meta.signature import signature_valid
+from crm_messenger.webhooks import service
+from crm_messenger.webhooks.inbox import WebhookProcessor, WebhookStore
+from crm_messenger.webhooks.schemas import QuarantinedView, QuarantineList
+from crm_servicekit.internal import internal_router
 from crm_servicekit.logging import get_logger
-
-from .config import MessengerSettings
-from .meta.signature import signature_valid
-from .webhook_inbox import WebhookProcessor, WebhookStore
+from crm_servicekit.runtime import Runtime
 
 log = get_logger(__name__)
 
@@ -75,3 +80,16 @@ async def _read_limited(request: Request, limit: int) -> bytes:
             raise HTTPException(413, f"body larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def quarantine_router(runtime: Runtime, settings: MessengerSettings) -> APIRouter:
+    """The internal API's view of the quarantine; needs the service token in `X-Internal-Token`."""
+    api = internal_router(settings.crm_internal_token)
+
+    @api.get("/quarantine", response_model=QuarantineList)
+    async def quarantine(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> QuarantineList:
+        async with runtime.sessionmaker() as session:
+            rows = await service.quarantined(session, limit)
+        return QuarantineList(items=[QuarantinedView.model_validate(r, from_attributes=True) for r in rows])
+
+    return api

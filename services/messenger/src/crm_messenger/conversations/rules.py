@@ -1,4 +1,5 @@
-"""Messenger Platform rules that decide what may be sent: pure functions, no I/O."""
+"""The rules of a conversation that decide who may answer and when: Messenger's reply window, a
+customer asking for a person, staff idle long enough for the AI to resume. Pure functions, no I/O."""
 
 from __future__ import annotations
 
@@ -10,9 +11,6 @@ from typing import Literal
 
 STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
-TEXT_LIMIT = 2000  # characters per Send API message
-QUICK_REPLY_LIMIT = 13
-QUICK_REPLY_TITLE_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -70,37 +68,6 @@ def asks_for_person(text: str | None) -> bool:
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = re.sub(r"\s+", " ", folded)
     return any(phrase in folded or phrase.replace(" ", "") in folded for phrase in _PERSON_PHRASES)
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？…])\s+|(?<=[。！？])|\n+")
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Split at Messenger's limit, preferring sentence ends, then spaces (Thai has no full
-    stops: a space ends a phrase), and only then a hard cut."""
-    text = text.strip()
-    parts: list[str] = []
-    while len(text) > limit:
-        window = text[: limit + 1]
-        cut = max((m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= limit), default=0)
-        if cut < limit // 2:
-            space = window.rfind(" ", 0, limit)
-            cut = space + 1 if space >= limit // 2 else cut or limit
-        head, text = text[:cut].rstrip(), text[cut:].lstrip()
-        if head:
-            parts.append(head)
-    if text:
-        parts.append(text)
-    return parts
-
-
-def quick_reply_options(choices: list[str]) -> list[dict[str, str]]:
-    """Messenger quick replies: at most 13, titles at most 20 characters, payload the full text."""
-    return [
-        {"content_type": "text", "title": choice[:QUICK_REPLY_TITLE_LIMIT], "payload": choice[:1000]}
-        for choice in choices[:QUICK_REPLY_LIMIT]
-        if choice.strip()
-    ]
 
 
 def is_idle(

@@ -1,0 +1,1 @@
+"""The conversations staff see, their threads, and who answers them (handover)."""

@@ -1,0 +1,129 @@
+"""Every SQL statement on a conversation's outgoing parts: written pending once per (cause, part),
+claimed one at a time in the order they were written, then marked sent or failed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_messenger.conversations.models import conversations, messages
+
+c, m = conversations.c, messages.c
+
+
+async def insert_outbound(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
+    """Pending parts of one outbound message, once per (cause, part). Returns the new ids."""
+    values = [{"id": uuid.uuid4(), "direction": "out", **row} for row in rows]
+    result = await session.execute(
+        insert(messages)
+        .on_conflict_do_nothing(index_elements=["source_event_id", "part"])
+        .returning(m.id, sort_by_parameter_order=True),
+        values,
+    )
+    return list(result.scalars())
+
+
+async def outbound_by_source(session: AsyncSession, source_event_id: uuid.UUID) -> list[Row[Any]]:
+    return list(
+        (
+            await session.execute(
+                select(messages).where(m.source_event_id == source_event_id).order_by(m.part)
+            )
+        ).all()
+    )
+
+
+async def claim_next_pending(session: AsyncSession, conversation_id: uuid.UUID) -> Row[Any] | None:
+    """pending -> sending for the conversation's oldest pending part: only one process ever
+    sends a given part, and parts leave in the order they were written."""
+    oldest = (
+        select(m.id)
+        .where(m.conversation_id == conversation_id, m.direction == "out", m.status == "pending")
+        .order_by(m.created_at, m.part)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    stmt = (
+        update(messages)
+        .where(m.id == oldest, m.conversation_id == c.id)
+        .values(status="sending", attempts=m.attempts + 1, updated_at=func.now())
+        .returning(
+            m.id,
+            m.conversation_id,
+            m.page_id,
+            m.text,
+            m.sent_by,
+            m.staff_id,
+            m.source_event_id,
+            m.part,
+            m.typing,
+            m.quick_replies,
+            m.messaging_type,
+            m.tag,
+            c.psid,
+        )
+    )
+    return (await session.execute(stmt)).first()
+
+
+async def has_pending(session: AsyncSession, conversation_id: uuid.UUID) -> bool:
+    row = await session.execute(
+        select(m.id)
+        .where(m.conversation_id == conversation_id, m.direction == "out", m.status == "pending")
+        .limit(1)
+    )
+    return row.first() is not None
+
+
+async def mark_sent(session: AsyncSession, message_id: uuid.UUID, mid: str, at: datetime) -> None:
+    await session.execute(
+        update(messages)
+        .where(m.id == message_id)
+        .values(status="sent", mid=mid, sent_at=at, updated_at=func.now())
+    )
+
+
+async def mark_failed(
+    session: AsyncSession, message_id: uuid.UUID, code: int | None, subcode: int | None, reason: str
+) -> None:
+    await session.execute(
+        update(messages)
+        .where(m.id == message_id)
+        .values(
+            status="failed",
+            error_code=code,
+            error_subcode=subcode,
+            error_reason=reason,
+            updated_at=func.now(),
+        )
+    )
+
+
+async def fail_later_parts(
+    session: AsyncSession, source_event_id: uuid.UUID, after_part: int, reason: str
+) -> list[Row[Any]]:
+    result = await session.execute(
+        update(messages)
+        .where(m.source_event_id == source_event_id, m.part > after_part, m.status == "pending")
+        .values(status="failed", error_reason=reason, updated_at=func.now())
+        .returning(m.id, m.conversation_id, m.page_id)
+    )
+    return list(result.all())
+
+
+async def conversations_with_stale_pending(session: AsyncSession, older_than: timedelta) -> list[uuid.UUID]:
+    rows = await session.execute(
+        select(m.conversation_id)
+        .where(m.direction == "out", m.status == "pending", m.created_at < func.now() - older_than)
+        .group_by(m.conversation_id)
+        .limit(50)
+    )
+    return list(rows.scalars())

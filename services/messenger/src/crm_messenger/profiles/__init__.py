@@ -1,0 +1,1 @@
+"""Customers' public Messenger profiles (names, picture), fetched in the background."""
