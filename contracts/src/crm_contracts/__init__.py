@@ -1,53 +1,54 @@
 """Shared event contracts of the V School CRM: the envelope and every event model."""
 
 from .envelope import ENVELOPE_VERSION, Event, EventData
-from .events import (
-    ALL_EVENTS,
-    AdReferral,
-    AnyEvent,
-    Attachment,
+from .events.attribution import AdReferral
+from .events.catalog import ProductChanged, ProductChangedData
+from .events.customers import (
     ChannelIdentity,
-    ContactProfileUpdated,
-    ContactProfileUpdatedData,
-    ContactSeen,
-    ContactSeenData,
-    ConversationModeChanged,
-    ConversationModeChangedData,
     CustomerCreated,
     CustomerCreatedData,
-    CustomerErasureProgress,
-    CustomerErasureProgressData,
-    CustomerErasureRequested,
-    CustomerErasureRequestedData,
     CustomerMerged,
     CustomerMergedData,
     CustomerMergeUndone,
     CustomerMergeUndoneData,
     CustomerUpdated,
     CustomerUpdatedData,
-    InsightFact,
-    InsightsChanged,
-    InsightsChangedData,
     LifecycleStage,
     MarketingConsent,
+)
+from .events.marketing import InsightFact, InsightsChanged, InsightsChangedData
+from .events.messaging import (
+    Attachment,
+    ContactProfileUpdated,
+    ContactProfileUpdatedData,
+    ContactSeen,
+    ContactSeenData,
+    ConversationModeChanged,
+    ConversationModeChangedData,
     MessageReceived,
     MessageReceivedData,
     MessageSendFailed,
     MessageSendFailedData,
     MessageSent,
     MessageSentData,
+    ReplyGenerated,
+    ReplyGeneratedData,
+)
+from .events.orders import (
     OrderCreated,
     OrderCreatedData,
     OrderLine,
     OrderStatusChanged,
     OrderStatusChangedData,
     PaymentMethod,
-    ProductChanged,
-    ProductChangedData,
-    ReplyGenerated,
-    ReplyGeneratedData,
-    any_event_adapter,
 )
+from .events.privacy import (
+    CustomerErasureProgress,
+    CustomerErasureProgressData,
+    CustomerErasureRequested,
+    CustomerErasureRequestedData,
+)
+from .events.union import ALL_EVENTS, AnyEvent, any_event_adapter
 
 __all__ = [
     "ALL_EVENTS",

@@ -30,7 +30,7 @@ class Event(BaseModel):
     """Envelope: `event_id`, `type`, `occurred_at`, `producer`, `correlation_id`, `data`.
 
     Subclasses pin `type` to a `Literal` and `data` to their payload model, which makes
-    the union in `crm_contracts.events.AnyEvent` a discriminated union on `type`.
+    the union in `crm_contracts.AnyEvent` (`events/union.py`) a discriminated union on `type`.
     """
 
     model_config = ConfigDict(extra="ignore", frozen=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from .events import CustomerCreatedData
+from .events.customers import CustomerCreatedData
 
 LATEST_CUSTOMERS_SIZE = 50
 
