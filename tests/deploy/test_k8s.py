@@ -20,7 +20,12 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.31"
 # Custom resources: their operators' schemas are not in kubernetes-validate; checked below.
-CUSTOM = {"RabbitmqCluster", "ScaledObject", "TriggerAuthentication"}
+CUSTOM = {
+    "RabbitmqCluster": "rabbitmq.com/v1beta1",
+    "ScaledObject": "keda.sh/v1alpha1",
+    "TriggerAuthentication": "keda.sh/v1alpha1",
+    "PrometheusRule": "monitoring.coreos.com/v1",
+}
 SERVICES = {"gateway", "messenger", "messenger-worker", "marketing", "ai", "cache-writer"}
 PUBLIC = {"gateway", "messenger"}
 QUEUE_SCALED = {
@@ -63,7 +68,7 @@ def test_every_object_is_valid_kubernetes(tmp_path: Path, overlay: str) -> None:
     assert len(objects) > 25
     for obj in objects:
         if obj["kind"] in CUSTOM:
-            assert obj["apiVersion"] in {"rabbitmq.com/v1beta1", "keda.sh/v1alpha1"}
+            assert obj["apiVersion"] == CUSTOM[obj["kind"]]
             continue
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
 
@@ -141,6 +146,13 @@ def test_no_credential_is_committed(production: list[dict[str, Any]]) -> None:
         ["git", "ls-files", "deploy/k8s"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout.split()
     assert not [path for path in tracked if path.endswith("secrets.env")]
+
+
+def test_every_alert_is_explained_in_the_operations_guide(production: list[dict[str, Any]]) -> None:
+    rules = of_kind(production, "PrometheusRule")["crm"]["spec"]["groups"][0]["rules"]
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    assert rules
+    assert [r["alert"] for r in rules if f"`{r['alert']}`" not in guide] == []
 
 
 def test_migrations_run_as_a_job_and_rabbitmq_has_three_quorum_nodes(
