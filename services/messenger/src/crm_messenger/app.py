@@ -22,7 +22,8 @@ from crm_messenger.conversations import api as conversations_api
 from crm_messenger.meta.send_api import SendApiClient
 from crm_messenger.outbound import api as outbound_api
 from crm_messenger.outbound import handlers as outbound_handlers
-from crm_messenger.outbound.sender import Sender, send_left_pending
+from crm_messenger.outbound.sender import Sender
+from crm_messenger.outbound.sweeper import sweep
 from crm_messenger.pdpa import api as pdpa_api
 from crm_messenger.pdpa import handlers as pdpa_handlers
 from crm_messenger.profiles import service as profiles
@@ -65,7 +66,8 @@ def build(settings: MessengerSettings | None = None) -> Runtime:
     grace = timedelta(seconds=settings.pending_send_grace_seconds)
     refresh = timedelta(days=settings.profile_refresh_days)
     background = [
-        PeriodicTask("pending-sweeper", grace.total_seconds() / 2, lambda: send_left_pending(sender, grace)),
+        # Parts left pending, and parts left sending by a process that stopped (ADR 14).
+        PeriodicTask("pending-sweeper", grace.total_seconds() / 2, lambda: sweep(sender, grace)),
         PeriodicTask(
             "profile-fetcher",
             settings.profile_poll_seconds,
@@ -83,9 +85,12 @@ def build(settings: MessengerSettings | None = None) -> Runtime:
     runtime.on_startup.append(store.start)
     if settings.webhook_processing:
         runtime.on_startup.append(processor.start)
+    runtime.on_startup.append(sender.start)
     runtime.on_startup.extend(task.start for task in background)
+    # Run last to first: the background tasks stop, then the webhooks, then the sender finishes
+    # (or interrupts) its calls to Meta, and only then is the Send API client closed.
     runtime.on_shutdown.extend(
-        [*(task.stop for task in background), processor.stop, store.stop, sender.close, client.aclose]
+        [client.aclose, sender.close, store.stop, processor.stop, *(task.stop for task in background)]
     )
     runtime.extras.update(sender=sender, webhook_store=store, webhook_processor=processor)
     return runtime

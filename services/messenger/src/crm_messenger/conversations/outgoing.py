@@ -1,7 +1,8 @@
 """A conversation's outgoing parts, for the sender (`crm_messenger.outbound`): written pending once
 per (cause, part), claimed one at a time in the order they were written (pending -> sending, so
-only one process ever sends a part), then marked sent or failed. The SQL is in
-`outgoing_repository`."""
+only one process ever sends a part), then marked sent or failed, or put back pending if Meta was
+never asked. A mark applies only to a part still `sending` and says whether it did, so a part is
+resolved once even when a sweeper and its sender race. The SQL is in `outgoing_repository`."""
 
 from __future__ import annotations
 
@@ -27,22 +28,31 @@ async def parts_of(session: AsyncSession, source_event_id: uuid.UUID) -> list[Ro
 
 
 async def claim_next(session: AsyncSession, conversation_id: uuid.UUID) -> Row[Any] | None:
-    """The conversation's oldest pending part, now `sending`, with the customer's PSID."""
+    """The conversation's oldest pending part, now `sending`, with the customer's PSID; none
+    while another of its parts is `sending`, so no part overtakes one not yet resolved."""
     return await repository.claim_next_pending(session, conversation_id)
 
 
 async def has_pending(session: AsyncSession, conversation_id: uuid.UUID) -> bool:
+    """Is a part ready to be claimed (pending, and none of the conversation's parts `sending`)?"""
     return await repository.has_pending(session, conversation_id)
 
 
-async def mark_sent(session: AsyncSession, message_id: uuid.UUID, mid: str, at: datetime) -> None:
-    await repository.mark_sent(session, message_id, mid, at)
+async def mark_sent(session: AsyncSession, message_id: uuid.UUID, mid: str, at: datetime) -> bool:
+    """sending -> sent with Meta's id; False if the part was no longer `sending`."""
+    return await repository.mark_sent(session, message_id, mid, at)
 
 
 async def mark_failed(
     session: AsyncSession, message_id: uuid.UUID, code: int | None, subcode: int | None, reason: str
-) -> None:
-    await repository.mark_failed(session, message_id, code, subcode, reason)
+) -> bool:
+    """sending -> failed with the reason; False if the part was no longer `sending`."""
+    return await repository.mark_failed(session, message_id, code, subcode, reason)
+
+
+async def release(session: AsyncSession, message_id: uuid.UUID) -> bool:
+    """sending -> pending, for a part Meta was never asked to send; False if no longer `sending`."""
+    return await repository.release(session, message_id)
 
 
 async def fail_later_parts(
@@ -55,3 +65,15 @@ async def fail_later_parts(
 async def conversations_with_stale_pending(session: AsyncSession, older_than: timedelta) -> list[uuid.UUID]:
     """Conversations with parts pending for longer than `older_than` (their process stopped)."""
     return await repository.conversations_with_stale_pending(session, older_than)
+
+
+async def conversations_with_stuck_sending(session: AsyncSession, older_than: timedelta) -> list[uuid.UUID]:
+    """Conversations with a part claimed longer ago than `older_than` and still `sending`."""
+    return await repository.conversations_with_stuck_sending(session, older_than)
+
+
+async def stuck_sending(
+    session: AsyncSession, conversation_id: uuid.UUID, older_than: timedelta
+) -> list[Row[Any]]:
+    """The conversation's parts still `sending` since longer ago than `older_than`, with the PSID."""
+    return await repository.stuck_sending(session, conversation_id, older_than)

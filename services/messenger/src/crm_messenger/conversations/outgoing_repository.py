@@ -1,5 +1,7 @@
 """Every SQL statement on a conversation's outgoing parts: written pending once per (cause, part),
-claimed one at a time in the order they were written, then marked sent or failed."""
+claimed one at a time in the order they were written, then marked sent or failed, or put back
+pending. Every mark after the claim is conditional on the part still being `sending`, so a part
+is resolved once, whoever (the sender, or a sweeper in any replica) gets there first."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,10 +44,12 @@ async def outbound_by_source(session: AsyncSession, source_event_id: uuid.UUID) 
 
 async def claim_next_pending(session: AsyncSession, conversation_id: uuid.UUID) -> Row[Any] | None:
     """pending -> sending for the conversation's oldest pending part: only one process ever
-    sends a given part, and parts leave in the order they were written."""
+    sends a given part, and parts leave in the order they were written. Nothing is claimed while
+    a part of the conversation is still `sending` (one a stopped process left, until the sweeper
+    resolves it): a later part never overtakes one whose delivery is not known."""
     oldest = (
         select(m.id)
-        .where(m.conversation_id == conversation_id, m.direction == "out", m.status == "pending")
+        .where(*_ready_to_send(conversation_id))
         .order_by(m.created_at, m.part)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -75,36 +79,52 @@ async def claim_next_pending(session: AsyncSession, conversation_id: uuid.UUID) 
 
 
 async def has_pending(session: AsyncSession, conversation_id: uuid.UUID) -> bool:
-    row = await session.execute(
-        select(m.id)
-        .where(m.conversation_id == conversation_id, m.direction == "out", m.status == "pending")
-        .limit(1)
-    )
+    """Is a part of the conversation ready to be claimed?"""
+    row = await session.execute(select(m.id).where(*_ready_to_send(conversation_id)).limit(1))
     return row.first() is not None
 
 
-async def mark_sent(session: AsyncSession, message_id: uuid.UUID, mid: str, at: datetime) -> None:
-    await session.execute(
-        update(messages)
-        .where(m.id == message_id)
-        .values(status="sent", mid=mid, sent_at=at, updated_at=func.now())
-    )
+def _ready_to_send(conversation_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    """The conversation's pending parts, while none of its parts is `sending`."""
+    in_flight = messages.alias("in_flight")
+    return [
+        m.conversation_id == conversation_id,
+        m.direction == "out",
+        m.status == "pending",
+        ~exists().where(
+            in_flight.c.conversation_id == conversation_id,
+            in_flight.c.direction == "out",
+            in_flight.c.status == "sending",
+        ),
+    ]
+
+
+async def mark_sent(session: AsyncSession, message_id: uuid.UUID, mid: str, at: datetime) -> bool:
+    return await _resolve(session, message_id, status="sent", mid=mid, sent_at=at)
 
 
 async def mark_failed(
     session: AsyncSession, message_id: uuid.UUID, code: int | None, subcode: int | None, reason: str
-) -> None:
-    await session.execute(
-        update(messages)
-        .where(m.id == message_id)
-        .values(
-            status="failed",
-            error_code=code,
-            error_subcode=subcode,
-            error_reason=reason,
-            updated_at=func.now(),
-        )
+) -> bool:
+    return await _resolve(
+        session, message_id, status="failed", error_code=code, error_subcode=subcode, error_reason=reason
     )
+
+
+async def release(session: AsyncSession, message_id: uuid.UUID) -> bool:
+    """sending -> pending: the part was never asked of Meta."""
+    return await _resolve(session, message_id, status="pending")
+
+
+async def _resolve(session: AsyncSession, message_id: uuid.UUID, **values: Any) -> bool:
+    """Move a `sending` part on; False if it is no longer `sending` (resolved already, or erased)."""
+    result = await session.execute(
+        update(messages)
+        .where(m.id == message_id, m.status == "sending")
+        .values(**values, updated_at=func.now())
+        .returning(m.id)
+    )
+    return result.first() is not None
 
 
 async def fail_later_parts(
@@ -127,3 +147,33 @@ async def conversations_with_stale_pending(session: AsyncSession, older_than: ti
         .limit(50)
     )
     return list(rows.scalars())
+
+
+async def conversations_with_stuck_sending(session: AsyncSession, older_than: timedelta) -> list[uuid.UUID]:
+    rows = await session.execute(
+        select(m.conversation_id)
+        .where(m.direction == "out", m.status == "sending", m.updated_at < func.now() - older_than)
+        .group_by(m.conversation_id)
+        .limit(50)
+    )
+    return list(rows.scalars())
+
+
+async def stuck_sending(
+    session: AsyncSession, conversation_id: uuid.UUID, older_than: timedelta
+) -> list[Row[Any]]:
+    """The conversation's parts claimed longer ago than `older_than` and still `sending`, with the
+    customer's PSID; locked, skipping any another transaction holds."""
+    rows = await session.execute(
+        select(m.id, m.conversation_id, m.page_id, m.source_event_id, m.part, c.psid)
+        .join(conversations, c.id == m.conversation_id)
+        .where(
+            m.conversation_id == conversation_id,
+            m.direction == "out",
+            m.status == "sending",
+            m.updated_at < func.now() - older_than,
+        )
+        .order_by(m.created_at, m.part)
+        .with_for_update(of=messages, skip_locked=True)
+    )
+    return list(rows.all())

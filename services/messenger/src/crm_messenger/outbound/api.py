@@ -25,6 +25,7 @@ def router(runtime: Runtime, settings: MessengerSettings, sender: Sender) -> API
 
     @api.post("/conversations/{conversation_id}/messages", status_code=202, response_model=StaffReplyAccepted)
     async def staff_reply(conversation_id: uuid.UUID, body: StaffReplyRequest) -> Any:
+        message_id: uuid.UUID | None = None
         try:
             async with runtime.uow() as uow:
                 message_id = await service.staff_reply(
@@ -42,7 +43,10 @@ def router(runtime: Runtime, settings: MessengerSettings, sender: Sender) -> API
                 status_code=409,
                 media_type="application/problem+json",
             )
-        sender.send_soon(conversation_id)
+        finally:
+            # Committed, even if the request is cancelled while its session closes: wake the sender.
+            if message_id is not None:
+                sender.send_soon(conversation_id)
         async with runtime.sessionmaker() as session:
             row = await messages.get(session, message_id)
         return StaffReplyAccepted(message=message_view(row))

@@ -1,64 +1,132 @@
-"""Sending through the Send API: a conversation's pending parts leave in order, each at most once.
+"""The process's sender: a conversation's pending parts leave in order, each at most once, from
+tasks the service's lifespan owns (ADR 14).
 
-One sender per conversation at a time, across replicas (a PostgreSQL advisory lock, in
-`outbound.repository`); whoever holds it drains every pending part. A part is claimed
-(pending -> sending) and committed before Meta is called, so a crash never sends it twice; Meta's
-answer marks it sent (`message.sent`) or failed with the reason (`message.send_failed`), and a
-failed part fails the later parts of the same reply. No answer from Meta is a failure too: it may
-have delivered, so the part is not repeated. `send_left_pending` picks up parts a stopped process
-left pending.
+Whoever writes parts (the `reply.generated` consumer, the staff reply API, the sweeper) commits
+them `pending` and calls `send_soon(conversation)`, which only wakes the sender: the writer's
+task (a broker delivery, a request) never calls Meta itself, so losing the broker's connection
+never cuts a Send API call. The sender drains each woken conversation in a task of its own, at
+most `MAX_CONVERSATIONS` at a time, holding the conversation's advisory lock (one sender per
+conversation across replicas, so parts leave in the order they were written). Each part is
+claimed (pending -> sending, committed) and handed to `delivery.deliver`, shielded, which always
+records its outcome. On shutdown the sender claims nothing more, gives the calls in flight
+`SHUTDOWN_GRACE` seconds, then cancels them: each records "interrupted" (or goes back to
+`pending` if Meta was not asked yet). What a stopped process left is found by `outbound.sweeper`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm_contracts import MessageSent, MessageSentData
 from crm_messenger.conversations import outgoing
-from crm_messenger.meta.send_api import GraphError, SendApiClient
-from crm_messenger.outbound import repository
-from crm_messenger.outbound.service import failed_event
+from crm_messenger.meta.send_api import SendApiClient
+from crm_messenger.outbound import delivery, repository
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 
 log = get_logger(__name__)
 
+# Conversations sent at once per process: each holds a connection for its lock and one for its
+# unit of work, out of the engine's 10 (+10 overflow) that requests and consumers share.
+MAX_CONVERSATIONS = 8
+# Within the pod's 45 s: 5 s preStop, 10 s for HTTP requests, this, then the broker's 15 s.
+SHUTDOWN_GRACE = 10.0
+# After the calls in flight are cancelled: time for them to record it and let go of their locks.
+RECORD_GRACE = 5.0
+
 
 class Sender:
-    """Sends a conversation's pending parts in order. One sender per conversation at a time,
-    across replicas (a PostgreSQL advisory lock); whoever holds it drains every pending part."""
-
     def __init__(
-        self, engine: AsyncEngine, uow_factory: Callable[[], UnitOfWork], client: SendApiClient
+        self,
+        engine: AsyncEngine,
+        uow_factory: Callable[[], UnitOfWork],
+        client: SendApiClient,
+        *,
+        concurrency: int = MAX_CONVERSATIONS,
+        shutdown_grace: float = SHUTDOWN_GRACE,
     ) -> None:
         self.engine = engine
         self.uow = uow_factory
         self.client = client
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.shutdown_grace = shutdown_grace
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        # Conversations to drain, each with the context (trace) of whoever asked last.
+        self._due: dict[uuid.UUID, contextvars.Context] = {}
+        self._drains: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._calls: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def send_soon(self, conversation_id: uuid.UUID) -> None:
-        """Send in the background (an API request must not wait for Meta)."""
-        task = asyncio.create_task(self.drain(conversation_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Send the conversation's pending parts in the background; returns at once. While the
+        process stops, parts are left `pending` for a running replica's sweeper."""
+        if self._stopping:
+            return
+        self._due[conversation_id] = contextvars.copy_context()
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._stopping = False
+        self._loop = asyncio.create_task(self._run(), name="sender")
 
     async def close(self) -> None:
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=10)
+        """Claim nothing more; give the calls in flight `shutdown_grace` seconds, then cancel them
+        (each records its outcome) and give the drains `RECORD_GRACE` to let go of their locks."""
+        self._stopping = True
+        if self._loop is not None:
+            self._loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop
+            self._loop = None
+        drains = set(self._drains.values())
+        if not drains:
+            return
+        _, left = await asyncio.wait(drains, timeout=self.shutdown_grace)
+        if not left:
+            return
+        log.warning("sends still in flight at shutdown; interrupting them", count=len(self._calls))
+        for call in list(self._calls):
+            call.cancel()
+        _, left = await asyncio.wait(left, timeout=RECORD_GRACE)
+        for drain in left:  # abandoned: the sweeper of a running replica resolves what they held
+            drain.cancel()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            # A conversation being drained stays due: it is drained again when its drain ends.
+            for conversation_id in [c for c in self._due if c not in self._drains]:
+                await self._slots.acquire()
+                context = self._due.pop(conversation_id)
+                task = asyncio.create_task(self.drain(conversation_id), context=context)
+                self._drains[conversation_id] = task
+                task.add_done_callback(partial(self._drained, conversation_id))
+
+    def _drained(self, conversation_id: uuid.UUID, task: asyncio.Task[None]) -> None:
+        del self._drains[conversation_id]
+        self._slots.release()
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # Its parts stay pending (tried again when woken) or sending (the sweeper's).
+            log.error("sending failed", conversation_id=str(conversation_id), error=type(exc).__name__)
+        if conversation_id in self._due:
+            self._wake.set()
 
     async def drain(self, conversation_id: uuid.UUID) -> None:
+        """Send the conversation's pending parts in order, if no other sender holds it."""
         async with self.engine.connect() as lock:
-            while True:
+            while not self._stopping:
                 if not await repository.try_lock_conversation(lock, conversation_id):
-                    return  # the holder sends what we committed before trying
+                    return  # the holder sends what was committed before we tried
                 try:
-                    while await self._send_next(conversation_id):
+                    while not self._stopping and await self._send_next(conversation_id):
                         pass
                 finally:
                     await repository.unlock_conversation(lock, conversation_id)
@@ -74,85 +142,15 @@ class Sender:
             await uow.commit()
         if part is None:
             return False
-        correlation = str(part.source_event_id or part.id)
-        if part.typing:
-            await self.client.typing_on(part.psid)
+        call = asyncio.create_task(delivery.deliver(self.uow, self.client, part))
+        self._calls.add(call)
+        call.add_done_callback(self._calls.discard)
         try:
-            mid = await self.client.send_text(
-                part.psid,
-                part.text,
-                messaging_type=part.messaging_type or "RESPONSE",
-                tag=part.tag,
-                quick_replies=part.quick_replies or None,
-                metadata=f"crm:{part.id}",
-            )
-        except GraphError as exc:
-            await self._failed(part, exc.code, exc.subcode, exc.reason, correlation)
-            return True
-        except Exception as exc:
-            # No answer from Meta: it may have delivered, so the part is not repeated.
-            reason = f"no answer from Meta ({type(exc).__name__}); not resent to avoid a duplicate"
-            await self._failed(part, None, None, reason, correlation)
-            return True
-        now = datetime.now(UTC)
-        async with self.uow() as uow:
-            await outgoing.mark_sent(uow.session, part.id, mid, now)
-            uow.emit(
-                MessageSent(
-                    correlation_id=correlation,
-                    data=MessageSentData(
-                        message_id=part.id,
-                        conversation_id=part.conversation_id,
-                        page_id=part.page_id,
-                        psid=part.psid,
-                        meta_message_id=mid,
-                        text=part.text,
-                        sent_by=part.sent_by,
-                        staff_id=part.staff_id,
-                        messaging_type=part.messaging_type or "RESPONSE",
-                        tag=part.tag,
-                        in_reply_to_event_id=part.source_event_id if part.sent_by == "ai" else None,
-                        sent_at=now,
-                    ),
-                )
-            )
-            await uow.commit()
-        log.info(
-            "message sent", message_id=str(part.id), conversation_id=str(part.conversation_id), part=part.part
-        )
+            await asyncio.shield(call)
+        except asyncio.CancelledError:
+            # The drain is cancelled, not (or not only) the call: the call goes on and records its
+            # outcome, and the conversation's lock is kept until it has, so nothing overtakes it.
+            if not call.done():
+                await asyncio.wait({call})
+            raise
         return True
-
-    async def _failed(
-        self, part: Any, code: int | None, subcode: int | None, reason: str, correlation: str
-    ) -> None:
-        async with self.uow() as uow:
-            await outgoing.mark_failed(uow.session, part.id, code, subcode, reason)
-            ids = (part.conversation_id, part.page_id, part.psid)
-            uow.emit(failed_event(part.id, ids[0], ids[1], ids[2], code, subcode, reason, correlation))
-            later = await outgoing.fail_later_parts(
-                uow.session, part.source_event_id, part.part, f"an earlier part failed: {reason}"
-            )
-            for row in later:
-                uow.emit(
-                    failed_event(
-                        row.id,
-                        ids[0],
-                        ids[1],
-                        ids[2],
-                        None,
-                        None,
-                        f"an earlier part failed: {reason}",
-                        correlation,
-                    )
-                )
-            await uow.commit()
-        log.warning("message failed", message_id=str(part.id), error_code=code, error_subcode=subcode)
-
-
-async def send_left_pending(sender: Sender, older_than: timedelta) -> int:
-    """Conversations with parts left pending by a process that stopped: send them now."""
-    async with sender.uow() as uow:
-        conversation_ids = await outgoing.conversations_with_stale_pending(uow.session, older_than)
-    for conversation_id in conversation_ids:
-        await sender.drain(conversation_id)
-    return len(conversation_ids)

@@ -58,7 +58,8 @@ async def accept_reply(
 ) -> uuid.UUID | None:
     """Record the AI's reply as pending parts. Returns the conversation to send for, if any."""
     if not await uow.claim(event.event_id, CONSUMER_REPLIES):
-        return None
+        # Recorded before: a redelivery wakes the sender, in case whoever recorded it could not.
+        return event.data.conversation_id
     d = event.data
     now = now or datetime.now(UTC)
     conversation = await conversations.get(uow.session, d.conversation_id, for_update=True)
