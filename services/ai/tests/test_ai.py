@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import httpx
@@ -14,12 +14,14 @@ from pydantic import SecretStr
 from crm_ai.app import create_app
 from crm_ai.config import AiSettings
 from crm_ai.language import detect_language
-from crm_ai.responder import GeminiResponder, OfflineResponder
+from crm_ai.responder import GeminiResponder, OfflineResponder, retryable
 from crm_contracts import MessageReceived, MessageReceivedData
 from crm_fakes import FakeServer, GeminiState, create_gemini_app
+from crm_servicekit.logging import configure_logging
 from crm_servicekit.migrations import upgrade
 from crm_servicekit.settings import ServiceSettings
 from crm_servicekit.testing import EventRecorder
+from crm_servicekit.testproxy import TcpProxy
 
 KEY = "test-gemini-key"
 
@@ -210,3 +212,107 @@ async def test_asking_for_a_person_gets_an_acknowledgement_without_the_model_and
     assert ack["handover_reason"] == "customer_requested"
     assert "เจ้าหน้าที่" in ack["text"]
     assert len(state.requests()) == 1, "only the ordinary message asked the model"
+
+
+@pytest.fixture
+def retries(caplog: pytest.LogCaptureFixture) -> Callable[[], list[str]]:
+    """The error class of each retry the responder logged (logging set up as a service does)."""
+    configure_logging("crm-ai")
+
+    def logged() -> list[str]:
+        lines = [r.msg for r in caplog.records if isinstance(r.msg, dict)]
+        return [line["error"] for line in lines if line["event"] == "gemini call failed; trying again"]
+
+    return logged
+
+
+@pytest.mark.parametrize(
+    ("reset", "dropped_as"),
+    [(True, "ReadError"), (False, "RemoteProtocolError")],
+    ids=["connection-reset", "closed-without-answer"],
+)
+async def test_a_connection_dropped_once_is_retried_and_the_customer_gets_the_real_answer(
+    gemini: tuple[str, GeminiState], retries: Callable[[], list[str]], reset: bool, dropped_as: str
+) -> None:
+    url, state = gemini
+    state.reset()
+    with TcpProxy.for_url(url) as network:
+        network.drop_next(1, reset=reset)
+        responder = GeminiResponder(settings(network.url(url)))
+        reply = await responder.reply("How much is the ramen course?")
+        await responder.aclose()
+    assert reply.generated_by == "gemini"
+    assert not reply.handover
+    assert reply.handover_reason is None
+    assert network.accepted == 2, "the dropped connection, then the retry"
+    assert len(state.requests()) == 1, "the model answered once: the first request never reached it"
+    assert retries() == [dropped_as]
+
+
+async def test_a_model_that_cannot_be_reached_is_tried_a_bounded_number_of_times_then_staff_take_over(
+    retries: Callable[[], list[str]],
+) -> None:
+    with TcpProxy("127.0.0.1", 9) as network:
+        network.cut()  # its port refuses connections, like a host that is down
+        responder = GeminiResponder(settings(network.url("http://127.0.0.1"), gemini_attempts=3))
+        reply = await asyncio.wait_for(responder.reply("ราคาคอร์สเท่าไหร่คะ"), 10)
+        await responder.aclose()
+    assert reply.handover
+    assert reply.handover_reason == "ai_unavailable"
+    assert reply.language == "th"
+    assert retries() == ["ConnectError"] * 2, "three tries: two retries, then the handover"
+
+
+@pytest.mark.parametrize(
+    ("error", "retried"),
+    [
+        (httpx.ReadError("connection reset"), True),
+        (httpx.RemoteProtocolError("Server disconnected without sending a response."), True),
+        (httpx.ConnectError("refused"), True),
+        (httpx.ReadTimeout("timed out"), True),
+        (httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'."), False),
+        (ValueError("not a transport error"), False),
+    ],
+)
+def test_which_failures_are_worth_another_try(error: Exception, retried: bool) -> None:
+    assert retryable(error) is retried
+    wrapped = RuntimeError("the SDK's wrapper")
+    wrapped.__cause__ = error
+    assert retryable(wrapped) is retried
+
+
+@pytest.mark.integration
+async def test_a_dropped_connection_still_ends_in_the_models_reply_not_a_handover(
+    database_url: str, rabbitmq_url: str, gemini: tuple[str, GeminiState]
+) -> None:
+    url, state = gemini
+    state.reset()
+    await asyncio.to_thread(upgrade, "crm_ai", ServiceSettings(database_url=database_url).async_database_url)
+    event = MessageReceived(
+        correlation_id="m_drop",
+        data=MessageReceivedData(
+            message_id=uuid.uuid4(),
+            conversation_id=uuid.uuid4(),
+            page_id="p",
+            psid="u_drop",
+            mid="m_drop",
+            text="Do you teach ramen?",
+            sent_at=datetime.now(UTC),
+            conversation_mode="ai",
+        ),
+    )
+    with TcpProxy.for_url(url) as network:
+        network.drop_next(1)
+        app = create_app(settings(network.url(url), database_url=database_url, rabbitmq_url=rabbitmq_url))
+        async with EventRecorder(rabbitmq_url) as events, app.router.lifespan_context(app):
+            await app.state.runtime.broker.publish(
+                event.model_dump_json().encode(),
+                exchange="crm.events",
+                routing_key=event.type,
+                message_id=str(event.event_id),
+            )
+            [reply] = await events.wait_for("reply.generated")
+    assert reply["data"]["in_reply_to_mid"] == "m_drop"
+    assert reply["data"]["generated_by"] == "gemini"
+    assert reply["data"]["handover"] is False
+    assert network.accepted == 2

@@ -7,13 +7,21 @@ Settings come from the environment, then `.env`, then the defaults below. With n
 `META_GRAPH_API_URL`, fakes stand in for the Graph API: the Messenger fake for the messenger, and
 the Marketing API fake (a process: one ad account, 6 campaigns x 2 ad sets x 2 ads, 90 days of
 numbers) for the marketing service, which syncs it hourly and daily. With no `GEMINI_API_KEY`, the
-ai service answers with its offline responder. Set them to use the real services.
+ai service answers with its offline responder. Set them to use the real services. Ports:
+`<SERVICE>_PORT` (`GATEWAY_PORT`, `CACHE_WRITER_PORT`, ...), `META_FAKE_PORT`,
+`MARKETING_FAKE_PORT`.
+
+A service that ends is restarted, with a growing pause, and each restart is printed (ADR 15).
+Ctrl-C, SIGTERM or SIGHUP stop every service gently. If the runner itself is killed, the kernel
+stops its children anyway. A closed stdout (`make up | tee up.log`, tee gone) does not get in
+the way of stopping them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shlex
@@ -29,9 +37,11 @@ from dotenv import dotenv_values
 
 from crm_fakes import FakeServer, MetaState, create_meta_app
 from crm_fakes.webhooks import meta_json, page_webhook, sign, text_message_event
+from crm_servicekit.settings import libpq_database_url
 
 from .fakes import MarketingFake
-from .stack import Stack
+from .processes import die_with_parent
+from .stack import SERVICES, Stack
 
 META_FAKE_PORT = 9100
 MARKETING_FAKE_PORT = 9101
@@ -66,7 +76,36 @@ def settings() -> dict[str, str]:
     return {**DEFAULTS, **file, **os.environ}
 
 
-async def ensure_database(url: str) -> None:
+def port_variable(name: str) -> str:
+    """`cache-writer` -> `CACHE_WRITER_PORT`."""
+    return name.upper().replace("-", "_") + "_PORT"
+
+
+def service_ports(env: dict[str, str]) -> dict[str, int]:
+    return {service: int(env.get(port_variable(service), port)) for service, port in SERVICES.items()}
+
+
+def say(text: str) -> None:
+    """Print a line. A closed stdout (the reader of `make up | tee` is gone) must not stop the
+    runner before it has stopped the services: the line is dropped instead, and stdout points
+    at /dev/null from then on (so the flush at exit does not fail again)."""
+    try:
+        print(text, flush=True)
+    except (OSError, ValueError):  # BrokenPipeError; ValueError once stdout is closed
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+
+
+def interrupt(signum: int, _: object) -> None:
+    """Ctrl-C, SIGTERM and SIGHUP stop the runner."""
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+async def ensure_database(database_url: str) -> None:
+    """Create the database of `DATABASE_URL` (any form the services accept) if it is missing."""
+    url = libpq_database_url(database_url)
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
     admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", parts.query, ""))
@@ -74,12 +113,14 @@ async def ensure_database(url: str) -> None:
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             await conn.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
+            say(f"created database {name}")
     finally:
         await conn.close()
 
 
-def fake_marketing(env: dict[str, str]) -> tuple[MarketingFake, dict[str, str]]:
+def fake_marketing(
+    env: dict[str, str], port: int = MARKETING_FAKE_PORT
+) -> tuple[MarketingFake, dict[str, str]]:
     """The Marketing API fake, and the marketing service's own settings to sync its ad account.
 
     Your `META_MARKETING_ACCESS_TOKEN` and pacing settings are kept (the fake accepts
@@ -87,7 +128,7 @@ def fake_marketing(env: dict[str, str]) -> tuple[MarketingFake, dict[str, str]]:
     (`SYNC_SCHEDULE_ENABLED`, on by default), so hourly and daily runs happen.
     """
     token = env.get("META_MARKETING_ACCESS_TOKEN") or FAKE_MARKETING["META_MARKETING_ACCESS_TOKEN"]
-    fake = MarketingFake(port=MARKETING_FAKE_PORT, token=token, seed=1, campaigns=6, adsets=2, ads=2, days=90)
+    fake = MarketingFake(port=port, token=token, seed=1, campaigns=6, adsets=2, ads=2, days=90)
     pace = {key: env.get(key) or value for key, value in FAKE_MARKETING_PACE.items()}
     return fake, {**pace, **fake.service_env()}
 
@@ -123,34 +164,36 @@ def backfill_hint(gateway: str, env: dict[str, str], fake: MarketingFake) -> str
 
 
 def up() -> int:
+    # Started by `uv run` or make: if that parent is killed, stop as on Ctrl-C.
+    die_with_parent()
+    signal.signal(signal.SIGTERM, interrupt)
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        # Unless ignored on purpose (a background job's Ctrl-C, `nohup`'s hang-up).
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, interrupt)
     env = settings()
     fake: FakeServer | None = None
     marketing: MarketingFake | None = None
     service_envs: dict[str, dict[str, str]] = {}
-    if not env.get("META_GRAPH_API_URL"):
-        for key, value in FAKE_META.items():
-            env.setdefault(key, value)
-        marketing, service_envs["marketing"] = fake_marketing(env)
-        fake = FakeServer(create_meta_app(MetaState(page_id=DEMO_PAGE_ID)), port=META_FAKE_PORT).start()
-        env["META_GRAPH_API_URL"] = fake.url
-    stack = Stack(env=env, service_envs=service_envs)
-    stopping = False
-
-    def stop(signum: int, _: object) -> None:
-        nonlocal stopping
-        stopping = True
-
+    stack = Stack(env=env, ports=service_ports(env), service_envs=service_envs, say=say)
     try:
+        if not env.get("META_GRAPH_API_URL"):
+            for key, value in FAKE_META.items():
+                env.setdefault(key, value)
+            marketing, service_envs["marketing"] = fake_marketing(
+                env, int(env.get("MARKETING_FAKE_PORT", MARKETING_FAKE_PORT))
+            )
+            meta = create_meta_app(MetaState(page_id=DEMO_PAGE_ID))
+            fake = FakeServer(meta, port=int(env.get("META_FAKE_PORT", META_FAKE_PORT))).start()
+            env["META_GRAPH_API_URL"] = fake.url
         asyncio.run(ensure_database(env["DATABASE_URL"]))
         Path(env["CRM_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)
         if marketing is not None:
             marketing.start()
-        print("migrating schemas and declaring queues ...", flush=True)
+        say("migrating schemas and declaring queues ...")
         stack.migrate()
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
         stack.start()
-        print(
+        say(
             "\nV School CRM is running:\n"
             f"  gateway (staff API)   {stack.url('gateway')}/docs   admin: {env['CRM_ADMIN_EMAIL']}\n"
             f"  messenger (webhook)   {stack.url('messenger')}/webhooks/meta\n"
@@ -165,18 +208,23 @@ def up() -> int:
                 else ""
             )
             + "Try:  uv run python -m crm_localrun send 'สวัสดีค่ะ'      Stop: Ctrl-C\n"
-            + (backfill_hint(stack.url("gateway"), env, marketing) if marketing else ""),
-            flush=True,
+            + (backfill_hint(stack.url("gateway"), env, marketing) if marketing else "")
         )
-        while not stopping:
-            time.sleep(0.2)
+        while True:
+            time.sleep(3600)  # the stack's supervisor watches the services; a signal ends this
+    except KeyboardInterrupt:
+        pass
     finally:
-        print("stopping ...", flush=True)
+        # One stop, not interrupted by a second Ctrl-C (it is bounded: 15 s, then a kill).
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        say("stopping ...")
         stack.stop()
         if marketing is not None:
             marketing.stop()
         if fake is not None:
             fake.stop()
+        say("stopped")
     return 0
 
 
@@ -184,7 +232,7 @@ def send(text: str, psid: str) -> int:
     env = {**FAKE_META, **settings()}
     body = meta_json(page_webhook(DEMO_PAGE_ID, [text_message_event(DEMO_PAGE_ID, psid, text)]))
     request = urllib.request.Request(
-        f"http://127.0.0.1:{os.environ.get('MESSENGER_PORT', '8001')}/webhooks/meta",
+        f"http://127.0.0.1:{env.get('MESSENGER_PORT', SERVICES['messenger'])}/webhooks/meta",
         data=body,
         headers={
             "content-type": "application/json",
@@ -193,7 +241,7 @@ def send(text: str, psid: str) -> int:
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
         print("messenger:", response.status, response.read().decode())
-    fake = f"http://127.0.0.1:{META_FAKE_PORT}/_fake/messages"
+    fake = f"http://127.0.0.1:{env.get('META_FAKE_PORT', META_FAKE_PORT)}/_fake/messages"
     for _ in range(100):
         with urllib.request.urlopen(fake, timeout=5) as response:
             sent = [m for m in json.load(response) if m.get("recipient_id") == psid]

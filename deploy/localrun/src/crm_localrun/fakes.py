@@ -8,6 +8,8 @@ satang (`MarketingFake.universe()`), while the services talk to the fake over HT
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -16,9 +18,9 @@ from pathlib import Path
 from typing import IO, Self
 from zoneinfo import ZoneInfo
 
-from mirakuru import HTTPExecutor
-
 from crm_fakes import MarketingUniverse
+
+from .processes import Child, stop_all
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 
@@ -46,7 +48,7 @@ class MarketingFake:
     startup_timeout: float = 30.0
     today: date = field(default_factory=bangkok_today)
     """The last day of the universe; set again when the process starts."""
-    _executor: HTTPExecutor | None = field(default=None, init=False, repr=False)
+    _child: Child | None = field(default=None, init=False, repr=False)
     _log: IO[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -96,38 +98,39 @@ class MarketingFake:
         return [sys.executable, "-m", "crm_fakes", "marketing", *(str(x) for kv in shape.items() for x in kv)]
 
     def start(self) -> Self:
-        """Start the process; returns once it answers (its control API, never a Graph call)."""
-        if self._executor is not None:
+        """Start the process; returns once it answers (its control API, never a Graph call).
+
+        Like the services, it never outlives the process that started it (`processes.py`)."""
+        if self._child is not None:
             raise RuntimeError("the marketing fake is already running")
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("ab")
         self.today = bangkok_today()
-        self._executor = HTTPExecutor(
+        self._child = Child(
+            "Marketing API fake",
             self.command(),
-            url=f"{self.url}/_fake/calls",
-            method="GET",
-            status=200,
-            timeout=self.startup_timeout,
-            stdin=subprocess.DEVNULL,
+            env=dict(os.environ),
+            ready_url=f"{self.url}/_fake/calls",
             # It prints only its URL on stdout; its log lines go to stderr.
             stdout=self._log if self._log is not None else subprocess.DEVNULL,
             stderr=subprocess.STDOUT if self._log is not None else None,
         )
         try:
-            self._executor.start()
-        except Exception:
+            self._child.start()
+            self._child.wait_ready(self.startup_timeout)
+        except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
-        """Stop the process; safe to call more than once."""
-        executor, log = self._executor, self._log
-        self._executor = self._log = None
+        """Stop the process (SIGTERM, then SIGKILL after 10 s); safe to call more than once."""
+        child, log = self._child, self._log
+        self._child = self._log = None
         try:
-            if executor is not None:
-                executor.stop()
+            if child is not None:
+                stop_all([child], 10.0, _tell)
         finally:
             if log is not None:
                 log.close()
@@ -137,3 +140,9 @@ class MarketingFake:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _tell(line: str) -> None:
+    # To stderr, and never in the way of stopping: stdout may be a pipe whose reader is gone.
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr, flush=True)

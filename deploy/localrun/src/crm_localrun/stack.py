@@ -1,8 +1,15 @@
-"""The whole system as local processes: migrations and broker topology first, then the services.
+"""The whole system as local processes: migrations and broker topology first, then the services,
+supervised until stopped.
 
 Used by `make up` (`python -m crm_localrun`) and by the end-to-end tests, so both start the
 system the same way a deployer does: `python -m crm_<service> migrate`, then
 `python -m crm_<service>` with the environment contract of `.env.example`.
+
+Supervision (ADR 15): a service that ends while the stack runs is started again after a pause
+that doubles from 1 s up to 30 s (back to 1 s once it has stayed up for a minute), and each
+step is said: it ended, it restarts, it is ready again. `stop()` asks every service to stop
+(SIGTERM, 15 s of grace) and kills only one that does not. It never fails on a service that
+had crashed. No child outlives the process that started it (`processes.py`).
 """
 
 from __future__ import annotations
@@ -10,12 +17,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from mirakuru import HTTPExecutor
+from .processes import Child, answers, describe, spawn, stop_all
 
 # Start order: consumers of an event before its producers is not needed (queues are declared
 # by `migrate`), but the webhook door opens last so nothing arrives before the rest is ready.
@@ -26,10 +36,26 @@ SERVICES: dict[str, int] = {
     "ai": 8003,
     "messenger": 8001,
 }
+RESTART_DELAY = (1.0, 30.0)  # seconds: the first pause, and the longest
+STABLE_AFTER = 60.0  # seconds up after which a service's next crash pauses 1 s again
 
 
 def module(service: str) -> str:
     return "crm_" + service.replace("-", "_")
+
+
+def say_to_stdout(line: str) -> None:
+    print(line, flush=True)
+
+
+@dataclass
+class _Supervised:
+    child: Child
+    log: IO[bytes] | None
+    delay: float = RESTART_DELAY[0]
+    restarts: int = 0
+    restart_at: float | None = None
+    awaiting_ready: bool = False
 
 
 @dataclass
@@ -42,7 +68,13 @@ class Stack:
     log_dir: Path | None = None
     """Each service's output goes to `<log_dir>/<service>.log`; None: to this terminal."""
     startup_timeout: float = 60.0
-    _running: list[tuple[str, HTTPExecutor, IO[bytes] | None]] = field(default_factory=list)
+    stop_timeout: float = 15.0
+    say: Callable[[str], None] = say_to_stdout
+    """Where the stack tells what happens to its services (restarts, kills)."""
+    _services: dict[str, _Supervised] = field(default_factory=dict)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _watcher: threading.Thread | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -63,51 +95,98 @@ class Stack:
         """Each service migrates its own schema and declares its own queues (in parallel)."""
 
         def one(service: str) -> None:
-            result = subprocess.run(  # noqa: S603 - our own interpreter and module
+            process = spawn(
                 [sys.executable, "-m", module(service), "migrate"],
                 env={**os.environ, **self.service_env(service)},
-                capture_output=True,
-                text=True,
-                timeout=120,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
-            if result.returncode != 0:
-                raise RuntimeError(f"{service} migrate failed:\n{result.stderr[-4000:]}")
+            try:
+                _, stderr = process.communicate(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                raise
+            if process.returncode != 0:
+                raise RuntimeError(f"{service} migrate failed:\n{stderr.decode(errors='replace')[-4000:]}")
 
         with ThreadPoolExecutor(len(self.ports)) as pool:
             list(pool.map(one, self.ports))
 
     def start(self) -> None:
+        """Start every service in order, each ready before the next; then watch them."""
+        self._stopping.clear()
         try:
             for service in self.ports:
                 log = None
                 if self.log_dir is not None:
                     self.log_dir.mkdir(parents=True, exist_ok=True)
                     log = (self.log_dir / f"{service}.log").open("ab")
-                executor = HTTPExecutor(
+                child = Child(
+                    service,
                     [sys.executable, "-m", module(service)],
-                    url=f"{self.url(service)}/readyz",
-                    method="GET",
-                    status=200,
-                    timeout=self.startup_timeout,
-                    envvars=self.service_env(service),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log if log is not None else None,
+                    env={**os.environ, **self.service_env(service)},
+                    ready_url=f"{self.url(service)}/readyz",
+                    stdout=log,
                     stderr=subprocess.STDOUT if log is not None else None,
                 )
-                self._running.append((service, executor, log))
-                executor.start()
-        except Exception:
+                self._services[service] = _Supervised(child, log)
+                child.start()
+                child.wait_ready(self.startup_timeout)
+        except BaseException:
             self.stop()
             raise
+        self._watcher = threading.Thread(target=self._watch, name="localrun-supervisor", daemon=True)
+        self._watcher.start()
+
+    def pid(self, service: str) -> int | None:
+        """The process id of the service now (it changes when the service is restarted)."""
+        with self._lock:
+            return self._services[service].child.pid
 
     def stop(self) -> None:
-        while self._running:
-            _, executor, log = self._running.pop()
-            try:
-                executor.stop()
-            finally:
-                if log is not None:
-                    log.close()
+        """Stop watching, then stop every service gently (see the module's doc); safe to repeat."""
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(10)
+            self._watcher = None
+        with self._lock:
+            services = list(reversed(self._services.values()))
+            self._services.clear()
+        try:
+            stop_all([s.child for s in services], self.stop_timeout, self.say)
+        finally:
+            for supervised in services:
+                if supervised.log is not None:
+                    supervised.log.close()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(0.2):
+            with self._lock:
+                for supervised in self._services.values():
+                    self._supervise(supervised)
+
+    def _supervise(self, s: _Supervised) -> None:
+        child, now = s.child, time.monotonic()
+        if s.restart_at is None:
+            code = child.exited()
+            if code is None:
+                if s.awaiting_ready and answers(child.ready_url, timeout=0.5):
+                    s.awaiting_ready = False
+                    self.say(f"{child.name} is ready again")
+                return
+            if now - child.started_at >= STABLE_AFTER:
+                s.delay = RESTART_DELAY[0]
+            s.restart_at = now + s.delay
+            self.say(f"{child.name} ended ({describe(code)}); restarting it in {s.delay:g} s")
+            return
+        if now >= s.restart_at:
+            child.start()
+            s.restarts += 1
+            s.restart_at, s.awaiting_ready = None, True
+            s.delay = min(s.delay * 2, RESTART_DELAY[1])
+            self.say(f"{child.name} restarted (pid {child.pid}, restart {s.restarts})")
 
     def logs(self) -> dict[str, str]:
         """Everything each service wrote so far (when started with a `log_dir`)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlalchemy import (
     BigInteger,
@@ -11,9 +13,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    event,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 NAMING_CONVENTION = {
@@ -56,12 +60,28 @@ def inbox_table(metadata: MetaData) -> Table:
     )
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    # No ping before every checkout (a round trip per unit of work); connections are recycled
-    # instead, and a connection that broke fails one unit of work, which the broker retries.
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800)
+def create_engine(url: str, *, pool_size: int = 10, application_name: str | None = None) -> AsyncEngine:
+    """The service's engine. `application_name` names its connections in `pg_stat_activity`."""
+    connect_args = {"server_settings": {"application_name": application_name}} if application_name else {}
+    # Recycled after half an hour; no ping round trip before every checkout (`pool_pre_ping`
+    # costs one per unit of work): see `_replace_closed_connections` instead.
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=10, pool_recycle=1800, connect_args=connect_args
+    )
+    event.listen(engine.sync_engine, "checkout", _replace_closed_connections)
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
     return engine
+
+
+def _replace_closed_connections(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server has closed (a restart, `pg_terminate_backend`, a failover)
+    is replaced at checkout, without a round trip: asyncpg marks a connection closed as soon as
+    the server's goodbye or the socket's end arrives, and SQLAlchemy retries the checkout on a
+    new connection when this raises `DisconnectionError`. A connection that breaks later, in the
+    middle of a statement, fails that one request (503, see `unavailable.py`) and SQLAlchemy
+    invalidates the pool, so the next request reconnects."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]

@@ -1,6 +1,7 @@
 """What every service is made of, wired the same way: settings, tracing, database, broker,
 outbox relay and health. A service's `create_app()` builds a `Runtime` and hands it to its
-routers and handlers; nothing here connects until the app starts.
+routers and handlers; nothing here connects until the app starts. While the database cannot be
+reached, requests are answered 503 (`unavailable.py`) and `/readyz` says not ready (`health.py`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .outbox import OutboxPublisher, UnitOfWork
 from .periodic import PeriodicTask
 from .settings import ServiceSettings
 from .tracing import setup_tracing, shutdown_tracing
+from .unavailable import install_unavailable_handler
 
 log = get_logger(__name__)
 
@@ -74,7 +76,7 @@ def build_runtime(settings: ServiceSettings, metadata: MetaData, emits: Sequence
     provider = setup_tracing(settings.service_name)
     topology = Topology(settings.service)
     broker = create_broker(settings.rabbitmq_url, topology, provider)
-    engine = create_engine(settings.async_database_url)
+    engine = create_engine(settings.async_database_url, application_name=settings.service_name)
     sessionmaker = create_sessionmaker(engine)
     tables = metadata.tables
     outbox = (
@@ -167,6 +169,8 @@ def create_service_app(
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.runtime = runtime
+    # A database that cannot be reached is a 503 with Retry-After, never a 500 (unavailable.py).
+    install_unavailable_handler(app)
     app.include_router(health_router({"database": runtime.database_ready, "broker": runtime.broker_ready}))
     for router in routers:
         app.include_router(router)

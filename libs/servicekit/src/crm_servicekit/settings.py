@@ -34,13 +34,27 @@ class ServiceSettings(BaseSettings):
     @property
     def libpq_database_url(self) -> str:
         """`DATABASE_URL` as plain `postgresql://`, for asyncpg used directly on a hot path."""
-        return "postgresql://" + self.async_database_url.removeprefix("postgresql+asyncpg://")
+        return libpq_database_url(self.database_url)
 
     @property
     def async_database_url(self) -> str:
         """`DATABASE_URL` as SQLAlchemy's asyncpg URL (accepts plain `postgresql://`)."""
-        url = self.database_url
-        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix) :]
-        raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        return sqlalchemy_database_url(self.database_url)
+
+
+# Every form of `DATABASE_URL` a service accepts; anything that reads the variable (the local
+# runner too) goes through these two, so all accept the same ones.
+_DATABASE_URL_PREFIXES = ("postgresql+asyncpg://", "postgresql://", "postgres://")
+
+
+def sqlalchemy_database_url(url: str) -> str:
+    """`url` as SQLAlchemy's asyncpg URL (`postgresql+asyncpg://`)."""
+    for prefix in _DATABASE_URL_PREFIXES:
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def libpq_database_url(url: str) -> str:
+    """`url` as plain `postgresql://`, the form asyncpg and libpq take."""
+    return "postgresql://" + sqlalchemy_database_url(url).removeprefix("postgresql+asyncpg://")

@@ -15,6 +15,8 @@ class AiSettings(ServiceSettings):
     gemini_model: str = "gemini-2.5-flash"
     # The SDK neither times out nor retries by default: both are set explicitly.
     gemini_timeout_seconds: float = 30.0
+    # Tries of one reply (the first call and its retries) on 408/429/5xx and dropped connections,
+    # before the holding reply and the handover to staff.
     gemini_attempts: int = 4
     gemini_retry_initial_delay_seconds: float = 1.0
     gemini_retry_max_delay_seconds: float = 20.0

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_servicekit.logging import get_logger
+from crm_servicekit.unavailable import install_unavailable_handler
 
 log = get_logger(__name__)
 
@@ -69,6 +70,15 @@ class PreconditionRequired(Problem):
     status = 428
     slug = "precondition-required"
     title = "If-Match required"
+
+
+class DatabaseUnavailable(Problem):
+    """The database cannot be reached (a restart, a failover): nothing was done, try again."""
+
+    status = 503
+    slug = "database-unavailable"
+    title = "Service unavailable"
+    headers = RETRY_SOON
 
 
 class InvalidParameter(Problem):
@@ -142,6 +152,18 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _database_unavailable(request: Request) -> JSONResponse:
+    problem = DatabaseUnavailable("The database is unavailable, try again shortly.")
+    return problem_response(
+        problem.status,
+        type_=PROBLEM_TYPE_PREFIX + problem.slug,
+        title=problem.title,
+        detail=problem.detail,
+        instance=request.url.path,
+        headers=problem.headers,
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Logged by the server too; the client learns nothing about the internals.
     log.error("unhandled error", path=request.url.path, error=type(exc).__name__)
@@ -175,6 +197,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_exception)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
+    # Over servicekit's plain JSON answer: the same 503 and log line, as a problem document.
+    install_unavailable_handler(app, _database_unavailable)
     document_problems(app)
 
 

@@ -7,6 +7,10 @@ them plus two sessions, 6-12 ms of CPU on a 2-core machine (`python -m bench gat
 module is the plumbing only: each statement lives with the capability it reads
 (`auth/repository.py`, `customers/hot_reads.py`, `customers/search.py`). Writes and everything
 else stay in the repositories on SQLAlchemy; these statements only read, in autocommit.
+
+After a database restart the pool heals by itself: asyncpg replaces a connection the server
+closed when it is next acquired, and one that breaks in the middle of a statement fails that
+request only (a 503, `crm_servicekit.unavailable`) and is replaced on the next acquire.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 
 class HotReads:
-    def __init__(self, dsn: str, *, max_size: int = 4) -> None:
+    def __init__(
+        self, dsn: str, *, max_size: int = 4, application_name: str = "crm-gateway/hot-reads"
+    ) -> None:
         self.dsn = dsn
         self.max_size = max_size
+        self.application_name = application_name
         self._pool: asyncpg.Pool | None = None
 
     async def open(self) -> None:
@@ -34,7 +41,10 @@ class HotReads:
             max_size=self.max_size,
             init=_json_codecs,
             command_timeout=10,
-            server_settings={"plan_cache_mode": "force_custom_plan"},
+            server_settings={
+                "plan_cache_mode": "force_custom_plan",
+                "application_name": self.application_name,
+            },
         )
 
     async def close(self) -> None:
