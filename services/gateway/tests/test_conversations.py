@@ -218,8 +218,9 @@ async def test_a_conversation_comes_with_its_messages_oldest_first_and_pages_bac
 async def test_an_unknown_conversation_is_a_404_problem(
     client: httpx.AsyncClient, admin: Caller, messenger: MessengerState
 ) -> None:
+    bodies = {"assign": {"staff_id": None}, "messages": {"text": "hi"}}  # unknown fields are refused
     for method, path in ROUTES[1:6]:
-        body = {"staff_id": None, "text": "hi"}
+        body = bodies.get(path.rsplit("/", 1)[-1])
         response = await client.request(method, path, json=body, headers=admin.headers)
         problem = assert_problem(response, 404, "conversation-not-found")
         assert SOME_ID in str(problem["detail"])
@@ -377,31 +378,45 @@ async def test_a_422_of_the_messenger_is_a_422_problem(
 # --- the messenger failing ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
-async def test_a_failing_messenger_is_a_503_problem(
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_messenger_that_answers_with_an_error_is_a_502_problem(
     client: httpx.AsyncClient, agent: Caller, messenger: MessengerState, status: int
 ) -> None:
     messenger.answer_with.append((status, {"detail": "database is down"}))
 
     response = await client.get("/api/v1/conversations", headers=agent.headers)
 
+    body = assert_problem(response, 502, "service-failed")
+    assert body["detail"] == (
+        "The messenger service failed to answer this request; try again, and tell an administrator "
+        "if it keeps failing."
+    )
+    assert "database" not in response.text
+
+
+async def test_a_messenger_with_no_instance_ready_is_a_503_problem(
+    client: httpx.AsyncClient, agent: Caller, messenger: MessengerState
+) -> None:
+    messenger.answer_with.append((503, {"detail": "no healthy upstream"}))
+
+    response = await client.get("/api/v1/conversations", headers=agent.headers)
+
     body = assert_problem(response, 503, "messenger-unavailable")
     assert body["detail"] == "Messenger is unavailable, try again shortly."
-    assert "database" not in response.text
     assert response.headers["retry-after"] == "5"
 
 
-async def test_an_answer_the_gateway_cannot_read_is_a_503_problem(
+async def test_an_answer_the_gateway_cannot_read_is_a_502_problem(
     client: httpx.AsyncClient, agent: Caller, messenger: MessengerState
 ) -> None:
     messenger.answer_with.append((200, {"items": [{"id": "not a conversation"}]}))
 
     response = await client.get("/api/v1/conversations", headers=agent.headers)
 
-    assert_problem(response, 503, "messenger-unavailable")
+    assert_problem(response, 502, "service-failed")
 
 
-async def test_a_token_the_messenger_refuses_is_a_503_problem_not_a_401(
+async def test_a_token_the_messenger_refuses_is_a_502_problem_not_a_401(
     client: httpx.AsyncClient, agent: Caller, messenger: MessengerState
 ) -> None:
     messenger.token = "rotated-on-the-messenger-only"
@@ -410,7 +425,7 @@ async def test_a_token_the_messenger_refuses_is_a_503_problem_not_a_401(
     finally:
         messenger.token = INTERNAL_TOKEN
 
-    assert_problem(response, 503, "messenger-unavailable")
+    assert_problem(response, 502, "service-failed")
     assert messenger.calls()[0].token == INTERNAL_TOKEN
 
 

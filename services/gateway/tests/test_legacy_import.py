@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -540,3 +541,123 @@ async def test_an_erased_customer_is_not_imported_again(runtime: Runtime, tmp_pa
     assert problems(report, path.name) == {"customer": "erased on request; not imported again"}
     erased = (await snapshots(runtime))["TVS-CUS-FB-25-0200"]
     assert (erased["display_name"], erased["phone"]) == (None, None)
+
+
+# --- text the database cannot store, and files that are no customer files -------------------------
+
+NUL = "contains U+0000 (NUL), which cannot be stored"
+SURROGATE = "contains U+D800 (a lone surrogate, not UTF-8), which cannot be stored"
+
+
+def test_text_the_database_cannot_store_is_unreadable_and_kept_in_extra_without_it() -> None:
+    raw = {
+        "name": "Somchai\x00 Jaidee",
+        "nickname": "\ud800",
+        "phone": "0812345678",
+        "tags": ["sushi", "a\x00b"],
+        "notes": [{"text": "called back", "by": "Ken\x00"}],
+        "favourite\x00": "ramen\x00",
+    }
+
+    mapped = map_customer(raw, customer_id="TVS-CUS-FB-25-0300")
+
+    assert sorted((p.field, p.reason) for p in mapped.problems) == [
+        ("favourite", f"{NUL}; kept in extra without it"),
+        ("favourite", f"the name {NUL}; kept in extra without it"),
+        ("name", NUL),
+        ("nickname", SURROGATE),
+        ("notes[0].author", NUL),
+        ("tags", NUL),
+    ]
+    record = mapped.record
+    assert (record.display_name, record.nickname, record.tags, record.phone) == (
+        None,
+        None,
+        None,
+        "+66812345678",
+    )
+    assert [n.body for n in record.notes] == ["called back"]  # without its unreadable author
+    assert record.extra == {
+        "favourite": "ramen",
+        "name": "Somchai Jaidee",
+        "nickname": "\ufffd",
+        "tags": ["sushi", "ab"],
+        "notes": [{"text": "called back", "by": "Ken"}],
+    }
+    record.digest()  # a record that can be stored can be digested (UTF-8) too
+
+
+def test_a_product_with_text_the_database_cannot_store_reports_those_fields() -> None:
+    raw = {
+        "id": "C-NUL",
+        "name_th": "ซูชิ",
+        "name_en": "Sushi\x00",
+        "price": "100",
+        "image": ["https://x.example/\x00"],
+    }
+
+    mapped = map_product(raw)
+
+    assert {p.field: p.reason for p in mapped.problems} == {"name_en": NUL, "image": NUL}
+    assert mapped.record is not None
+    assert (mapped.record.name_th, mapped.record.name_en, mapped.record.image_urls) == ("ซูชิ", None, None)
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean")
+async def test_a_file_with_text_the_database_cannot_store_is_imported_with_the_fields_reported(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    raw = '{"name": "Somchai\\u0000", "name_latin": "Somchai", "phone": "0812345678", "note\\ud800": "x"}'
+    (tmp_path / "TVS-CUS-FB-25-0301.json").write_text(raw, encoding="utf-8")
+    (tmp_path / os.fsdecode(b"backup-\xff.json")).write_text("{}", encoding="utf-8")  # a name not UTF-8
+
+    report = await import_(runtime, Options(tmp_path))
+
+    assert problems(report, "TVS-CUS-FB-25-0301.json") == {
+        "name": NUL,
+        "note\ufffd": f"the name {SURROGATE}; kept in extra without it",
+    }
+    assert report.item("TVS-CUS-FB-25-0301.json").status == "created"
+    assert report.item("backup-\ufffd.json").status == "failed"
+    json.loads(report.dumps())
+    report.summary().encode()
+    stored = (await snapshots(runtime))["TVS-CUS-FB-25-0301"]
+    assert (stored["name_latin"], stored["phone"]) == ("Somchai", "+66812345678")
+    assert stored["extra"] == {"name": "Somchai", "note\ufffd": "x"}
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("clean")
+async def test_a_report_or_a_catalog_in_the_folder_is_skipped_with_a_note(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", runtime.settings.database_url)
+    monkeypatch.setenv("RABBITMQ_URL", runtime.settings.rabbitmq_url)
+    (tmp_path / "TVS-CUS-FB-25-0400.json").write_text(json.dumps({"name": "Somsri"}), encoding="utf-8")
+    shutil.copy(DATA / "catalog.json", tmp_path / "catalog.json")
+    argv = [str(tmp_path), "--report", str(tmp_path / "report.json")]
+
+    first = await asyncio.to_thread(main, argv)
+    capsys.readouterr()
+    second = await asyncio.to_thread(main, argv)  # the first run's report is in the folder now
+
+    assert (first, second) == (0, 0)
+    printed = capsys.readouterr().out
+    assert "customers: 1 (1 unchanged)" in printed
+    assert "other files: 2 (2 skipped)" in printed
+    written = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert written["all_read"] is True
+    skipped = {i["source"]: i["problems"] for i in written["items"] if i["status"] == "skipped"}
+    assert skipped == {
+        "catalog.json": [
+            {
+                "field": "file",
+                "reason": "a product catalog (import it with --catalog), not a customer file; skipped",
+            }
+        ],
+        "report.json": [
+            {"field": "file", "reason": "an import report (--report), not a customer file; skipped"}
+        ],
+    }
+    assert len(await snapshots(runtime)) == 1

@@ -203,6 +203,25 @@ async def test_an_unknown_run_is_a_404_problem(client: httpx.AsyncClient, auth: 
     assert body["detail"] == "No sync run has the id 987654321."
 
 
+@pytest.mark.parametrize("run_id", ["99999999999999999999999", "9223372036854775808", "0"])
+async def test_a_run_id_no_run_can_have_is_a_422_problem_at_the_door(
+    client: httpx.AsyncClient, auth: dict[str, str], run_id: str
+) -> None:
+    """Ids are BIGINT: one out of its range never reaches marketing (which answered 500 for it)."""
+    response = await client.get(f"/api/v1/marketing/syncs/{run_id}", headers=auth)
+
+    problem = assert_problem(response, 422, "validation-error")
+    assert [(e["field"], e["location"]) for e in problem["errors"]] == [("run_id", "path")]
+
+
+async def test_the_largest_run_id_is_looked_up_and_not_found(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    response = await client.get("/api/v1/marketing/syncs/9223372036854775807", headers=auth)
+
+    assert_problem(response, 404, "sync-run-not-found")
+
+
 async def test_the_tree_and_insights_pass_through_with_exact_decimals(
     client: httpx.AsyncClient, auth: dict[str, str], marketing: httpx.AsyncClient
 ) -> None:
@@ -359,7 +378,12 @@ async def test_the_openapi_document_describes_the_marketing_routes(client: httpx
     assert schemas["Metrics"]["properties"]["spend"]["type"] == "string"
     paths = document["paths"]
     assert paths["/api/v1/marketing/syncs"]["post"]["responses"].keys() >= {"202", "409", "422", "503"}
-    assert paths["/api/v1/marketing/syncs/{run_id}"]["get"]["responses"].keys() >= {"200", "404", "503"}
+    assert paths["/api/v1/marketing/syncs/{run_id}"]["get"]["responses"].keys() >= {
+        "200",
+        "404",
+        "502",
+        "503",
+    }
     for path in ("/api/v1/marketing/syncs", "/api/v1/marketing/campaigns", "/api/v1/marketing/insights"):
         assert paths[path]["get"]["tags"] == ["marketing"]
         assert "marketing:read" in paths[path]["get"]["description"]

@@ -3,6 +3,7 @@ the real marketing schema. Totals are checked against sums worked out by hand, t
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -617,3 +618,21 @@ async def test_runs_that_cannot_be_queued_are_refused_with_the_reason(
         response = await trigger(unconfigured, kind="hourly")
     assert response.status_code == 409
     assert response.json()["detail"] == "no ad accounts configured (META_AD_ACCOUNT_IDS)"
+
+
+async def test_ids_beyond_bigint_are_refused_before_any_statement(api: httpx.AsyncClient) -> None:
+    """A run id is a BIGINT: one past its range is the caller's mistake (422), not a 500."""
+    for run_id in ("9223372036854775808", "99999999999999999999999", "0", "-1"):
+        response = await api.get(f"/internal/v1/syncs/{run_id}")
+        assert response.status_code == 422, (run_id, response.text)
+        assert response.json()["detail"][0]["loc"] == ["path", "run_id"]
+    largest = await api.get("/internal/v1/syncs/9223372036854775807")
+    assert largest.status_code == 404
+
+    # A cursor is opaque, but anyone can write one: an id out of range inside it is refused too.
+    forged = base64.urlsafe_b64encode(b'["2026-10-01T00:00:00+00:00",99999999999999999999999]').decode()
+    response = await api.get("/internal/v1/syncs", params={"cursor": forged})
+    assert (response.status_code, response.json()["detail"]) == (
+        422,
+        "cursor: not a cursor this API returned",
+    )

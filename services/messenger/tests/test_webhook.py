@@ -116,3 +116,27 @@ async def test_event_we_do_not_handle_is_kept_in_quarantine_not_dropped(messenge
     body = meta_json(page_webhook(PAGE_ID, [odd]))
     assert await post(messenger, body, sign(APP_SECRET, body)) == 200
     assert await count(messenger, quarantined_events) == before + 1
+
+
+async def test_text_postgresql_cannot_store_is_cleaned_out_and_the_message_still_kept(
+    messenger: Messenger,
+) -> None:
+    """Meta may deliver a NUL (`\\u0000`, refused by `jsonb` and `text`) or half of a surrogate
+    pair (not UTF-8): the webhook still gets its 200 and the message is stored without them."""
+    nul = text_message_event(PAGE_ID, "psid-nul", "abc\x00def 🍣")
+    lone = text_message_event(PAGE_ID, "psid-surrogate", "half \ud83c of a pair")
+    body = meta_json(page_webhook(PAGE_ID, [nul, lone]))
+    assert b"\\u0000" in body
+    assert b"\\ud83c of" in body
+
+    assert await post(messenger, body, sign(APP_SECRET, body)) == 200
+
+    got = await messenger.events.wait_for("message.received", count=2)
+    texts = {e["data"]["psid"]: e["data"]["text"] for e in got if e["data"]["psid"].startswith("psid-")}
+    assert texts["psid-nul"] == "abcdef 🍣"
+    assert texts["psid-surrogate"] == "half \ufffd of a pair"
+    runtime = messenger.app.state.runtime
+    mids = [nul["message"]["mid"], lone["message"]["mid"]]
+    async with runtime.sessionmaker() as session:
+        stored = (await session.execute(select(messages.c.text).where(messages.c.mid.in_(mids)))).scalars()
+        assert sorted(stored) == ["abcdef 🍣", "half \ufffd of a pair"]

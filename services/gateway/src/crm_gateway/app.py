@@ -31,6 +31,7 @@ from .config import GatewaySettings
 from .conversations import api as conversations_api
 from .customers import api as customers_api
 from .customers import handlers as customer_handlers
+from .deps import storable_input
 from .errors import install_problem_handlers
 from .marketing import api as marketing_api
 from .orders import api as orders_api
@@ -98,10 +99,14 @@ def ai_client(settings: GatewaySettings) -> AiClient:
 
 
 def routers() -> list[APIRouter]:
-    """Sign-in and refresh are open; every other `/api/v1` route needs a signed-in staff user."""
-    public = APIRouter(prefix=API_PREFIX)
+    """Sign-in and refresh are open; every other `/api/v1` route needs a signed-in staff user.
+    Every route refuses strings PostgreSQL cannot store (`storable_input`; after sign-in, so a
+    caller who is not signed in learns nothing but 401)."""
+    public = APIRouter(prefix=API_PREFIX, dependencies=[Depends(storable_input)])
     public.include_router(auth_api.token_router)
-    protected = APIRouter(prefix=API_PREFIX, dependencies=[Depends(auth_api.current_staff)])
+    protected = APIRouter(
+        prefix=API_PREFIX, dependencies=[Depends(auth_api.current_staff), Depends(storable_input)]
+    )
     protected.include_router(auth_api.router)
     protected.include_router(staff_api.router)
     protected.include_router(customers_api.router)

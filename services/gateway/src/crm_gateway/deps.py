@@ -1,12 +1,14 @@
-"""FastAPI dependencies shared by the routers: the runtime, settings, one session per request
-and the clients of the messenger, marketing and ai internal APIs."""
+"""FastAPI dependencies shared by the routers: the runtime, settings, one session per request,
+the clients of the messenger, marketing and ai internal APIs, and the check that every string a
+request carries can be stored (`storable_input`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, params
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_gateway.clients.ai import AiClient
@@ -15,6 +17,7 @@ from crm_gateway.clients.messenger import MessengerClient
 from crm_gateway.reads import HotReads
 from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.runtime import Runtime
+from crm_servicekit.storable import Location, unstorable_in
 
 from .config import GatewaySettings
 
@@ -73,6 +76,45 @@ def get_reads(request: Request) -> HotReads:
     if not isinstance(reads, HotReads):
         raise TypeError("app.state.reads is set by create_app()")
     return reads
+
+
+async def storable_input(request: Request) -> None:
+    """Refuse a request any of whose strings PostgreSQL cannot store (U+0000, lone surrogates):
+    path and query parameters and the JSON or form body the route reads, names included. The 422
+    problem names each such field as a validation error does, and nothing is looked up or stored.
+
+    Declared once on the routers `app.routers()` builds, so every route, present and future, is
+    covered without a rule per field (a test walks the served routes to keep it so)."""
+    found = [
+        *_located("path", request.path_params.items()),
+        *_located("query", request.query_params.multi_items()),
+        *await _body(request),
+    ]
+    if found:
+        errors = [{"type": "string_unstorable", "loc": loc, "msg": why, "input": None} for loc, why in found]
+        raise RequestValidationError(errors)
+
+
+def _located(location: str, pairs: Iterable[tuple[str, Any]]) -> Iterator[tuple[Location, str]]:
+    """Path, query and form values are name-value pairs (a name may repeat: `tag=a&tag=b`)."""
+    for name, value in pairs:
+        for at, why in unstorable_in({name: value}):
+            yield (location, *at), why
+
+
+async def _body(request: Request) -> list[tuple[Location, str]]:
+    """The body as the route reads it; Starlette keeps what FastAPI parsed, so it is parsed once."""
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    if body_field is None:
+        return []
+    if isinstance(body_field.field_info, params.Form):
+        form = await request.form()
+        return list(_located("body", ((k, v) for k, v in form.multi_items() if isinstance(v, str))))
+    try:
+        body = await request.json()
+    except ValueError:  # not JSON: FastAPI's own validation answers
+        return []
+    return [(("body", *at), why) for at, why in unstorable_in(body)]
 
 
 SettingsDep = Annotated[GatewaySettings, Depends(get_settings)]

@@ -3,7 +3,8 @@ and the numbers (campaign tree, insights by level). Every route needs the shared
 `X-Internal-Token`; the gateway decides which staff member may do what.
 
 A refusal staff can act on is a 422 (409 when no ad account is configured) whose `detail` is a
-sentence written for them; the gateway passes it on.
+sentence written for them; the gateway passes it on. Ids out of BIGINT's range, in the path or
+in a cursor, are refused (422) before any statement is built.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import json
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 
 from crm_servicekit.internal import internal_router
 from crm_servicekit.runtime import Runtime
+from crm_servicekit.storable import BIGINT_MAX
 
 from . import runs
 from .config import MarketingSettings
@@ -74,7 +76,7 @@ def _encode(at: datetime, run_id: int) -> str:
 def _decode(cursor: str) -> tuple[datetime, int]:
     try:
         at, run_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(run_id, int):
+        if not isinstance(run_id, int) or not 0 < run_id <= BIGINT_MAX:
             raise TypeError("not an id")
         return datetime.fromisoformat(at), run_id
     except (binascii.Error, ValueError, TypeError) as exc:
@@ -103,7 +105,7 @@ def router(runtime: Runtime, settings: MarketingSettings) -> APIRouter:
         )
 
     @api.get("/syncs/{run_id}", response_model=SyncRunView)
-    async def get_sync(run_id: int) -> SyncRunView:
+    async def get_sync(run_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)]) -> SyncRunView:
         async with runtime.sessionmaker() as session:
             found = await syncs.sync_runs_by_id(session, [run_id])
         if not found:

@@ -81,7 +81,9 @@ class TokenOut(BaseModel):
 
 
 class RefreshIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"refresh_token": "q3Yv0m8f1k2..."}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"refresh_token": "q3Yv0m8f1k2..."}]}
+    )
 
     refresh_token: str = Field(min_length=1, max_length=2048)
 

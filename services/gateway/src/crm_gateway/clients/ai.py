@@ -1,6 +1,7 @@
 """The ai service's internal HTTP API (`/internal/v1`), as the gateway calls it: for now only the
-PDPA export of the replies it generated for a customer. The ai service's errors all become
-`AiUnavailable` (503): no call here carries anything a user typed that it could refuse.
+PDPA export of the replies it generated for a customer. No call here carries anything a user typed
+that it could refuse, so a refusal is a failure like its other errors (`ServiceFailed`, 502);
+`AiUnavailable` (503) when it cannot be reached.
 """
 
 from __future__ import annotations
@@ -59,11 +60,11 @@ class AiClient(InternalApiClient):
 
     def conflict(self, detail: str | None) -> Problem:
         log.warning("ai internal api refused a call", status=409)
-        return AiUnavailable()
+        return self.failed()
 
     def rejected(self, detail: str | None) -> Problem:
         log.warning("ai internal api rejected a call", status=422)
-        return AiUnavailable()
+        return self.failed()
 
     async def export(self, identities: Sequence[ChannelIdentity]) -> AiExport:
         """What the ai service holds on these identities, for a customer's PDPA export."""

@@ -1,12 +1,17 @@
 """What the gateway's clients of other services' internal APIs (`/internal/v1`) share: one pooled,
 traced HTTP client with the service token, and the translation of the other service's answers
-into the gateway's problems:
+into the gateway's problems. A refusal of what staff asked for keeps its status; a failure of the
+other service is a 502 when it answered, a 503 only when it could not be reached:
 
     2xx                            the model
-    404 (when the call names one)  `not_found`
-    409                            `conflict`, with the service's `detail`
-    400, 422                       `rejected`, with the service's `detail`
-    anything else, no answer       `unavailable` (logged: a 401 is a token mismatch)
+    404 (when the call names one)  `not_found`                                       404
+    409                            `conflict`, with the service's `detail`           409
+    400, 422                       `rejected`, with the service's `detail`           422
+    no answer (refused, timed out), or 503 (no instance ready behind its address)
+                                   `unavailable`                                     503
+    anything else: a 5xx, an answer the gateway cannot read, a 401/403 (a token mismatch),
+    a 404 where the call names nothing (a route it does not have)
+                                   `ServiceFailed`, logged                           502
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from crm_gateway.clients.errors import ServiceFailed
 from crm_gateway.errors import Problem
 from crm_servicekit.logging import get_logger
 from crm_servicekit.tracing import instrument_httpx
@@ -63,6 +69,9 @@ class InternalApiClient:
     def rejected(self, detail: str | None) -> Problem:
         raise NotImplementedError
 
+    def failed(self) -> Problem:
+        return ServiceFailed(self.service)
+
     async def _call(
         self,
         method: str,
@@ -92,13 +101,16 @@ class InternalApiClient:
                     status=status,
                     model=model.__name__,
                 )
-                raise self.unavailable() from exc
+                raise self.failed() from exc
         if status == 404 and not_found is not None:
             raise not_found()
         if status == 409:
             raise self.conflict(_detail(response))
         if status in (400, 422):
             raise self.rejected(_detail(response))
+        if status == 503:
+            log.warning("internal api unavailable", service=self.service, method=method, status=status)
+            raise self.unavailable()
         if status in (401, 403):
             log.error(
                 "internal api refused the token; check CRM_INTERNAL_TOKEN",
@@ -107,7 +119,7 @@ class InternalApiClient:
             )
         else:
             log.warning("internal api failed", service=self.service, method=method, status=status)
-        raise self.unavailable()
+        raise self.failed()
 
 
 def query(**values: object) -> dict[str, str]:

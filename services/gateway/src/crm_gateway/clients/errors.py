@@ -1,5 +1,6 @@
-"""What another service's refusal or absence means to a staff user: the problem documents the
-gateway answers with when the messenger or the marketing service says no or does not answer."""
+"""What another service's refusal, failure or absence means to a staff user: the problem documents
+the gateway answers with when the messenger or the marketing service says no, fails (502) or does
+not answer (503)."""
 
 from __future__ import annotations
 
@@ -79,3 +80,19 @@ class MarketingUnavailable(Problem):
 
     def __init__(self) -> None:
         super().__init__("The marketing service is unavailable, try again shortly.")
+
+
+class ServiceFailed(Problem):
+    """The other service answered, but with its own error (a 5xx), with something the gateway
+    cannot read, or by refusing the gateway's token: nothing staff did wrong, and nothing they can
+    fix (the cause is logged). A service that could not be reached is its `...Unavailable` (503)."""
+
+    status = 502
+    slug = "service-failed"
+    title = "Another service failed"
+
+    def __init__(self, service: str) -> None:
+        super().__init__(
+            f"The {service} service failed to answer this request; try again, and tell an "
+            "administrator if it keeps failing."
+        )

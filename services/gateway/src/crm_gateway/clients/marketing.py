@@ -10,7 +10,8 @@ Marketing's errors become the gateway's problems:
     404 (on a sync run)       SyncRunNotFound          404
     409                       MarketingConflict        409, with marketing's `detail`
     400, 422                  MarketingRejected        422, with marketing's `detail`
-    anything else, no answer  MarketingUnavailable     503 (logged: a 401 is a token mismatch)
+    no answer, or 503         MarketingUnavailable     503
+    anything else             ServiceFailed            502 (logged: a 401 is a token mismatch)
 """
 
 from __future__ import annotations

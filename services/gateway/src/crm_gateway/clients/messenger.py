@@ -9,7 +9,8 @@ the staff API returns. The messenger's errors become the gateway's problems:
     404 (on a conversation)   ConversationNotFound         404
     409                       ConversationConflict         409, with the messenger's `detail`
     400, 422                  MessengerRejected            422
-    anything else, no answer  MessengerUnavailable         503 (logged: a 401 is a token mismatch)
+    no answer, or 503         MessengerUnavailable         503
+    anything else             ServiceFailed                502 (logged: a 401 is a token mismatch)
 """
 
 from __future__ import annotations

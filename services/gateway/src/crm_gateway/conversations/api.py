@@ -37,6 +37,8 @@ _DESCRIBED = {
     403: "The signed-in staff user's role does not allow this.",
     404: "No conversation has this id.",
     409: "The messenger refused: e.g. the 7-day reply window is closed. `detail` says why.",
+    502: "The messenger failed to answer (an error of its own); try again, and tell an administrator "
+    "if it keeps failing.",
     503: "The messenger did not answer; try again shortly.",
 }
 
@@ -48,9 +50,10 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 class AssignIn(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [{"staff_id": "7d2c9a4e-1b3f-4e8a-9c6d-2f1e0a9b8c7d"}, {"staff_id": None}]
-        }
+        },
     )
 
     staff_id: uuid.UUID | None = Field(description="The staff user to assign; null unassigns.")
@@ -58,7 +61,7 @@ class AssignIn(BaseModel):
 
 class ReplyIn(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"text": "ยังว่างค่ะ เรียนทุกวันเสาร์ 10:00-15:00 ค่ะ"}]}
+        extra="forbid", json_schema_extra={"examples": [{"text": "ยังว่างค่ะ เรียนทุกวันเสาร์ 10:00-15:00 ค่ะ"}]}
     )
 
     text: str = Field(min_length=1, max_length=MAX_REPLY_CHARS, description="Sent to the customer as is.")
@@ -78,7 +81,7 @@ messenger_router = APIRouter(prefix="/messenger", tags=["messenger"])
 @router.get(
     "",
     summary="Conversations, most recent activity first",
-    responses=_problems(503),
+    responses=_problems(502, 503),
     dependencies=[allow(Permission.CONVERSATION_READ)],
 )
 async def list_conversations(
@@ -104,7 +107,7 @@ async def list_conversations(
 @router.get(
     "/{conversation_id}",
     summary="One conversation and its latest messages",
-    responses=_problems(404, 503),
+    responses=_problems(404, 502, 503),
     dependencies=[allow(Permission.CONVERSATION_READ)],
 )
 async def get_conversation(
@@ -120,7 +123,7 @@ async def get_conversation(
 @router.post(
     "/{conversation_id}/assign",
     summary="Assign to a staff user, or unassign",
-    responses=_problems(404, 503),
+    responses=_problems(404, 502, 503),
     dependencies=[allow(Permission.CONVERSATION_REPLY)],
 )
 async def assign_conversation(
@@ -134,7 +137,7 @@ async def assign_conversation(
 @router.post(
     "/{conversation_id}/handback",
     summary="Let the AI answer again",
-    responses=_problems(404, 409, 503),
+    responses=_problems(404, 409, 502, 503),
     dependencies=[allow(Permission.CONVERSATION_REPLY)],
 )
 async def hand_back_conversation(
@@ -147,7 +150,7 @@ async def hand_back_conversation(
 @router.post(
     "/{conversation_id}/read",
     summary="Mark as read (staff opened it)",
-    responses=_problems(404, 503),
+    responses=_problems(404, 502, 503),
     dependencies=[allow(Permission.CONVERSATION_READ)],
 )
 async def mark_conversation_read(conversation_id: uuid.UUID, messenger: MessengerDep) -> Conversation:
@@ -160,7 +163,7 @@ async def mark_conversation_read(conversation_id: uuid.UUID, messenger: Messenge
     dependencies=[allow(Permission.CONVERSATION_REPLY)],
     status_code=202,
     summary="Reply to the customer as the signed-in staff user",
-    responses=_problems(404, 409, 503),
+    responses=_problems(404, 409, 502, 503),
 )
 async def reply(
     conversation_id: uuid.UUID,
@@ -187,7 +190,7 @@ async def reply(
 @messenger_router.get(
     "/quarantine",
     summary="Webhook items the messenger could not handle",
-    responses=_problems(403, 503),
+    responses=_problems(403, 502, 503),
     dependencies=[allow(Permission.STAFF_ADMIN)],
 )
 async def quarantine(

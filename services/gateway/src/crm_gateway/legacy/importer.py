@@ -116,6 +116,8 @@ async def import_source(
     correlation_id: str,
 ) -> Item:
     customer_id = source.customer_id
+    if source.skipped is not None:
+        return Item(source.name, "file", "skipped", None, [source.skipped])
     if source.failure is not None or source.raw is None or customer_id is None:
         failure = source.failure or Problem("file", "unreadable")
         return Item(source.name, "customer", "failed", customer_id, [failure])

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from crm_contracts import AdReferral, ChannelIdentity
+from crm_servicekit.storable import storable, storable_json, unstorable, unstorable_in
 
 from . import values
 from .keys import (
@@ -107,7 +108,7 @@ class _Found:
 
     @property
     def name(self) -> str:
-        return ".".join(self.path)
+        return storable(".".join(self.path))
 
 
 def map_customer(
@@ -174,12 +175,15 @@ class _Mapper:
     def walk(self, obj: Mapping[str, Any], context: Context, path: Path) -> None:
         table = TABLES[context]
         for key, value in obj.items():
-            ck, here = canonical(str(key)), (*path, str(key))
+            ck, here = canonical(str(key)), (*path, storable(str(key)))
             if isinstance(value, dict) and ck in CONTAINERS:
                 self.walk(value, CONTAINERS[ck], here)
             elif (recognised := table.get(ck)) is not None and value not in (None, "", []):
                 self.found.append(_Found(recognised, here, value))
             elif recognised is None:
+                for at, why in unstorable_in({str(key): value}):
+                    where = ".".join(str(part) for part in (*path, *at))
+                    self.problems.append(Problem(where, f"{why}; kept in extra without it"))
                 self.keep(here, value)
 
     # --- reading ---
@@ -259,7 +263,10 @@ class _Mapper:
             return None
         author = _pick(by_key, NOTE_AUTHOR)
         if isinstance(author, str) and author.strip():
-            text = f"{author.strip()}: {text}"
+            if (why := unstorable(author)) is not None:
+                self.problems.append(Problem(f"{where}.author", why))
+            else:
+                text = f"{author.strip()}: {text}"
         at = _pick(by_key, NOTE_AT)
         return Note(text, self._quiet(f"{where}.date", values.when, at) if at is not None else None)
 
@@ -331,14 +338,17 @@ class _Mapper:
         self.keep(found.path, found.value)
 
     def keep(self, path: Path, value: Any) -> None:
-        """Put `value` into `extra` at `path`, creating the objects it is nested in."""
+        """Put `value` into `extra` at `path`, creating the objects it is nested in. `extra` is
+        `jsonb`: text it cannot store (U+0000, lone surrogates) is cleaned out of the copy kept
+        (`storable_json`); the field's problem says so."""
         node = self.extra
+        path = tuple(storable(key) for key in path)
         for key in path[:-1]:
             child = node.setdefault(key, {})
             if not isinstance(child, dict):  # the container itself was kept whole already
                 return
             node = child
-        node[path[-1]] = value
+        node[path[-1]] = storable_json(value)
 
     def spill(self, key: str, more: list[str]) -> None:
         if more:

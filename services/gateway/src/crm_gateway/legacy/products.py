@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from crm_gateway.catalog.service import PRODUCT_KINDS
+from crm_servicekit.storable import storable
 
 from . import values
 from .keys import canonical
@@ -90,7 +91,8 @@ KIND_WORDS = {
 
 
 def map_product(raw: Mapping[str, Any]) -> MappedProduct:
-    by_key = {canonical(str(k)): (str(k), v) for k, v in raw.items() if v not in (None, "", [])}
+    # Keys are named in the report as the file spells them, made storable (printable) there.
+    by_key = {canonical(str(k)): (storable(str(k)), v) for k, v in raw.items() if v not in (None, "", [])}
     problems: list[Problem] = []
     used: set[str] = set()
 
@@ -183,4 +185,4 @@ def _urls(value: Any) -> tuple[str, ...]:
     items = value if isinstance(value, list) else [value]
     if not all(isinstance(i, str) and i.startswith(("http://", "https://")) for i in items):
         raise Unreadable("not a list of http(s) links")
-    return tuple(items)
+    return tuple(values.storable_text(i) for i in items)

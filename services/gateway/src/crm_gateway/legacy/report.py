@@ -1,7 +1,8 @@
 """What an import did, per file, CSV row and catalog entry: for a person and as JSON.
 
 Problems name the field as the file spells it and the reason; never a value, so a report can be
-shared and kept (file names are customer ids, not personal data).
+shared and kept (file names are customer ids, not personal data). A file of the folder that is
+no customer file (a report written there, a catalog) is `skipped`, with a note saying what it is.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from typing import Any, Literal
 
 from .mapping import Problem
 
-Status = Literal["created", "updated", "unchanged", "failed"]
-Kind = Literal["customer", "product"]
-STATUSES: tuple[Status, ...] = ("created", "updated", "unchanged", "failed")
+Status = Literal["created", "updated", "unchanged", "failed", "skipped"]
+Kind = Literal["customer", "product", "file"]
+STATUSES: tuple[Status, ...] = ("created", "updated", "unchanged", "failed", "skipped")
+KINDS: dict[Kind, str] = {"customer": "customers", "product": "products", "file": "other files"}
+# The keys of `Report.to_json()`: how a report written into the customers' folder is recognised.
+REPORT_KEYS = frozenset({"all_read", "counts", "items"})
 
 
 @dataclass
@@ -45,7 +49,7 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         return {
             "all_read": self.all_read,
-            "counts": {kind: dict(self.counts(kind)) for kind in ("customer", "product")},
+            "counts": {kind: dict(self.counts(kind)) for kind in KINDS},
             "items": [asdict(i) for i in self.items],
         }
 
@@ -55,12 +59,12 @@ class Report:
     def summary(self) -> str:
         """Totals, then every file or row that failed or had a field it could not read."""
         lines = []
-        for kind in ("customer", "product"):
+        for kind, plural in KINDS.items():
             counts = self.counts(kind)
             if counts:
                 total = sum(counts.values())
                 parts = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s])
-                lines.append(f"{kind}s: {total} ({parts})")
+                lines.append(f"{plural}: {total} ({parts})")
         noted = [i for i in self.items if i.status == "failed" or i.problems]
         if noted:
             lines.append("")

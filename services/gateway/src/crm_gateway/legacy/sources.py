@@ -2,7 +2,9 @@
 
 Blocking file I/O, run in a worker thread. A file or row that cannot be read becomes a `Source`
 with a `failure`, so the import reports it and goes on with the rest. Failure reasons name the
-file, line and column, never what is written there (it may be personal data).
+file, line and column, never what is written there (it may be personal data). A `*.json` of the
+folder that is recognisably no customer file (an import report written there by `--report`, a
+catalog) is `skipped`, with a note: it neither fails the import nor is read as a customer.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from crm_gateway.customers.ids import is_customer_id
+from crm_servicekit.storable import storable
 
 from .keys import BASE, canonical
 from .mapping import Problem
+from .report import REPORT_KEYS
 
 ID_FORMAT = "TVS-CUS-<FB|LINE|WEB|WALKIN>-<yy>-<number>"
 CATALOG_LISTS = ("products", "courses", "items", "catalog", "สินค้า", "คอร์ส")
@@ -30,6 +34,7 @@ class Source:
     customer_id: str | None
     raw: dict[str, Any] | None
     failure: Problem | None = None
+    skipped: Problem | None = None  # no customer file: what it is, for the report
 
 
 def customer_files(folder: Path, skip: set[Path]) -> list[Source]:
@@ -38,13 +43,29 @@ def customer_files(folder: Path, skip: set[Path]) -> list[Source]:
 
 
 def _customer_file(path: Path) -> Source:
-    customer_id = path.stem
+    # A name is shown in reports and logs: one that is not UTF-8 is shown with U+FFFD.
+    name, customer_id = storable(path.name), path.stem
     if not is_customer_id(customer_id):
-        return Source(path.name, None, None, Problem("file", f"the name is not a customer id ({ID_FORMAT})"))
+        data, failure = read_json(path)
+        if failure is None and (what := _no_customer_file(data)) is not None:
+            return Source(name, None, None, skipped=Problem("file", f"{what}, not a customer file; skipped"))
+        return Source(name, None, None, Problem("file", f"the name is not a customer id ({ID_FORMAT})"))
     data, failure = read_json(path)
     if failure is None and not isinstance(data, dict):
         failure = Problem("file", "not a JSON object")
-    return Source(path.name, customer_id, data if failure is None else None, failure)
+    return Source(name, customer_id, data if failure is None else None, failure)
+
+
+def _no_customer_file(data: Any) -> str | None:
+    """What a document is when it is recognisably no customer record, else None (a customer
+    record under a wrong name still fails: it may be a customer nobody should lose)."""
+    if not isinstance(data, dict):
+        return None
+    if data.keys() >= REPORT_KEYS:
+        return "an import report (--report)"
+    if any(canonical(str(key)) in CATALOG_LISTS and isinstance(data[key], list) for key in data):
+        return "a product catalog (import it with --catalog)"
+    return None
 
 
 def read_json(path: Path) -> tuple[Any, Problem | None]:
@@ -66,10 +87,10 @@ def csv_rows(path: Path) -> list[Source]:
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
-        return [Source(path.name, None, None, Problem("file", "not UTF-8 text"))]
+        return [Source(storable(path.name), None, None, Problem("file", "not UTF-8 text"))]
     lines = text.splitlines(keepends=True)
     if not lines:
-        return [Source(path.name, None, None, Problem("file", "empty"))]
+        return [Source(storable(path.name), None, None, Problem("file", "empty"))]
     try:
         dialect: Any = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
     except csv.Error:
@@ -78,7 +99,7 @@ def csv_rows(path: Path) -> list[Source]:
     id_columns = [h for h in reader.fieldnames or [] if BASE.get(canonical(h)) == "customer_id"]
     sources = []
     for row in reader:
-        name = f"{path.name}:{reader.line_num}"
+        name = f"{storable(path.name)}:{reader.line_num}"
         cells = {k.strip(): v.strip() for k, v in row.items() if k and isinstance(v, str) and v.strip()}
         if not cells:
             continue

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from crm_gateway.customers.contact_points import InvalidContactPoint, normalise_email, normalise_phone
 from crm_gateway.customers.ids import BANGKOK
 from crm_gateway.customers.service import LIFECYCLE_STAGES
+from crm_servicekit.storable import unstorable
 
 
 class Unreadable(ValueError):
@@ -29,13 +30,20 @@ EARLIEST_YEAR, LATEST_YEAR = 1970, 2100
 
 
 def text(value: object) -> str:
-    """A non-empty string with its whitespace collapsed."""
+    """A non-empty string with its whitespace collapsed, that PostgreSQL can store (no U+0000,
+    no lone surrogate: `crm_servicekit.storable`)."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise Unreadable("not text")
     collapsed = " ".join(str(value).split())
     if not collapsed:
         raise Unreadable("empty")
-    return collapsed
+    return storable_text(collapsed)
+
+
+def storable_text(value: str) -> str:
+    if (why := unstorable(value)) is not None:
+        raise Unreadable(why)
+    return value
 
 
 # --- dates ---------------------------------------------------------------------------------------
@@ -196,7 +204,7 @@ def tags(value: object) -> list[str]:
         if isinstance(item, bool) or not isinstance(item, str | int | float):
             raise Unreadable("tags are text or a list of text")
         for part in _TAG_SEPARATORS.split(str(item)):
-            tag = " ".join(part.split()).lstrip("#")
+            tag = storable_text(" ".join(part.split()).lstrip("#"))
             if tag and tag not in out:
                 out.append(tag)
     return out

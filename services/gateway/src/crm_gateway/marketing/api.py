@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_gateway.auth.api import CurrentStaff
@@ -28,6 +28,7 @@ from crm_gateway.clients.marketing import (
 )
 from crm_gateway.deps import MarketingDep
 from crm_gateway.errors import problem_responses
+from crm_servicekit.storable import BIGINT_MAX
 
 MAX_PAGE_SIZE = 200
 ACCOUNT_HELP = "An ad account id, with or without `act_`; all of them when left out."
@@ -38,6 +39,8 @@ _DESCRIBED = {
     409: "Marketing cannot do this as it is set up (no ad account configured). `detail` says why.",
     422: "The request is invalid, or marketing refused it (e.g. a range Meta no longer keeps, "
     "an unknown ad account). `detail` says why.",
+    502: "The marketing service failed to answer (an error of its own); try again, and tell an "
+    "administrator if it keeps failing.",
     503: "The marketing service did not answer; try again shortly.",
 }
 
@@ -49,12 +52,13 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 class SyncRequestIn(BaseModel):
     model_config = ConfigDict(
+        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"kind": "backfill", "since": "2026-01-01", "until": "2026-03-31", "granularities": ["day"]},
                 {"kind": "hourly", "account_id": "act_1234567890"},
             ]
-        }
+        },
     )
 
     kind: RunKind = Field(
@@ -77,7 +81,7 @@ router = APIRouter(prefix="/marketing", tags=["marketing"])
 @router.get(
     "/syncs",
     summary="Sync runs, newest first",
-    responses=_problems(422, 503),
+    responses=_problems(422, 502, 503),
     dependencies=[allow(Permission.MARKETING_READ)],
 )
 async def list_sync_runs(
@@ -94,10 +98,13 @@ async def list_sync_runs(
 @router.get(
     "/syncs/{run_id}",
     summary="One sync run",
-    responses=_problems(404, 503),
+    responses=_problems(404, 502, 503),
     dependencies=[allow(Permission.MARKETING_READ)],
 )
-async def get_sync_run(run_id: int, marketing: MarketingDep) -> SyncRun:
+async def get_sync_run(
+    run_id: Annotated[int, Path(ge=1, le=BIGINT_MAX, description="A sync run's `id`.")],
+    marketing: MarketingDep,
+) -> SyncRun:
     """Poll it to follow a run's progress. Permission: `marketing:read`."""
     return await marketing.sync_run(run_id)
 
@@ -107,7 +114,7 @@ async def get_sync_run(run_id: int, marketing: MarketingDep) -> SyncRun:
     dependencies=[allow(Permission.MARKETING_SYNC)],
     status_code=202,
     summary="Queue a sync of Meta's numbers, as the signed-in staff user",
-    responses=_problems(409, 422, 503),
+    responses=_problems(409, 422, 502, 503),
 )
 async def trigger_sync(body: SyncRequestIn, staff: CurrentStaff, marketing: MarketingDep) -> SyncRunsQueued:
     """Accepted, not yet run: one queued run per ad account, which a marketing worker picks up;
@@ -126,7 +133,7 @@ async def trigger_sync(body: SyncRequestIn, staff: CurrentStaff, marketing: Mark
     "/campaigns",
     dependencies=[allow(Permission.MARKETING_READ)],
     summary="Campaigns, ad sets and ads with their totals over a range",
-    responses=_problems(422, 503),
+    responses=_problems(422, 502, 503),
 )
 async def campaign_tree(
     marketing: MarketingDep,
@@ -142,7 +149,7 @@ async def campaign_tree(
     "/insights",
     dependencies=[allow(Permission.MARKETING_READ)],
     summary="Numbers per account, campaign, ad set or ad, per day or hour",
-    responses=_problems(422, 503),
+    responses=_problems(422, 502, 503),
 )
 async def insights(
     marketing: MarketingDep,

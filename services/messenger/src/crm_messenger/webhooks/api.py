@@ -14,7 +14,7 @@ from prometheus_client import Counter
 from crm_messenger.config import MessengerSettings
 from crm_messenger.meta.signature import signature_valid
 from crm_messenger.webhooks import service
-from crm_messenger.webhooks.inbox import WebhookProcessor, WebhookStore
+from crm_messenger.webhooks.inbox import WebhookProcessor, WebhookStore, storable_body
 from crm_messenger.webhooks.schemas import QuarantinedView, QuarantineList
 from crm_servicekit.internal import internal_router
 from crm_servicekit.logging import get_logger
@@ -57,8 +57,9 @@ def router(settings: MessengerSettings, store: WebhookStore, processor: WebhookP
         if not isinstance(document, dict) or document.get("object") != "page":
             REJECTED.labels("object").inc()
             raise HTTPException(400, "not a Messenger webhook for a Page (object must be 'page')")
-        # Stored durably before the 200; the processor applies it right after (ADR 8).
-        receipt = await store.store(body.decode())
+        # Stored durably before the 200 (text PostgreSQL cannot store cleaned out); the processor
+        # applies it right after (ADR 8).
+        receipt = await store.store(storable_body(body, document))
         processor.wake()  # at once in this process; others hear it from PostgreSQL
         RECEIVED.inc()
         return JSONResponse({"status": "received"}, headers={"X-Webhook-Receipt": str(receipt)})
