@@ -122,11 +122,16 @@ class Messaging(_Model):
         return ms_to_datetime(self.timestamp)
 
 
-class Entry(_Model):
+class Entry(BaseModel):
+    # What else an entry holds is kept: an entry we do not handle is quarantined as Meta sent it.
+    model_config = ConfigDict(extra="allow")
+
     id: str
     time: int = 0
     messaging: list[dict[str, Any]] = Field(default_factory=list)
     standby: list[dict[str, Any]] = Field(default_factory=list)
+    # Page subscription fields (`feed`, `mention`, ...): none is handled, each is quarantined.
+    changes: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class WebhookPayload(_Model):

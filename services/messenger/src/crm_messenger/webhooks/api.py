@@ -3,22 +3,22 @@ bytes and stored before the 200 (ADR 8); and the internal API's quarantine, for 
 
 from __future__ import annotations
 
-import hmac
-import json
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import Counter
 
 from crm_messenger.config import MessengerSettings
 from crm_messenger.meta.signature import signature_valid
-from crm_messenger.webhooks import service
-from crm_messenger.webhooks.inbox import WebhookProcessor, WebhookStore, storable_body
+from crm_messenger.webhooks import delivery, service
+from crm_messenger.webhooks.inbox import WebhookProcessor, WebhookStore
 from crm_messenger.webhooks.schemas import QuarantinedView, QuarantineList
-from crm_servicekit.internal import internal_router
+from crm_servicekit.internal import internal_router, secret_matches
 from crm_servicekit.logging import get_logger
 from crm_servicekit.runtime import Runtime
+from crm_servicekit.unavailable import RETRY_AFTER_SECONDS, database_unavailable
 
 log = get_logger(__name__)
 
@@ -35,8 +35,8 @@ def router(settings: MessengerSettings, store: WebhookStore, processor: WebhookP
         token: str = Query("", alias="hub.verify_token"),
         challenge: str = Query("", alias="hub.challenge"),
     ) -> str:
-        expected = settings.meta_verify_token.get_secret_value()
-        if mode == "subscribe" and expected and hmac.compare_digest(token, expected):
+        # Compared as bytes: a non-ASCII token is a mismatch, not a 500.
+        if mode == "subscribe" and secret_matches(token, settings.meta_verify_token.get_secret_value()):
             return challenge
         raise HTTPException(403, "verify token mismatch")
 
@@ -50,21 +50,40 @@ def router(settings: MessengerSettings, store: WebhookStore, processor: WebhookP
             REJECTED.labels("signature").inc()
             raise HTTPException(403, "invalid signature")
         try:
-            document = json.loads(body)
-        except ValueError as exc:
+            text = delivery.stored_text(body)
+        except delivery.NotJson as exc:
             REJECTED.labels("malformed").inc()
-            raise HTTPException(400, "body is not JSON") from exc
-        if not isinstance(document, dict) or document.get("object") != "page":
-            REJECTED.labels("object").inc()
-            raise HTTPException(400, "not a Messenger webhook for a Page (object must be 'page')")
-        # Stored durably before the 200 (text PostgreSQL cannot store cleaned out); the processor
-        # applies it right after (ADR 8).
-        receipt = await store.store(storable_body(body, document))
+            raise HTTPException(400, str(exc)) from exc
+        # Stored durably before the 200, whatever it holds: what we do not handle (another
+        # `object`, `changes`, unknown kinds) is quarantined with the reason when it is applied,
+        # right after (ADR 8). Only a delivery we could not store gets a non-200: Meta retries it.
+        receipt = await _store(store, body, text)
         processor.wake()  # at once in this process; others hear it from PostgreSQL
         RECEIVED.inc()
         return JSONResponse({"status": "received"}, headers={"X-Webhook-Receipt": str(receipt)})
 
     return api
+
+
+async def _store(store: WebhookStore, body: bytes, text: str) -> int:
+    """Store the delivery; if PostgreSQL refuses its JSON (a value `jsonb` has no room for), store
+    it as text to be quarantined. Anything else is a 503 with `Retry-After`: Meta sends it again."""
+    try:
+        try:
+            return await store.store(text)
+        except (asyncpg.DataError, asyncpg.ProgramLimitExceededError) as exc:
+            log.warning("webhook body refused by PostgreSQL; stored as text", error=type(exc).__name__)
+            return await store.store(
+                delivery.unreadable(body, f"PostgreSQL refused it: {type(exc).__name__}")
+            )
+    except Exception as exc:
+        if database_unavailable(exc) is not None:
+            raise  # the service's 503 for an unreachable database
+        REJECTED.labels("not_stored").inc()
+        log.error("webhook could not be stored; answered 503", error=type(exc).__name__)
+        raise HTTPException(
+            503, "the delivery could not be stored; send it again", {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        ) from exc
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import timedelta
@@ -22,15 +21,13 @@ import asyncpg
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from prometheus_client import Counter, Histogram
-from pydantic import ValidationError
 
 from crm_messenger.meta.webhook import WebhookPayload
-from crm_messenger.webhooks import ingest, repository
+from crm_messenger.webhooks import delivery, ingest, repository
 from crm_messenger.webhooks.batch import IngestResult
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.runtime import Runtime
-from crm_servicekit.storable import storable_json
 
 log = get_logger(__name__)
 
@@ -49,26 +46,6 @@ NOTIFY_CHANNEL = "messenger_webhook_inbox"  # see migration 0003
 async def _keep(connection: asyncpg.Connection) -> None:
     """These connections only ever run one INSERT: there is no session state to reset, so
     asyncpg's reset query (a round trip on every release) is skipped."""
-
-
-# Text PostgreSQL cannot store, as Meta writes it (it escapes all but ASCII): `\u0000`, or half
-# of a surrogate pair without its other half. Emoji come as whole pairs and do not match.
-_UNSTORABLE_ESCAPE = re.compile(
-    rb"\\u0000"
-    rb"|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
-    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-)
-
-
-def storable_body(body: bytes, document: Any) -> str:
-    """The webhook body as it is stored: as Meta sent it, or, when it holds text PostgreSQL cannot
-    store (`jsonb` refuses `\\u0000`; a lone surrogate is not UTF-8), re-encoded from `document`
-    (the parsed body) with NUL removed and lone surrogates replaced (`storable_json`). The message
-    is kept without them rather than lost to a 500 that Meta retries for a day."""
-    if _UNSTORABLE_ESCAPE.search(body) is None:
-        with contextlib.suppress(UnicodeDecodeError):  # raw surrogate bytes: cleaned below
-            return body.decode()
-    return json.dumps(storable_json(document), ensure_ascii=False)
 
 
 class WebhookStore:
@@ -176,12 +153,14 @@ class WebhookProcessor:
             payloads: list[tuple[int, WebhookPayload, Any]] = []
             results: dict[int, IngestResult] = {}
             for row in rows:
-                try:
-                    payloads.append((row.id, WebhookPayload.model_validate(row.body), row))
-                except ValidationError:
-                    await repository.quarantine(uow.session, None, "webhook", "not a page webhook", row.body)
+                payload = delivery.handled(row.body)
+                if isinstance(payload, str):  # not a Page webhook: kept whole, with why
+                    await repository.quarantine(uow.session, None, "webhook", payload, row.body)
                     PROCESSED.labels("quarantined").inc()
+                    QUARANTINED.inc()
                     results[row.id] = IngestResult(quarantined=1)
+                else:
+                    payloads.append((row.id, payload, row))
             if one_by_one:
                 for receipt, payload, row in payloads:
                     results[receipt] = await self._apply_one(uow, receipt, payload, row)

@@ -4,18 +4,21 @@
 deliver them out of order), in the caller's transaction: runs of customer messages a run at a
 time (`ingest_messages`), every other kind one by one in between (`ingest_events`), so an echo
 still silences later messages. An item that does not parse, or of a kind we do not know, is
-quarantined with the reason; the counts per webhook (stored, duplicates, quarantined, kinds) are
-returned by receipt.
+quarantined with the reason, and so is each of an entry's `changes` (Page fields we do not
+handle) and an entry with neither `messaging` nor `standby`; the counts per webhook (stored,
+duplicates, quarantined, kinds) are returned by receipt.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from pydantic import ValidationError
 
-from crm_messenger.meta.webhook import Messaging, WebhookPayload, item_kind, sort_key
+from crm_messenger.meta.webhook import Entry, Messaging, WebhookPayload, item_kind, sort_key
 from crm_messenger.webhooks.batch import IngestResult, Item
+from crm_messenger.webhooks.delivery import why
 from crm_messenger.webhooks.ingest_events import PageEvents
 from crm_messenger.webhooks.ingest_messages import CustomerMessages
 from crm_servicekit.outbox import UnitOfWork
@@ -44,6 +47,10 @@ async def ingest_batch(
     other kind is applied one by one, in between, so an echo still silences later messages.
     """
     results = {receipt: IngestResult() for receipt, _ in payloads}
+    ingest = _Ingest(uow, results, handover_idle)
+    for receipt, payload in payloads:
+        for e in payload.entry:
+            await _unhandled_parts(ingest, receipt, e)
     items = [
         Item(receipt, e.id, raw, standby)
         for receipt, payload in payloads
@@ -52,7 +59,6 @@ async def ingest_batch(
         for raw in raws
     ]
     items.sort(key=lambda item: sort_key(item.raw))
-    ingest = _Ingest(uow, results, handover_idle)
     run: list[tuple[Item, Messaging]] = []
     for item in items:
         kind = item_kind(item.raw)
@@ -60,7 +66,7 @@ async def ingest_batch(
         try:
             event = Messaging.model_validate(item.raw)
         except ValidationError as exc:
-            await ingest.quarantine(item, kind, _why(exc))
+            await ingest.quarantine(item, kind, why(exc))
             continue
         if kind == "message" and event.sender.id is not None:
             run.append((item, event))
@@ -69,13 +75,31 @@ async def ingest_batch(
         run = []
         handler = getattr(ingest, f"on_{kind}", None)
         if handler is None:
-            await ingest.quarantine(item, kind, "an event type we do not know")
+            await ingest.quarantine(item, kind, f"an event type we do not know ({_keys(item)})")
             continue
         await handler(item, event)
     await ingest.messages(run)
     return results
 
 
-def _why(exc: ValidationError) -> str:
-    # Field locations and error types only: the input may hold personal data.
-    return "unreadable: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in exc.errors())
+async def _unhandled_parts(ingest: _Ingest, receipt: int, entry: Entry) -> None:
+    """Quarantine what an entry holds besides `messaging` and `standby`: each of its `changes`
+    (Page subscription fields we do not handle), or the entry itself when it holds nothing else."""
+    for change in entry.changes:
+        field = change.get("field")
+        name = "none" if field is None else json.dumps(str(field)[:64], ensure_ascii=False)
+        await ingest.quarantine(
+            Item(receipt, entry.id, change, False), "change", f"a Page change we do not handle (field {name})"
+        )
+    if not (entry.messaging or entry.standby or entry.changes):
+        await ingest.quarantine(
+            Item(receipt, entry.id, entry.model_dump(), False),
+            "entry",
+            "an entry without messaging or standby",
+        )
+
+
+def _keys(item: Item) -> str:
+    """The keys naming an item's event (not `sender`, `recipient`, `timestamp`), for the reason."""
+    keys = [str(k)[:40] for k in item.raw if k not in ("sender", "recipient", "timestamp")]
+    return json.dumps(keys[:5], ensure_ascii=False) if keys else "no event key"
