@@ -115,6 +115,8 @@ async def system(
         service_envs={"marketing": {**marketing.service_env(), **MARKETING_ENV}},
         log_dir=root / "logs",
     )
+    # What the Page sends comes back to the messenger as echoes, as with a real Page.
+    meta.echo_to(stack.url("messenger") + "/webhooks/meta", APP_SECRET)
     try:
         # The fake starts while the services migrate; both must be ready before the services.
         started = await asyncio.gather(

@@ -84,3 +84,15 @@ async def messenger(
 ) -> AsyncIterator[Messenger]:
     async with running_messenger(migrated, rabbitmq_url, meta) as m:
         yield m
+
+
+@pytest.fixture(scope="module")
+def gated_meta() -> Iterator[tuple[str, MetaState, Any]]:
+    """The fake Meta behind a gate (`interruptions.MetaGate`): text messages are held unanswered
+    while it is closed."""
+    from .interruptions import MetaGate  # it imports this module
+
+    state = MetaState(page_id=PAGE_ID, access_token=PAGE_TOKEN)
+    gate = MetaGate(create_meta_app(state))
+    with FakeServer(gate) as server:
+        yield server.url, state, gate

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
-from crm_fakes import FakeServer, MetaState, create_meta_app
+from crm_fakes import MetaState
 from crm_messenger.conversations.models import messages
 from crm_messenger.outbound.delivery import INTERRUPTED
 from crm_messenger.outbound.parts import split_text
@@ -23,7 +23,7 @@ from crm_servicekit.db import create_engine, create_sessionmaker
 from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.testing import eventually
 
-from .conftest import PAGE_ID, PAGE_TOKEN, Messenger, running_messenger
+from .conftest import Messenger, running_messenger
 from .helpers import publish, reply_to, say
 from .interruptions import (
     MetaGate,
@@ -40,14 +40,6 @@ from .interruptions import (
 pytestmark = pytest.mark.integration
 
 LONG_AGO = timedelta(minutes=10)  # well past the sweeper's bound for a part left `sending`
-
-
-@pytest.fixture(scope="module")
-def gated_meta() -> Iterator[tuple[str, MetaState, MetaGate]]:
-    state = MetaState(page_id=PAGE_ID, access_token=PAGE_TOKEN)
-    gate = MetaGate(create_meta_app(state))
-    with FakeServer(gate) as server:
-        yield server.url, state, gate
 
 
 @pytest.fixture

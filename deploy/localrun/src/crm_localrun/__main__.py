@@ -183,7 +183,10 @@ def up() -> int:
             marketing, service_envs["marketing"] = fake_marketing(
                 env, int(env.get("MARKETING_FAKE_PORT", MARKETING_FAKE_PORT))
             )
-            meta = create_meta_app(MetaState(page_id=DEMO_PAGE_ID))
+            meta_state = MetaState(page_id=DEMO_PAGE_ID)
+            # Echoes of what the Page sends come back to the messenger, as with a real Page.
+            meta_state.echo_to(stack.url("messenger") + "/webhooks/meta", env["META_APP_SECRET"])
+            meta = create_meta_app(meta_state)
             fake = FakeServer(meta, port=int(env.get("META_FAKE_PORT", META_FAKE_PORT))).start()
             env["META_GRAPH_API_URL"] = fake.url
         asyncio.run(ensure_database(env["DATABASE_URL"]))

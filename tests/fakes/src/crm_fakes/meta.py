@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel, ConfigDict
 
+from crm_fakes.echoes import Echoes
 from crm_fakes.graph_errors import GraphError, fbtrace_id
 from crm_fakes.webhooks import meta_json, new_mid
 
@@ -60,6 +61,11 @@ class FailSpec(BaseModel):
     message: str | None = None
 
 
+class EchoTarget(BaseModel):
+    url: str
+    app_secret: str
+
+
 @dataclass
 class _Pending:
     spec: FailSpec
@@ -80,6 +86,13 @@ class MetaState:
         self._attempts: list[RecordedAttempt] = []
         self._failures: list[_Pending] = []
         self._calls = 0
+        # Set with `echo_to`: accepted text sends come back to this webhook as echoes.
+        self.echoes: Echoes | None = None
+
+    def echo_to(self, url: str, app_secret: str) -> Echoes:
+        """Deliver the echo of every accepted text send to the webhook at `url` (signed)."""
+        self.echoes = Echoes(url, app_secret)
+        return self.echoes
 
     def fail_next(
         self,
@@ -307,6 +320,8 @@ def create_meta_app(state: MetaState | None = None) -> FastAPI:
             result["recipient_id"] = recipient_id
         if message_id is not None:
             result["message_id"] = message_id
+        if state.echoes is not None and message_id is not None and recipient_id is not None:
+            state.echoes.echo(state.page_id, recipient_id, message_id, body["message"])
         state.record_send(
             RecordedSend(
                 path=request.url.path,
@@ -359,6 +374,11 @@ def _add_control_routes(app: FastAPI, state: MetaState) -> None:
             http_status=spec.http_status,
             message=spec.message,
         )
+        return {"ok": True}
+
+    @app.post("/_fake/echoes")
+    async def echoes(target: EchoTarget) -> dict[str, bool]:
+        state.echo_to(target.url, target.app_secret)
         return {"ok": True}
 
     @app.post("/_fake/reset")

@@ -27,10 +27,23 @@ async def parts_of(session: AsyncSession, source_event_id: uuid.UUID) -> list[Ro
     return await repository.outbound_by_source(session, source_event_id)
 
 
-async def claim_next(session: AsyncSession, conversation_id: uuid.UUID) -> Row[Any] | None:
-    """The conversation's oldest pending part, now `sending`, with the customer's PSID; none
-    while another of its parts is `sending`, so no part overtakes one not yet resolved."""
-    return await repository.claim_next_pending(session, conversation_id)
+async def next_ready(session: AsyncSession, conversation_id: uuid.UUID) -> Row[Any] | None:
+    """The conversation's next part to send, with the customer's PSID; none while another of
+    its parts is `sending`, so no part overtakes one not yet resolved. Not claimed yet."""
+    return await repository.next_ready(session, conversation_id)
+
+
+async def claim(session: AsyncSession, message_id: uuid.UUID) -> bool:
+    """pending -> sending, the moment before Meta is asked; False if no longer pending."""
+    return await repository.claim(session, message_id)
+
+
+async def confirm_by_echo(
+    session: AsyncSession, message_id: uuid.UUID, page_id: str, mid: str, at: datetime
+) -> Row[Any] | None:
+    """Meta's echo of our part proves delivery: `sending` or failed as "delivery unknown" ->
+    `sent`. Returns the part if this changed it, None if it was known sent already."""
+    return await repository.confirm_by_echo(session, message_id, page_id, mid, at)
 
 
 async def has_pending(session: AsyncSession, conversation_id: uuid.UUID) -> bool:

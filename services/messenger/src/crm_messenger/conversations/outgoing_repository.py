@@ -42,38 +42,70 @@ async def outbound_by_source(session: AsyncSession, source_event_id: uuid.UUID) 
     )
 
 
-async def claim_next_pending(session: AsyncSession, conversation_id: uuid.UUID) -> Row[Any] | None:
-    """pending -> sending for the conversation's oldest pending part: only one process ever
-    sends a given part, and parts leave in the order they were written. Nothing is claimed while
-    a part of the conversation is still `sending` (one a stopped process left, until the sweeper
-    resolves it): a later part never overtakes one whose delivery is not known."""
-    oldest = (
-        select(m.id)
+# What the sender needs of a part to send it and announce the outcome, with the customer's PSID.
+_PART = (
+    m.id,
+    m.conversation_id,
+    m.page_id,
+    m.text,
+    m.sent_by,
+    m.staff_id,
+    m.source_event_id,
+    m.part,
+    m.typing,
+    m.quick_replies,
+    m.messaging_type,
+    m.tag,
+    c.psid,
+)
+
+
+async def next_ready(session: AsyncSession, conversation_id: uuid.UUID) -> Row[Any] | None:
+    """The conversation's oldest pending part, while none of its parts is `sending` (one a
+    stopped process left, until it is resolved): a later part never overtakes one whose delivery
+    is not known. Read only; the sender holding the conversation's lock claims it with `claim`."""
+    stmt = (
+        select(*_PART)
+        .join(conversations, c.id == m.conversation_id)
         .where(*_ready_to_send(conversation_id))
         .order_by(m.created_at, m.part)
         .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
     )
+    return (await session.execute(stmt)).first()
+
+
+async def claim(session: AsyncSession, message_id: uuid.UUID) -> bool:
+    """pending -> sending, just before Meta is asked for the part: only one process ever sends a
+    given part. False if it is no longer pending (erased, or failed with an earlier part)."""
+    result = await session.execute(
+        update(messages)
+        .where(m.id == message_id, m.status == "pending")
+        .values(status="sending", attempts=m.attempts + 1, updated_at=func.now())
+        .returning(m.id)
+    )
+    return result.first() is not None
+
+
+async def confirm_by_echo(
+    session: AsyncSession, message_id: uuid.UUID, page_id: str, mid: str, at: datetime
+) -> Row[Any] | None:
+    """Meta echoed our part (its metadata names it): it was delivered. A part still `sending`
+    (its sender has not recorded Meta's answer, or never will) or failed without an answer from
+    Meta ("delivery unknown") becomes `sent` with Meta's id; returns it, or None if it was
+    recorded as sent already (or is not ours, or was erased)."""
     stmt = (
         update(messages)
-        .where(m.id == oldest, m.conversation_id == c.id)
-        .values(status="sending", attempts=m.attempts + 1, updated_at=func.now())
-        .returning(
-            m.id,
-            m.conversation_id,
-            m.page_id,
-            m.text,
-            m.sent_by,
-            m.staff_id,
-            m.source_event_id,
-            m.part,
-            m.typing,
-            m.quick_replies,
-            m.messaging_type,
-            m.tag,
-            c.psid,
+        .where(
+            m.id == message_id,
+            m.page_id == page_id,
+            m.direction == "out",
+            m.conversation_id == c.id,
+            (m.status == "sending") | ((m.status == "failed") & m.error_code.is_(None)),
         )
+        .values(
+            status="sent", mid=mid, sent_at=at, error_reason=None, error_subcode=None, updated_at=func.now()
+        )
+        .returning(*_PART)
     )
     return (await session.execute(stmt)).first()
 

@@ -6,11 +6,12 @@ them `pending` and calls `send_soon(conversation)`, which only wakes the sender:
 task (a broker delivery, a request) never calls Meta itself, so losing the broker's connection
 never cuts a Send API call. The sender drains each woken conversation in a task of its own, at
 most `MAX_CONVERSATIONS` at a time, holding the conversation's advisory lock (one sender per
-conversation across replicas, so parts leave in the order they were written). Each part is
-claimed (pending -> sending, committed) and handed to `delivery.deliver`, shielded, which always
-records its outcome. On shutdown the sender claims nothing more, gives the calls in flight
-`SHUTDOWN_GRACE` seconds, then cancels them: each records "interrupted" (or goes back to
-`pending` if Meta was not asked yet). What a stopped process left is found by `outbound.sweeper`.
+conversation across replicas, so parts leave in the order they were written). Each ready part
+is handed to `delivery.deliver`, shielded, which claims it (pending -> sending, committed) just
+before Meta is asked and always records its outcome. On shutdown the sender takes nothing more,
+gives the calls in flight `SHUTDOWN_GRACE` seconds, then cancels them: each records
+"interrupted" (or stays `pending` if Meta was not asked yet). What a stopped process left is
+found by `outbound.sweeper`.
 """
 
 from __future__ import annotations
@@ -138,8 +139,7 @@ class Sender:
 
     async def _send_next(self, conversation_id: uuid.UUID) -> bool:
         async with self.uow() as uow:
-            part = await outgoing.claim_next(uow.session, conversation_id)
-            await uow.commit()
+            part = await outgoing.next_ready(uow.session, conversation_id)
         if part is None:
             return False
         call = asyncio.create_task(delivery.deliver(self.uow, self.client, part))

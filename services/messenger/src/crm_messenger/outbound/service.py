@@ -16,7 +16,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from crm_contracts import MessageSendFailed, MessageSendFailedData, ReplyGenerated
+from crm_contracts import (
+    MessageSendFailed,
+    MessageSendFailedData,
+    MessageSent,
+    MessageSentData,
+    ReplyGenerated,
+)
 from crm_messenger.conversations import messages, outgoing
 from crm_messenger.conversations import service as conversations
 from crm_messenger.conversations.rules import reply_window
@@ -27,6 +33,8 @@ from crm_servicekit.outbox import UnitOfWork
 log = get_logger(__name__)
 
 CONSUMER_REPLIES = "messenger.replies"
+# Each part goes out with metadata `crm:<part id>`, which Meta echoes back (`webhooks.ingest_events`).
+PART_METADATA = "crm:"
 # Staff replies are keyed by their Idempotency-Key within a conversation.
 STAFF_NAMESPACE = uuid.UUID("6f1b1c1e-5d0a-4a53-9d1e-2f6f3c8b7a10")
 
@@ -183,5 +191,26 @@ def failed_event(
             error_subcode=subcode,
             reason=reason,
             failed_at=datetime.now(UTC),
+        ),
+    )
+
+
+def sent_event(part: Any, mid: str, at: datetime) -> MessageSent:
+    """`message.sent` for a part Meta accepted (its answer, or its echo), with Meta's id."""
+    return MessageSent(
+        correlation_id=str(part.source_event_id or part.id),
+        data=MessageSentData(
+            message_id=part.id,
+            conversation_id=part.conversation_id,
+            page_id=part.page_id,
+            psid=part.psid,
+            meta_message_id=mid,
+            text=part.text,
+            sent_by=part.sent_by,
+            staff_id=part.staff_id,
+            messaging_type=part.messaging_type or "RESPONSE",
+            tag=part.tag,
+            in_reply_to_event_id=part.source_event_id if part.sent_by == "ai" else None,
+            sent_at=at,
         ),
     )

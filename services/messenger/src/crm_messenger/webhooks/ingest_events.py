@@ -1,18 +1,23 @@
 """Everything else Meta sends about a thread, one item at a time: an ad or m.me link opening an
-existing thread (stored once, `contact.seen`), echoes of what the Page sent (ours are skipped; one
-written in the Page inbox means staff took over), delivery and read receipts of what we sent,
-reactions, and opt-ins. An item we cannot place is quarantined with the reason."""
+existing thread (stored once, `contact.seen`), echoes of what the Page sent (ours confirm that
+Meta delivered the part; one written in the Page inbox means staff took over), delivery and read
+receipts of what we sent, reactions, and opt-ins. An item we cannot place is quarantined with the reason."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from crm_messenger.conversations import messages
+from crm_messenger.conversations import messages, outgoing
 from crm_messenger.conversations import service as conversations
 from crm_messenger.meta.webhook import Messaging, item_kind, ms_to_datetime
+from crm_messenger.outbound.service import PART_METADATA, sent_event
 from crm_messenger.webhooks import repository
 from crm_messenger.webhooks.batch import Batch, Item, ad_referral
+from crm_servicekit.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class PageEvents(Batch):
@@ -44,9 +49,10 @@ class PageEvents(Batch):
         if psid is None:
             await self.quarantine(item, "echo", "no recipient.id (PSID)")
             return
-        if (msg.metadata or "").startswith("crm:") or await messages.is_ours(
-            self.session, item.page_id, msg.mid
-        ):
+        if (msg.metadata or "").startswith(PART_METADATA):
+            await self._delivered(item, event, msg.metadata or "")
+            return
+        if await messages.is_ours(self.session, item.page_id, msg.mid):
             self.results[item.receipt].duplicates += 1
             return
         conversation, _ = await conversations.get_or_create(self.session, item.page_id, psid)
@@ -73,6 +79,25 @@ class PageEvents(Batch):
             await conversations.change_mode(
                 self.uow, conversation, "human", True, "page_inbox_reply", msg.mid, datetime.now(UTC)
             )
+
+    async def _delivered(self, item: Item, event: Messaging, metadata: str) -> None:
+        """Our part came back: Meta delivered it. A part whose answer we never recorded (its
+        process died, or the database blinked, after Meta accepted it) or that failed as
+        "delivery unknown" is `sent` now, announced with `message.sent`."""
+        assert event.message is not None
+        try:
+            part_id = uuid.UUID(metadata.removeprefix(PART_METADATA))
+        except ValueError:
+            await self.quarantine(item, "echo", "our metadata names no message")
+            return
+        mid = event.message.mid
+        part = await outgoing.confirm_by_echo(self.session, part_id, item.page_id, mid, event.at)
+        if part is None:  # recorded as sent already (the usual case), or erased
+            self.results[item.receipt].duplicates += 1
+            return
+        self.uow.emit(sent_event(part, mid, event.at))
+        self.results[item.receipt].stored += 1
+        log.info("message confirmed sent by Meta's echo", message_id=str(part_id))
 
     async def on_read(self, item: Item, event: Messaging) -> None:
         assert event.read is not None
