@@ -43,6 +43,7 @@ from pydantic import ValidationError
 
 from crm_contracts import Event
 
+from .amqp import FailoverRabbitBroker
 from .logging import get_logger
 
 log = get_logger(__name__)
@@ -228,8 +229,9 @@ def _describe(exc: Exception) -> str:
 def create_broker(
     url: str, topology: Topology, tracer_provider: TracerProvider | None = None
 ) -> RabbitBroker:
+    """The service's broker; `url` is `RABBITMQ_URL`, one host or several (`amqp.py`)."""
     retry = RetryMiddleware(topology)
-    broker = RabbitBroker(
+    broker = FailoverRabbitBroker(
         url,
         app_id=f"crm-{topology.service}",
         # A plain logger that propagates to the root handler: JSON lines with trace ids like ours.

@@ -18,7 +18,9 @@ from typing import Any
 
 import aio_pika
 
+from . import amqp
 from .broker import ATTEMPT_HEADER, ERROR_HEADER, FAILED_AT_HEADER, parked_queue_name
+from .logging import configure_logging
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def _text(value: Any) -> str | None:
 
 async def list_parked(url: str, queue: str, limit: int = 100) -> list[ParkedMessage]:
     """Peek: read up to `limit` messages and return them to the queue untouched."""
-    connection = await aio_pika.connect(url)
+    connection = await amqp.connect(url)
     async with connection:
         channel = await connection.channel()
         parked = await channel.get_queue(parked_queue_name(queue), ensure=False)
@@ -69,7 +71,7 @@ async def list_parked(url: str, queue: str, limit: int = 100) -> list[ParkedMess
 
 async def replay(url: str, queue: str, limit: int | None = None) -> int:
     """Move parked messages back onto `queue`. Returns how many moved."""
-    connection = await aio_pika.connect(url)
+    connection = await amqp.connect(url)
     moved = 0
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -104,8 +106,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("command", choices=["list", "replay"])
     parser.add_argument("queue", help="the subscriber queue, e.g. messenger.replies")
     parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--url", default=os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"))
+    parser.add_argument(
+        "--url",
+        help="RABBITMQ_URL, one host or several",
+        default=os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+    )
     args = parser.parse_args(argv)
+    # Log lines (a RabbitMQ host that did not answer) go to stderr, never among the JSON on stdout.
+    configure_logging("crm-parking", os.environ.get("LOG_LEVEL", "WARNING"))
     if args.command == "list":
         for m in asyncio.run(list_parked(args.url, args.queue, args.limit or 100)):
             print(json.dumps(m.__dict__, ensure_ascii=False))

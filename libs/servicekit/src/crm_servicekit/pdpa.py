@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import CustomerErasureProgress, CustomerErasureProgressData, CustomerErasureRequested
 
+from . import amqp
 from .broker import parked_queue_name
 from .logging import get_logger
 from .outbox import UnitOfWork
@@ -120,7 +121,7 @@ async def purge_parked(
     if not forms:
         return 0
     if isinstance(rabbitmq, str):
-        async with await aio_pika.connect(rabbitmq) as connection:
+        async with await amqp.connect(rabbitmq) as connection:
             return await _purge_all(connection, queue_names, forms)
     return await _purge_all(rabbitmq, queue_names, forms)
 
