@@ -7,17 +7,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from crm_fakes import MetaState
 from crm_fakes.webhooks import new_mid
 from crm_messenger.conversations.models import messages
 from crm_messenger.outbound.delivery import INTERRUPTED
 from crm_messenger.outbound.service import PART_METADATA
-from crm_messenger.outbound.sweeper import resolve_interrupted
+from crm_messenger.outbound.sweeper import resolve_interrupted, sweep
 from crm_servicekit.testing import eventually
 from crm_servicekit.testproxy import TcpProxy
 
@@ -63,6 +64,12 @@ def echo(psid: str, part_id: uuid.UUID | str, mid: str, text: str) -> dict[str, 
     }
 
 
+def replies_to(m: Messenger, source_event_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The `message.sent` of the AI reply to that event."""
+    sent = m.events.of_type("message.sent")
+    return [e for e in sent if e["data"]["in_reply_to_event_id"] == str(source_event_id)]
+
+
 async def parts_for(m: Messenger, source_event_id: uuid.UUID) -> list[Any]:
     async with m.app.state.runtime.sessionmaker() as session:
         rows = await session.execute(
@@ -98,7 +105,9 @@ async def test_metas_echo_records_a_part_a_dead_process_left_sending_as_sent_onc
     received = await say(messenger, "psid-echoed", "hello")
     conversation_id = received["data"]["conversation_id"]
     # Meta accepted the part, then the process died before it recorded Meta's answer.
-    [part] = await leave_parts(messenger, conversation_id, [("sending", "ส่งถึงแล้วค่ะ")], age=LONG_AGO)
+    [part] = await leave_parts(
+        messenger, conversation_id, [("sending", "ส่งถึงแล้วค่ะ")], age=LONG_AGO, page_id=PAGE_ID
+    )
     mid = new_mid()
     assert await post(messenger, echo("psid-echoed", part, mid, "ส่งถึงแล้วค่ะ")) == {
         "stored": 1,
@@ -122,7 +131,10 @@ async def test_metas_echo_records_a_part_a_dead_process_left_sending_as_sent_onc
 async def test_metas_echo_turns_delivery_unknown_into_sent(messenger: Messenger) -> None:
     received = await say(messenger, "psid-unknown", "hello")
     conversation_id = received["data"]["conversation_id"]
-    [part] = await leave_parts(messenger, conversation_id, [("sending", "ถึงหรือยังนะ")], age=LONG_AGO)
+    # Sent twice already: however Meta's echoes go, it is not asked a third time.
+    [part] = await leave_parts(
+        messenger, conversation_id, [("sending", "ถึงหรือยังนะ")], age=LONG_AGO, page_id=PAGE_ID, attempts=2
+    )
     assert await resolve_interrupted(_uow(messenger), older_than=LONG_AGO / 2) == {
         uuid.UUID(conversation_id): 1
     }
@@ -134,6 +146,41 @@ async def test_metas_echo_turns_delivery_unknown_into_sent(messenger: Messenger)
     view = (await staff_view(messenger, conversation_id))[str(part)]
     assert (view["status"], view["error_reason"]) == ("sent", None)
     assert len(events_about(messenger, "message.send_failed", part)) == 1
+
+
+async def test_a_part_meta_did_not_echo_while_echoing_later_ones_is_sent_again_once(
+    messenger: Messenger,
+) -> None:
+    received = await say(messenger, "psid-resent", "hello")
+    conversation_id = received["data"]["conversation_id"]
+    [part] = await leave_parts(
+        messenger, conversation_id, [("sending", "ส่งอีกครั้งค่ะ")], age=LONG_AGO, page_id=PAGE_ID
+    )
+    # Meta goes on echoing what the Page sends: a reply to someone else, sent after the part was
+    # claimed, comes back; the part's own echo never does.
+    other = reply_to(await say(messenger, "psid-other", "hello"), "ค่ะ")
+    await publish(messenger, other)
+    [sent] = await eventually(lambda: asyncio.sleep(0, replies_to(messenger, other.event_id)))
+    data = sent["data"]
+    await post(messenger, echo("psid-other", data["message_id"], data["meta_message_id"], "ค่ะ"))
+
+    sender = messenger.app.state.runtime.extras["sender"]
+    assert await sweep(sender, timedelta(minutes=10)) >= 1
+    await eventually(lambda: asyncio.sleep(0, events_about(messenger, "message.sent", part)))
+    assert texts_to(messenger, "psid-resent") == ["ส่งอีกครั้งค่ะ"]
+    view = (await staff_view(messenger, conversation_id))[str(part)]
+    assert view["status"] == "sent"
+    # Its second send is not echoed either (say Meta's echoes stopped): it is not sent a third time.
+    async with messenger.app.state.runtime.sessionmaker() as session:
+        await session.execute(
+            update(messages)
+            .where(messages.c.id == part)
+            .values(status="sending", updated_at=func.now() - LONG_AGO)
+        )
+        await session.commit()
+    assert await resolve_interrupted(_uow(messenger)) == {uuid.UUID(conversation_id): 1}
+    assert await status_of(messenger, part) == "failed"
+    assert texts_to(messenger, "psid-resent") == ["ส่งอีกครั้งค่ะ"]
 
 
 async def test_an_echo_naming_no_message_of_ours_changes_nothing(messenger: Messenger) -> None:

@@ -84,6 +84,8 @@ messages = Table(
     # part of a reply split at Messenger's 2,000 characters: each part is sent at most once.
     Column("source_event_id", UUID(as_uuid=True)),
     Column("part", Integer, nullable=False, server_default="0"),
+    # outbound: when Meta echoed it (`message_echoes`), the proof it was delivered.
+    Column("echoed_at", DateTime(timezone=True)),
     Column("delivered_at", DateTime(timezone=True)),
     Column("read_at", DateTime(timezone=True)),
     Column("error_code", Integer),

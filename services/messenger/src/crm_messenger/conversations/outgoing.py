@@ -86,7 +86,13 @@ async def conversations_with_stuck_sending(session: AsyncSession, older_than: ti
 
 
 async def stuck_sending(
-    session: AsyncSession, conversation_id: uuid.UUID, older_than: timedelta
+    session: AsyncSession, conversation_id: uuid.UUID, older_than: timedelta, fail_after: timedelta
 ) -> list[Row[Any]]:
-    """The conversation's parts still `sending` since longer ago than `older_than`, with the PSID."""
-    return await repository.stuck_sending(session, conversation_id, older_than)
+    """The conversation's parts still `sending` since longer ago than `older_than`, with the PSID,
+    `overdue` (past `fail_after`) and `echoes_passed` (Meta echoed a later part of ours)."""
+    return await repository.stuck_sending(session, conversation_id, older_than, fail_after)
+
+
+async def mark_echoed(session: AsyncSession, message_id: uuid.UUID, page_id: str) -> bool:
+    """Meta echoed a part recorded as sent; False if noted already."""
+    return await repository.mark_echoed(session, message_id, page_id)

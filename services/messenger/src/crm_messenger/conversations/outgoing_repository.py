@@ -103,11 +103,28 @@ async def confirm_by_echo(
             (m.status == "sending") | ((m.status == "failed") & m.error_code.is_(None)),
         )
         .values(
-            status="sent", mid=mid, sent_at=at, error_reason=None, error_subcode=None, updated_at=func.now()
+            status="sent",
+            mid=mid,
+            sent_at=at,
+            echoed_at=func.now(),
+            error_reason=None,
+            error_subcode=None,
+            updated_at=func.now(),
         )
         .returning(*_PART)
     )
     return (await session.execute(stmt)).first()
+
+
+async def mark_echoed(session: AsyncSession, message_id: uuid.UUID, page_id: str) -> bool:
+    """Note that Meta echoed a part recorded as sent; False if it was noted already (a retry)."""
+    result = await session.execute(
+        update(messages)
+        .where(m.id == message_id, m.page_id == page_id, m.direction == "out", m.echoed_at.is_(None))
+        .values(echoed_at=func.now())
+        .returning(m.id)
+    )
+    return result.first() is not None
 
 
 async def has_pending(session: AsyncSession, conversation_id: uuid.UUID) -> bool:
@@ -192,12 +209,32 @@ async def conversations_with_stuck_sending(session: AsyncSession, older_than: ti
 
 
 async def stuck_sending(
-    session: AsyncSession, conversation_id: uuid.UUID, older_than: timedelta
+    session: AsyncSession, conversation_id: uuid.UUID, older_than: timedelta, fail_after: timedelta
 ) -> list[Row[Any]]:
     """The conversation's parts claimed longer ago than `older_than` and still `sending`, with the
-    customer's PSID; locked, skipping any another transaction holds."""
+    customer's PSID, whether they are past `fail_after` (`overdue`) and whether Meta has echoed a
+    part of ours sent after they were claimed (`echoes_passed`); locked, skipping any another
+    transaction holds."""
+    # Meta echoed a part of ours on the same Page that was sent after this one was claimed.
+    later = messages.alias("later")
+    echoes_passed = exists().where(
+        later.c.page_id == m.page_id,
+        later.c.direction == "out",
+        later.c.echoed_at.is_not(None),
+        later.c.sent_at > m.updated_at,
+    )
     rows = await session.execute(
-        select(m.id, m.conversation_id, m.page_id, m.source_event_id, m.part, c.psid)
+        select(
+            m.id,
+            m.conversation_id,
+            m.page_id,
+            m.source_event_id,
+            m.part,
+            m.attempts,
+            (m.updated_at < func.now() - fail_after).label("overdue"),
+            echoes_passed.label("echoes_passed"),
+            c.psid,
+        )
         .join(conversations, c.id == m.conversation_id)
         .where(
             m.conversation_id == conversation_id,

@@ -93,6 +93,7 @@ class PageEvents(Batch):
         mid = event.message.mid
         part = await outgoing.confirm_by_echo(self.session, part_id, item.page_id, mid, event.at)
         if part is None:  # recorded as sent already (the usual case), or erased
+            await outgoing.mark_echoed(self.session, part_id, item.page_id)
             self.results[item.receipt].duplicates += 1
             return
         self.uow.emit(sent_event(part, mid, event.at))
