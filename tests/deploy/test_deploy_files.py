@@ -76,6 +76,8 @@ ENV_CONTRACT = {
     "PROFILE_REFRESH_DAYS",
     "WEBHOOK_MAX_BODY_BYTES",
     "WEBHOOK_PROCESSING",
+    "CRM_ENV",
+    "CRM_BIND_HOST",
 }
 SECRET_NAMES = {
     "META_APP_SECRET",
@@ -353,8 +355,9 @@ def test_migrate_runs_the_migration_script_once() -> None:
 
 
 def test_infrastructure_uses_official_images() -> None:
-    assert compose_service("postgres")["image"] == "postgres:16"
-    assert compose_service("rabbitmq")["image"] == "rabbitmq:3.13-management"
+    # Pinned by digest too: test_secrets_and_images.py.
+    assert str(compose_service("postgres")["image"]).startswith("postgres:16")
+    assert re.match(r"rabbitmq:3\.13(\.\d+)?-management@", str(compose_service("rabbitmq")["image"]))
     assert str(compose_service("jaeger")["image"]).startswith("jaegertracing/all-in-one")
 
 
@@ -465,7 +468,7 @@ def test_dockerfile_is_multi_stage_on_python_311_slim() -> None:
     python_stages = [image for image in froms if image.startswith("python:")]
     assert len(python_stages) >= 2, "builder and runtime stages"
     assert all(image.startswith("python:3.11") for image in python_stages)
-    assert "python:3.11-slim-bookworm" in python_stages
+    assert all(re.match(r"python:3\.11(\.\d+)?-slim-bookworm@", image) for image in python_stages)
     uv_sources = [a for a in dockerfile_args("FROM") + dockerfile_args("COPY") if "astral-sh/uv" in a]
     assert uv_sources, "uv comes from the official ghcr.io/astral-sh/uv image"
     assert any(a.startswith("ghcr.io/astral-sh/uv") for a in uv_sources) or any(
@@ -480,7 +483,9 @@ def test_dockerfile_syncs_the_locked_workspace_with_a_cache() -> None:
     for run in syncs:
         assert "--frozen" in run
         assert "--no-dev" in run
-        assert "--all-packages" in run
+        # The production packages only: never crm-fakes or crm-localrun (test_secrets_and_images.py).
+        assert "--all-packages" not in run
+        assert "${PRODUCTION_PACKAGES}" in run
         assert "--mount=type=cache" in run
     # uv.lock is copied before the first sync (layer caching), sources after it.
     order = [
@@ -527,7 +532,10 @@ def test_dockerfile_copies_only_existing_unignored_paths() -> None:
         assert not dockerignored(source), f"COPY {source}: excluded by .dockerignore"
     for member in ("contracts", "libs/servicekit", "tests/fakes", "services/gateway"):
         assert not dockerignored(f"{member}/pyproject.toml")
-    assert not dockerignored("tests/fakes/src/crm_fakes/__init__.py")
+    # The fakes and the local runner: their pyproject.toml only (uv reads the workspace).
+    assert dockerignored("tests/fakes/src/crm_fakes/__init__.py")
+    assert dockerignored("deploy/localrun/src/crm_localrun/__main__.py")
+    assert not dockerignored("deploy/localrun/pyproject.toml")
     assert dockerignored(".env")
     assert dockerignored(".venv/bin/python")
     assert dockerignored("services/gateway/tests/test_x.py")
@@ -539,7 +547,10 @@ def test_dockerfile_copies_every_workspace_member() -> None:
         assert str(member.relative_to(ROOT)) in copied, f"{member} is not copied"
     for name in ("contracts", "libs/servicekit", "tests/fakes", "deploy/localrun"):
         assert f"{name}/pyproject.toml" in copied
+    for name in ("contracts", "libs/servicekit"):
         assert f"{name}/src" in copied
+    for name in ("tests/fakes", "deploy/localrun"):
+        assert f"{name}/src" not in copied, f"{name} is not production code"
     assert "pyproject.toml" in copied.split()
     assert "uv.lock" in copied.split()
 

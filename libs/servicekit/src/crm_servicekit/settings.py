@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .secrets_check import GENERATE, LOCAL_ENV, Secret
 
 
 class ServiceSettings(BaseSettings):
@@ -26,6 +31,36 @@ class ServiceSettings(BaseSettings):
     broker_prefetch: int = 16
     # How often the outbox relay looks for events whose publish did not happen after commit.
     outbox_relay_interval_seconds: float = 2.0
+    # `local` (set by `make up`): unsafe secrets are allowed with a warning. Anything else, unset
+    # included, is a deployment: the service refuses to start with them (`secrets_check.py`).
+    crm_env: str = ""
+    # Where the HTTP server listens: every interface in a container; `make up` says 127.0.0.1.
+    crm_bind_host: str = "0.0.0.0"
+
+    @property
+    def local_mode(self) -> bool:
+        return self.crm_env.strip().lower() == LOCAL_ENV
+
+    def secrets(self) -> Sequence[Secret]:
+        """The secrets this service uses, checked before it serves; each service lists its own."""
+        return ()
+
+    def secret(
+        self,
+        field: str,
+        min_length: int,
+        *,
+        unit: Literal["characters", "bytes"] = "characters",
+        required: bool = True,
+        how: str = f"generate one with {GENERATE}",
+    ) -> Secret:
+        """The field `field` as a `Secret` (its variable is the field's name in capitals)."""
+        value = getattr(self, field)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        # A field left at its default was not set, whatever development value the default holds.
+        given = value if field in self.model_fields_set else None
+        return Secret(field.upper(), given, min_length, unit=unit, required=required, how=how)
 
     @property
     def service_name(self) -> str:

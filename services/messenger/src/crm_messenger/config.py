@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import SecretStr
 
+from crm_servicekit.secrets_check import FROM_META, INTERNAL_TOKEN_MIN_LENGTH, Secret
 from crm_servicekit.settings import ServiceSettings
 
 
@@ -34,5 +37,13 @@ class MessengerSettings(ServiceSettings):
     webhook_poll_seconds: float = 5.0
     # How long a woken processor waits for more webhooks before applying a batch.
     webhook_batch_window_ms: float = 10.0
-    # Shared with the gateway: the only caller of the internal API (/internal/v1).
+    # Shared with the gateway: the only caller of the internal API (/internal/v1). The default
+    # serves `CRM_ENV=local` only: elsewhere the service refuses to start without a real one.
     crm_internal_token: SecretStr = SecretStr("local-development-internal-token")
+
+    def secrets(self) -> Sequence[Secret]:
+        return [
+            self.secret("crm_internal_token", INTERNAL_TOKEN_MIN_LENGTH),
+            # Meta's app secrets are 32 hexadecimal characters; it proves a webhook call is Meta's.
+            self.secret("meta_app_secret", 32, how=FROM_META),
+        ]
