@@ -149,12 +149,15 @@ async def test_inbox_lists_filters_and_pages(messenger: Messenger) -> None:
     for i in range(5):
         await say(messenger, f"psid-list-{i}", f"hello {i}")
     cid = (await conversation(messenger, "psid-list-0")).id
+    taker = uuid.uuid4()  # STAFF took the conversations they replied to in other tests
     assigned = await messenger.http.post(
-        f"/internal/v1/conversations/{cid}/assign", json={"staff_id": str(STAFF)}, headers=INTERNAL
+        f"/internal/v1/conversations/{cid}/assign",
+        json={"staff_id": str(taker), "acting_staff_id": str(taker)},
+        headers=INTERNAL,
     )
-    assert assigned.json()["assigned_staff_id"] == str(STAFF)
+    assert assigned.json()["assigned_staff_id"] == str(taker)
     mine = await messenger.http.get(
-        "/internal/v1/conversations", params={"assigned_staff_id": str(STAFF)}, headers=INTERNAL
+        "/internal/v1/conversations", params={"assigned_staff_id": str(taker)}, headers=INTERNAL
     )
     assert [c["id"] for c in mine.json()["items"]] == [str(cid)]
     seen: list[str] = []

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm_messenger.conversations.rules import asks_for_person, is_idle, reply_window
+from crm_messenger.conversations.rules import (
+    Actor,
+    StaffAction,
+    asks_for_person,
+    is_idle,
+    reply_window,
+    staff_refusal,
+)
 from crm_messenger.outbound.parts import TEXT_LIMIT, quick_reply_options, split_text
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -93,3 +101,26 @@ def test_idle_after_the_last_staff_action() -> None:
     assert is_idle(NOW - timedelta(hours=2), NOW - timedelta(minutes=31), NOW, idle)
     assert not is_idle(NOW - timedelta(hours=2), NOW - timedelta(minutes=5), NOW, idle)
     assert not is_idle(None, None, NOW, idle)
+
+
+# --- who may act on a conversation (ADR 10) ------------------------------------------------------
+
+ME, OTHER = uuid.uuid4(), uuid.uuid4()
+AGENT, MANAGER = Actor(ME), Actor(ME, on_any=True)
+
+
+@pytest.mark.parametrize("action", ["reply", "hand_back", "assign"])
+def test_staff_act_on_their_own_or_unassigned_conversations_and_managers_on_any(action: StaffAction) -> None:
+    assert staff_refusal(ME, AGENT, action, ME) is None
+    assert staff_refusal(None, AGENT, action, ME) is None
+    assert staff_refusal(OTHER, MANAGER, action, ME) is None
+    refusal = staff_refusal(OTHER, AGENT, action, ME)
+    assert refusal is not None
+    assert refusal.startswith("This conversation is assigned to another staff member: only they or a manager")
+
+
+def test_only_managers_assign_to_someone_else() -> None:
+    assert staff_refusal(ME, AGENT, "assign", None) is None  # releasing their own
+    assert staff_refusal(None, AGENT, "assign", OTHER) is not None
+    assert staff_refusal(ME, AGENT, "assign", OTHER) is not None
+    assert staff_refusal(None, MANAGER, "assign", OTHER) is None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from crm_servicekit.settings import ServiceSettings
 
@@ -35,6 +36,9 @@ class GatewaySettings(ServiceSettings):
     crm_login_window_seconds: int = 15 * 60
     crm_login_max_failures_per_account: int = 5
     crm_login_max_failures_per_address: int = 20
+    # The largest discount on an order line (percent of its price × quantity) a role without
+    # `order:discount_over_cap` may give; above it a manager or admin takes the order (ADR 10).
+    order_discount_cap_percent: Decimal = Field(default=Decimal("20"), ge=0, le=100)
     # Conversations live in the messenger; the gateway reads them through its internal HTTP API.
     messenger_internal_url: str = "http://127.0.0.1:8001"
     # Ad accounts, campaigns, insights and sync runs live in the marketing service (same token).

@@ -1,5 +1,11 @@
 """What each role may do. Every staff route declares one permission (`allow(...)`); a test walks
 every route with every role and proves this matrix (README, "Roles and permissions").
+
+Three permissions are checked on the object, inside the action, on top of the route's (ADR 10):
+`conversation:manage` (act on a conversation assigned to someone else, assign to others; the
+messenger enforces it on the conversation's row), `order:discount_over_cap` (a line discounted
+above `ORDER_DISCOUNT_CAP_PERCENT`) and, declared by their own routes, `order:refund` and
+`customer:merge`.
 """
 
 from __future__ import annotations
@@ -21,10 +27,14 @@ class Permission(StrEnum):
     CUSTOMER_WRITE = "customer:write"
     CUSTOMER_ERASE = "customer:erase"
     CUSTOMER_EXPORT = "customer:export"
+    CUSTOMER_MERGE = "customer:merge"
     ORDER_WRITE = "order:write"
+    ORDER_DISCOUNT_OVER_CAP = "order:discount_over_cap"
+    ORDER_REFUND = "order:refund"
     CATALOG_WRITE = "catalog:write"
     CONVERSATION_READ = "conversation:read"
     CONVERSATION_REPLY = "conversation:reply"
+    CONVERSATION_MANAGE = "conversation:manage"
     MARKETING_READ = "marketing:read"
     MARKETING_SYNC = "marketing:sync"
     AUDIT_READ = "audit:read"

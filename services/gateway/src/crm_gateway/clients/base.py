@@ -7,6 +7,7 @@ other service is a 502 when it answered, a 503 only when it could not be reached
     404 (when the call names one)  `not_found`                                       404
     409                            `conflict`, with the service's `detail`           409
     400, 422                       `rejected`, with the service's `detail`           422
+    403 with a `detail`, when the client reads it as staff refused (`forbidden`)   403
     no answer (refused, timed out), or 503 (no instance ready behind its address)
                                    `unavailable`                                     503
     anything else: a 5xx, an answer the gateway cannot read, a 401/403 (a token mismatch),
@@ -72,6 +73,11 @@ class InternalApiClient:
     def failed(self) -> Problem:
         return ServiceFailed(self.service)
 
+    def forbidden(self, detail: str | None) -> Problem | None:
+        """A 403 of the service as a refusal of what the staff member asked (e.g. the messenger:
+        not their conversation); None keeps it a token mismatch (502)."""
+        return None
+
     async def _call(
         self,
         method: str,
@@ -108,6 +114,8 @@ class InternalApiClient:
             raise self.conflict(_detail(response))
         if status in (400, 422):
             raise self.rejected(_detail(response))
+        if status == 403 and (refused := self.forbidden(_detail(response))) is not None:
+            raise refused
         if status == 503:
             log.warning("internal api unavailable", service=self.service, method=method, status=status)
             raise self.unavailable()

@@ -27,6 +27,15 @@ class ConversationConflict(Problem):
     title = "The conversation does not allow this now"
 
 
+class ConversationForbidden(Problem):
+    """The messenger refused the staff member this conversation (assigned to someone else, or
+    assigning to someone else, without `conversation:manage`); `detail` is its sentence (ADR 10)."""
+
+    status = 403
+    slug = "conversation-forbidden"
+    title = "Not your conversation"
+
+
 class MessengerRejected(Problem):
     """The messenger found the request invalid (what the gateway's own validation let through)."""
 

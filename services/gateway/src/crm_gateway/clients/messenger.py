@@ -7,6 +7,7 @@ the staff API returns. The messenger's errors become the gateway's problems:
 
     2xx                       the model
     404 (on a conversation)   ConversationNotFound         404
+    403 with a `detail`       ConversationForbidden        403, with the messenger's `detail`
     409                       ConversationConflict         409, with the messenger's `detail`
     400, 422                  MessengerRejected            422
     no answer, or 503         MessengerUnavailable         503
@@ -27,6 +28,7 @@ from crm_contracts import ChannelIdentity
 from crm_gateway.clients.base import InternalApiClient, query
 from crm_gateway.clients.errors import (
     ConversationConflict,
+    ConversationForbidden,
     ConversationNotFound,
     MessengerRejected,
     MessengerUnavailable,
@@ -242,6 +244,15 @@ class MessengerExport(BaseModel):
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who acts on a conversation, and whether their role may act on every one
+    (`conversation:manage`); the messenger checks the conversation's assignment against it."""
+
+    staff_id: uuid.UUID
+    on_any: bool
+
+
+@dataclass(frozen=True)
 class ConversationFilters:
     mode: ConversationMode | None = None
     # A staff id, "unassigned", or None for anyone.
@@ -263,6 +274,10 @@ class MessengerClient(InternalApiClient):
 
     def rejected(self, detail: str | None) -> Problem:
         return MessengerRejected(detail or "The messenger did not accept this request.")
+
+    def forbidden(self, detail: str | None) -> Problem | None:
+        # The token check answers 401; a 403 with a sentence is the messenger's ADR 10 refusal.
+        return ConversationForbidden(detail) if detail else None
 
     async def conversations(
         self, filters: ConversationFilters, *, limit: int, cursor: str | None
@@ -288,19 +303,32 @@ class MessengerClient(InternalApiClient):
             params=query(messages_limit=messages_limit, before=before),
         )
 
-    async def assign(self, conversation_id: uuid.UUID, staff_id: uuid.UUID | None) -> Conversation:
-        return await self._action(conversation_id, "assign", {"staff_id": _str(staff_id)})
+    async def assign(
+        self, conversation_id: uuid.UUID, staff_id: uuid.UUID | None, actor: Actor
+    ) -> Conversation:
+        body = {
+            "staff_id": _str(staff_id),
+            "acting_staff_id": str(actor.staff_id),
+            "acts_on_any": actor.on_any,
+        }
+        return await self._action(conversation_id, "assign", body)
 
-    async def hand_back(self, conversation_id: uuid.UUID, staff_id: uuid.UUID) -> Conversation:
-        return await self._action(conversation_id, "handback", {"staff_id": str(staff_id)})
+    async def hand_back(self, conversation_id: uuid.UUID, actor: Actor) -> Conversation:
+        body = {"staff_id": str(actor.staff_id), "acts_on_any": actor.on_any}
+        return await self._action(conversation_id, "handback", body)
 
     async def mark_read(self, conversation_id: uuid.UUID) -> Conversation:
         return await self._action(conversation_id, "read", None)
 
     async def send_reply(
-        self, conversation_id: uuid.UUID, *, text: str, staff_id: uuid.UUID, idempotency_key: str | None
+        self, conversation_id: uuid.UUID, *, text: str, actor: Actor, idempotency_key: str | None
     ) -> SentMessage:
-        body = {"text": text, "staff_id": str(staff_id), "idempotency_key": idempotency_key}
+        body = {
+            "text": text,
+            "staff_id": str(actor.staff_id),
+            "idempotency_key": idempotency_key,
+            "acts_on_any": actor.on_any,
+        }
         return await self._call(
             "POST",
             f"/conversations/{conversation_id}/messages",

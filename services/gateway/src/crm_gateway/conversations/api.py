@@ -2,7 +2,9 @@
 messenger's internal API (see `messenger_client`).
 
 Each route declares its permission (`conversation:read`, `conversation:reply`, `staff:admin`
-for the quarantine; see `auth.permissions`), also named in its docstring.
+for the quarantine; see `auth.permissions`), also named in its docstring. Who may act on which
+conversation (ADR 10) is the messenger's check, on the conversation's row: every action says who
+acts and whether their role has `conversation:manage` (`_actor`); a refusal is a 403.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crm_gateway.auth.api import CurrentStaff
-from crm_gateway.auth.permissions import Permission, allow
+from crm_gateway.auth.domain import Staff
+from crm_gateway.auth.permissions import Permission, allow, allows
 from crm_gateway.clients.messenger import (
+    Actor,
     Conversation,
     ConversationFilters,
     ConversationMode,
@@ -34,7 +38,8 @@ MAX_IDEMPOTENCY_KEY_CHARS = 200
 
 
 _DESCRIBED = {
-    403: "The signed-in staff user's role does not allow this.",
+    403: "The signed-in staff user's role does not allow this, or the conversation is not theirs to act "
+    "on: it is assigned to someone else, or assigning to someone else needs `conversation:manage`.",
     404: "No conversation has this id.",
     409: "The messenger refused: e.g. the 7-day reply window is closed. `detail` says why.",
     502: "The messenger failed to answer (an error of its own); try again, and tell an administrator "
@@ -46,6 +51,11 @@ _DESCRIBED = {
 def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the problem answers a route can give besides 401 and 422."""
     return problem_responses(_DESCRIBED, *statuses)
+
+
+def _actor(staff: Staff) -> Actor:
+    """Staff without `conversation:manage` act only on conversations assigned to them or to nobody."""
+    return Actor(staff.id, allows(staff.role, Permission.CONVERSATION_MANAGE))
 
 
 class AssignIn(BaseModel):
@@ -123,28 +133,35 @@ async def get_conversation(
 @router.post(
     "/{conversation_id}/assign",
     summary="Assign to a staff user, or unassign",
-    responses=_problems(404, 502, 503),
+    responses=_problems(403, 404, 502, 503),
     dependencies=[allow(Permission.CONVERSATION_REPLY)],
 )
 async def assign_conversation(
-    conversation_id: uuid.UUID, body: AssignIn, session: SessionDep, messenger: MessengerDep
+    conversation_id: uuid.UUID,
+    body: AssignIn,
+    staff: CurrentStaff,
+    session: SessionDep,
+    messenger: MessengerDep,
 ) -> Conversation:
-    """Permission: `conversation:reply`."""
+    """Permission: `conversation:reply`. Without `conversation:manage` only taking an unassigned
+    conversation (assigning it to yourself) or releasing your own (null); assigning to someone
+    else, or anything on a conversation someone else has, is a manager's (403)."""
     await conversations.check_assignee(session, body.staff_id)
-    return await messenger.assign(conversation_id, body.staff_id)
+    return await messenger.assign(conversation_id, body.staff_id, _actor(staff))
 
 
 @router.post(
     "/{conversation_id}/handback",
     summary="Let the AI answer again",
-    responses=_problems(404, 409, 502, 503),
+    responses=_problems(403, 404, 409, 502, 503),
     dependencies=[allow(Permission.CONVERSATION_REPLY)],
 )
 async def hand_back_conversation(
     conversation_id: uuid.UUID, staff: CurrentStaff, messenger: MessengerDep
 ) -> Conversation:
-    """Permission: `conversation:reply`."""
-    return await messenger.hand_back(conversation_id, staff.id)
+    """Permission: `conversation:reply`, on a conversation assigned to you or to nobody
+    (`conversation:manage`: any; 403 otherwise)."""
+    return await messenger.hand_back(conversation_id, _actor(staff))
 
 
 @router.post(
@@ -163,7 +180,7 @@ async def mark_conversation_read(conversation_id: uuid.UUID, messenger: Messenge
     dependencies=[allow(Permission.CONVERSATION_REPLY)],
     status_code=202,
     summary="Reply to the customer as the signed-in staff user",
-    responses=_problems(404, 409, 502, 503),
+    responses=_problems(403, 404, 409, 502, 503),
 )
 async def reply(
     conversation_id: uuid.UUID,
@@ -181,9 +198,11 @@ async def reply(
     ] = None,
 ) -> SentMessage:
     """Accepted, not yet sent: the messenger sends it to Meta next, and the message's `status`
-    follows. 409 when Messenger refuses (outside the 7-day window). Permission: `conversation:reply`."""
+    follows. 409 when Messenger refuses (outside the 7-day window). Permission: `conversation:reply`,
+    on a conversation assigned to you or to nobody (replying to an unassigned one assigns it to you);
+    `conversation:manage` replies to any (403 otherwise)."""
     return await messenger.send_reply(
-        conversation_id, text=body.text, staff_id=staff.id, idempotency_key=idempotency_key
+        conversation_id, text=body.text, actor=_actor(staff), idempotency_key=idempotency_key
     )
 
 

@@ -275,7 +275,7 @@ async def get_duplicates(customer_id: Annotated[str, CUSTOMER_ID], session: Sess
 @router.post(
     "/{customer_id}/merge",
     summary="Merge another customer into this one",
-    dependencies=[allow(Permission.CUSTOMER_WRITE)],
+    dependencies=[allow(Permission.CUSTOMER_MERGE)],
     responses=problems(404, 409, 422),
 )
 async def merge_customer(
@@ -287,7 +287,8 @@ async def merge_customer(
 ) -> MergeOut:
     """This customer keeps its id and gains the other's identities, orders, notes and timeline;
     its empty fields are filled from the other. Only an admin can undo it, through the audit
-    entry `merge_id` (`POST /api/v1/audit/{merge_id}/undo`)."""
+    entry `merge_id` (`POST /api/v1/audit/{merge_id}/undo`). Audited (`customer.merge`).
+    Permission: `customer:merge` (managers and admins)."""
     async with uow:
         snapshot, merge_id = await merges.merge(uow, customer_id, body.merged_id, staff=staff)
         await uow.commit()

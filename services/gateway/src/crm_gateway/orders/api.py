@@ -18,8 +18,8 @@ from fastapi import APIRouter, Body, Header, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_gateway.auth.api import CurrentStaff
-from crm_gateway.auth.permissions import Permission, allow
-from crm_gateway.deps import SessionDep, UowDep
+from crm_gateway.auth.permissions import Permission, allow, allows
+from crm_gateway.deps import SessionDep, SettingsDep, UowDep
 from crm_gateway.errors import problem_responses
 from crm_gateway.etags import etag
 from crm_gateway.orders import payments
@@ -44,6 +44,7 @@ MAX_PAGE_SIZE = 200
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 _DESCRIBED = {
+    403: "The signed-in staff user's role does not allow this (e.g. a discount above the cap).",
     404: "No order has this id.",
     409: "Not allowed now: too few seats left, a payment reference already recorded on this order, or a "
     "status change the order's status does not allow (`detail` says what is allowed).",
@@ -75,7 +76,7 @@ async def _order_out(session: AsyncSession, order_id: uuid.UUID, response: Respo
     "",
     status_code=201,
     summary="Take an order (books session seats; never oversells)",
-    responses=_problems(409, 422),
+    responses=_problems(403, 409, 422),
     dependencies=[allow(Permission.ORDER_WRITE)],
 )
 async def create_order(
@@ -84,6 +85,7 @@ async def create_order(
     ],
     staff: CurrentStaff,
     uow: UowDep,
+    settings: SettingsDep,
     response: Response,
     idempotency_key: Annotated[
         str | None, Header(max_length=200, description="A repeat returns the first order (200).")
@@ -91,11 +93,20 @@ async def create_order(
 ) -> OrderOut:
     """Unit prices come from the catalog (a package at its own price). 409 when a session has too
     few seats left; 200 with the first order when the `Idempotency-Key` was seen before. Audited
-    (`order.create`) and on the customer's timeline. Permission: `order:write`."""
+    (`order.create`) and on the customer's timeline. Permission: `order:write`; a line discounted
+    above `ORDER_DISCOUNT_CAP_PERCENT` of its price × quantity (20 % by default) also needs
+    `order:discount_over_cap` (403 otherwise)."""
     lines = [orders.LineRequest(li.product_id, li.quantity, li.discount, li.session_id) for li in body.lines]
+    over_cap = allows(staff.role, Permission.ORDER_DISCOUNT_OVER_CAP)
+    cap = None if over_cap else settings.order_discount_cap_percent
     async with uow:
         order_id, created = await orders.create_order(
-            uow, customer_id=body.customer_id, lines=lines, staff=staff, idempotency_key=idempotency_key
+            uow,
+            customer_id=body.customer_id,
+            lines=lines,
+            staff=staff,
+            idempotency_key=idempotency_key,
+            discount_cap=cap,
         )
         if not created:
             response.status_code = 200
@@ -183,9 +194,9 @@ async def record_payment(
     description="Gives back up to what was paid. A full refund makes a paid order `refunded`; a partial "
     "refund keeps it `paid` with `paid` reduced (and a pending order that refunds a deposit stays "
     "`pending`, so it can still be cancelled). Published as `order.status_changed`, audited "
-    "(`order.refund`), on the customer's timeline. Permission: `order:write`.",
-    responses=_problems(404, 409, 422),
-    dependencies=[allow(Permission.ORDER_WRITE)],
+    "(`order.refund`), on the customer's timeline. Permission: `order:refund` (managers and admins).",
+    responses=_problems(403, 404, 409, 422),
+    dependencies=[allow(Permission.ORDER_REFUND)],
 )
 async def record_refund(
     order_id: uuid.UUID,

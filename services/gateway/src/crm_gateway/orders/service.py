@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_contracts import AdReferral, OrderCreated, OrderCreatedData, OrderLine
 from crm_gateway.audit import service as audit
 from crm_gateway.auth.domain import Staff
+from crm_gateway.auth.errors import Forbidden
 from crm_gateway.catalog import service as catalog
 from crm_gateway.catalog.service import CatalogNotFound
 from crm_gateway.customers import service as customers
@@ -106,16 +107,18 @@ async def create_order(
     lines: list[LineRequest],
     staff: Staff,
     idempotency_key: str | None,
+    discount_cap: Decimal | None = None,
 ) -> tuple[uuid.UUID, bool]:
     """Take an order; returns (its id, True) or, for a repeated Idempotency-Key, (the first
-    order's id, False). Raises a `Problem` a user can read when it cannot be taken."""
+    order's id, False). Raises a `Problem` a user can read when it cannot be taken, a 403 when a
+    line's discount is above `discount_cap` percent of the line (None: no cap for this staff user)."""
     session = uow.session
     if idempotency_key and (existing := await order_by_key(session, idempotency_key)):
         return existing, False
     touches = await customers.order_attribution(session, customer_id)
     if touches is None:
         raise OrderRejected(f"No customer has the id {customer_id!r}.")
-    priced = await _price(session, lines)
+    priced = await _price(session, lines, staff, discount_cap)
     total = sum((p.line_total for p in priced), Decimal("0.00"))
     attribution = {"first_touch": touches["first_touch"], "latest_touch": touches["latest_touch"]}
     try:
@@ -174,8 +177,11 @@ async def create_order(
     return order.id, True
 
 
-async def _price(session: AsyncSession, lines: list[LineRequest]) -> list[OrderLine]:
-    """Each line at the catalog's current price, its session's seats booked."""
+async def _price(
+    session: AsyncSession, lines: list[LineRequest], staff: Staff, cap: Decimal | None
+) -> list[OrderLine]:
+    """Each line at the catalog's current price, its discount within the cap, its session's seats
+    booked."""
     wanted = {line.product_id for line in lines}
     found = await catalog.products_for_order(session, wanted)
     priced: list[OrderLine] = []
@@ -186,6 +192,13 @@ async def _price(session: AsyncSession, lines: list[LineRequest]) -> list[OrderL
         gross = (product.price * line.quantity).quantize(CENT)
         if line.discount > gross:
             raise OrderRejected(f"The discount on {product.name_th} is more than the line's {gross} THB.")
+        if cap is not None and line.discount * 100 > gross * cap:
+            raise Forbidden(
+                f"A discount of {line.discount} THB on {product.name_th} is more than "
+                f"{cap.normalize():f} % of the line's {gross} THB, the most your role "
+                f"({staff.role.value}) may give; a discount above it needs order:discount_over_cap "
+                "(a manager or admin)."
+            )
         if line.session_id is not None:
             await _book(session, line, product.kind)
         priced.append(

@@ -1,7 +1,9 @@
 """The internal API's conversation routes, for the gateway (the only door for staff, ADR 7): the
 inbox, a conversation with its thread, assign, hand back to the AI, mark read. Every route needs
-the shared service token in `X-Internal-Token`; the gateway decides which staff member may do
-what. (A staff reply is `outbound.api`.)"""
+the shared service token in `X-Internal-Token`. The gateway decides what a staff member's role
+allows; the actions that change a conversation say who acts, and who may act on which
+conversation is checked here, on the locked row (`rules.staff_refusal`, ADR 10): 403 otherwise.
+(A staff reply is `outbound.api`.)"""
 
 from __future__ import annotations
 
@@ -110,17 +112,24 @@ def router(runtime: Runtime, settings: MessengerSettings) -> APIRouter:
     @api.post("/conversations/{conversation_id}/assign", response_model=ConversationView)
     async def assign(conversation_id: uuid.UUID, body: AssignRequest) -> ConversationView:
         async with runtime.uow() as uow:
-            await load(uow.session, conversation_id)
-            await service.assign(uow.session, conversation_id, body.staff_id)
+            try:
+                row = await service.assign(uow.session, conversation_id, body.staff_id, body.actor())
+            except service.NotYours as exc:
+                raise HTTPException(403, str(exc)) from exc
+            if row is None:
+                raise HTTPException(404, "no such conversation")
             await uow.commit()
             return conversation_view(await load(uow.session, conversation_id))
 
     @api.post("/conversations/{conversation_id}/handback", response_model=ConversationView)
-    async def handback(conversation_id: uuid.UUID, body: HandbackRequest | None = None) -> ConversationView:
+    async def handback(conversation_id: uuid.UUID, body: HandbackRequest) -> ConversationView:
         """Staff hand the conversation back to the AI."""
         now = datetime.now(UTC)
         async with runtime.uow() as uow:
-            row = await service.hand_back(uow, conversation_id, body.staff_id if body else None, now)
+            try:
+                row = await service.hand_back(uow, conversation_id, body.actor(), now)
+            except service.NotYours as exc:
+                raise HTTPException(403, str(exc)) from exc
             if row is None:
                 raise HTTPException(404, "no such conversation")
             await uow.commit()

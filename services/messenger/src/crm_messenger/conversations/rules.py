@@ -1,10 +1,12 @@
 """The rules of a conversation that decide who may answer and when: Messenger's reply window, a
-customer asking for a person, staff idle long enough for the AI to resume. Pure functions, no I/O."""
+customer asking for a person, staff idle long enough for the AI to resume, and which staff member
+may act on it (`staff_refusal`). Pure functions, no I/O."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -76,3 +78,41 @@ def is_idle(
     """Has staff been silent long enough in a `human` conversation for the AI to resume?"""
     last = max((t for t in (human_since, last_staff_activity_at) if t is not None), default=None)
     return last is not None and now - last >= idle
+
+
+# --- who may act on a conversation (ADR 10) ------------------------------------------------------
+
+StaffAction = Literal["reply", "hand_back", "assign"]
+_VERBS = {"reply": "reply to", "hand_back": "hand back", "assign": "reassign"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The staff member the gateway acts for, and whether their role may act on every
+    conversation (the gateway's `conversation:manage`: managers and admins)."""
+
+    staff_id: uuid.UUID
+    on_any: bool = False
+
+
+def staff_refusal(
+    assigned: uuid.UUID | None, actor: Actor, action: StaffAction, assignee: uuid.UUID | None = None
+) -> str | None:
+    """Why `actor` may not do `action` on a conversation assigned to `assigned` (None: they may).
+
+    Staff without `on_any` act only on conversations assigned to them or to nobody: they reply to,
+    hand back, take (assign to themselves) or release (unassign) those. Assigning to someone else,
+    and anything on a conversation someone else has, is for managers."""
+    if actor.on_any:
+        return None
+    if assigned is not None and assigned != actor.staff_id:
+        return (
+            f"This conversation is assigned to another staff member: only they or a manager may "
+            f"{_VERBS[action]} it."
+        )
+    if action == "assign" and assignee is not None and assignee != actor.staff_id:
+        return (
+            "Only a manager may assign a conversation to someone else; you may take an unassigned "
+            "conversation or release your own."
+        )
+    return None

@@ -1,6 +1,6 @@
 """The internal API's bodies for conversations: a conversation with its reply window, its
 messages with their reactions, the inbox page and the detail, and what staff send to assign and
-hand back."""
+hand back: who acts, and whether they may act on every conversation (ADR 10)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from crm_messenger.conversations.rules import reply_window
+from crm_messenger.conversations.rules import Actor, reply_window
 
 
 class ReplyWindowView(BaseModel):
@@ -75,11 +75,22 @@ class ConversationDetail(BaseModel):
 
 
 class AssignRequest(BaseModel):
-    staff_id: uuid.UUID | None
+    staff_id: uuid.UUID | None = Field(description="The staff member to assign; null unassigns.")
+    acting_staff_id: uuid.UUID = Field(description="Who assigns (the signed-in staff member).")
+    acts_on_any: bool = Field(
+        default=False, description="The gateway's word that they may act on every conversation (a manager)."
+    )
+
+    def actor(self) -> Actor:
+        return Actor(self.acting_staff_id, self.acts_on_any)
 
 
 class HandbackRequest(BaseModel):
-    staff_id: uuid.UUID | None = None
+    staff_id: uuid.UUID = Field(description="Who hands back (the signed-in staff member).")
+    acts_on_any: bool = False
+
+    def actor(self) -> Actor:
+        return Actor(self.staff_id, self.acts_on_any)
 
 
 def conversation_view(row: Any, now: datetime | None = None) -> ConversationView:

@@ -8,6 +8,8 @@ answers them (handover).
   (`conversation.mode_changed`): staff replying or writing in the Page inbox take over, the AI
   asks for a person, staff hand back (`hand_back`). A customer asking for a person only flags
   the conversation (`flag_for_human`); staff decide.
+- Staff act only as `rules.staff_refusal` allows (ADR 10), checked on the locked row: `assign`,
+  `hand_back` and `outbound.service.staff_reply` raise `NotYours` (403) otherwise.
 - Staff list the inbox (`page`), assign, and mark read; `profiles` fetches the customer's public
   profile onto the conversation (`profiles_due`, `set_profile`, `profile_failed`).
 
@@ -26,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_messenger.conversations import repository
 from crm_messenger.conversations.events import mode_changed
-from crm_messenger.conversations.rules import is_idle
+from crm_messenger.conversations.rules import Actor, StaffAction, is_idle, staff_refusal
 from crm_servicekit.outbox import UnitOfWork
 
 Key = tuple[str, str]  # (page_id, psid)
@@ -75,8 +77,33 @@ async def page(
     )
 
 
-async def assign(session: AsyncSession, conversation_id: uuid.UUID, staff_id: uuid.UUID | None) -> None:
+class NotYours(PermissionError):
+    """The staff member may not act on this conversation; the message says why, for staff."""
+
+
+def authorize(row: Any, actor: Actor, action: StaffAction, assignee: uuid.UUID | None = None) -> None:
+    """Raise `NotYours` unless `actor` may do `action` on the conversation `row` (locked)."""
+    refusal = staff_refusal(row.assigned_staff_id, actor, action, assignee)
+    if refusal is not None:
+        raise NotYours(refusal)
+
+
+async def assign(
+    session: AsyncSession, conversation_id: uuid.UUID, staff_id: uuid.UUID | None, actor: Actor
+) -> Row[Any] | None:
+    """Assign (or unassign, None) as `actor` may; the conversation before, None if there is none."""
+    row = await repository.get_conversation(session, conversation_id, for_update=True)
+    if row is None:
+        return None
+    authorize(row, actor, "assign", staff_id)
     await repository.assign(session, conversation_id, staff_id)
+    return row
+
+
+async def take_if_unassigned(session: AsyncSession, row: Any, actor: Actor) -> None:
+    """The first staff member to answer an unassigned conversation (locked) has it from now on."""
+    if row.assigned_staff_id is None:
+        await repository.assign(session, row.id, actor.staff_id)
 
 
 async def mark_read(session: AsyncSession, conversation_id: uuid.UUID) -> None:
@@ -133,13 +160,15 @@ async def hand_back_if_idle(uow: UnitOfWork, conversation: Any, correlation: str
 
 
 async def hand_back(
-    uow: UnitOfWork, conversation_id: uuid.UUID, staff_id: uuid.UUID | None, at: datetime
+    uow: UnitOfWork, conversation_id: uuid.UUID, actor: Actor, at: datetime
 ) -> Row[Any] | None:
     """Staff hand the conversation back to the AI (nothing changes if the AI has it already and
-    nobody is needed). None if there is no such conversation."""
+    nobody is needed), as `actor` may. None if there is no such conversation."""
     row = await repository.get_conversation(uow.session, conversation_id, for_update=True)
     if row is None:
         return None
+    authorize(row, actor, "hand_back")
+    staff_id = actor.staff_id
     if row.mode != "ai" or row.needs_human:
         await repository.set_mode(uow.session, row.id, mode="ai", needs_human=False, reason=None, at=at)
         uow.emit(mode_changed(row, "ai", False, "handed_back", f"handback:{row.id}", at, staff_id))

@@ -1,6 +1,7 @@
 """The internal API's staff reply, for the gateway (ADR 7): accepted under Messenger's rules
-(409 with the reason when no reply is allowed now), answered with 202 at once and sent in the
-background. Needs the shared service token in `X-Internal-Token`."""
+(409 with the reason when no reply is allowed now; 403 when the staff member may not act on the
+conversation, ADR 10; the first to answer an unassigned one has it from then on), answered with
+202 at once and sent in the background. Needs the shared service token in `X-Internal-Token`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from crm_messenger.config import MessengerSettings
 from crm_messenger.conversations import messages
+from crm_messenger.conversations import service as conversations
 from crm_messenger.conversations.schemas import message_view
 from crm_messenger.outbound import service
 from crm_messenger.outbound.schemas import StaffReplyAccepted, StaffReplyRequest
@@ -31,12 +33,14 @@ def router(runtime: Runtime, settings: MessengerSettings, sender: Sender) -> API
                 message_id = await service.staff_reply(
                     uow,
                     conversation_id,
-                    staff_id=body.staff_id,
+                    actor=body.actor(),
                     text=body.text,
                     idempotency_key=body.idempotency_key,
                 )
         except service.ConversationNotFound as exc:
             raise HTTPException(404, "no such conversation") from exc
+        except conversations.NotYours as exc:
+            raise HTTPException(403, str(exc)) from exc
         except service.WindowClosed as exc:
             return JSONResponse(
                 {"title": "Messenger does not allow a reply now", "status": 409, "detail": str(exc)},

@@ -6,8 +6,9 @@ sender (`outbound.sender`) sends them in order.
   answers; outside the 24-hour window its parts are written failed, with why
   (`message.send_failed`); an AI asking for a person hands the conversation to staff.
 - Staff answer inside 24 hours as a response, inside 7 days with the `HUMAN_AGENT` tag, never
-  later (`WindowClosed`); a staff reply takes the conversation over, and the same request sent
-  again (its idempotency key) sends nothing new.
+  later (`WindowClosed`); only on a conversation assigned to them or to nobody, unless they may
+  act on any (ADR 10); a staff reply takes the conversation over (and an unassigned one becomes
+  theirs), and the same request sent again (its idempotency key) sends nothing new.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from crm_contracts import (
 )
 from crm_messenger.conversations import messages, outgoing
 from crm_messenger.conversations import service as conversations
-from crm_messenger.conversations.rules import reply_window
+from crm_messenger.conversations.rules import Actor, reply_window
 from crm_messenger.outbound.parts import quick_reply_options, split_text
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
@@ -127,17 +128,21 @@ async def staff_reply(
     uow: UnitOfWork,
     conversation_id: uuid.UUID,
     *,
-    staff_id: uuid.UUID,
+    actor: Actor,
     text: str,
     idempotency_key: str | None,
     now: datetime | None = None,
 ) -> uuid.UUID:
     """A staff member answers: inside 24 hours as a response, inside 7 days with the
-    `HUMAN_AGENT` tag, never later. The AI stays quiet from now on. Returns the first part's id."""
+    `HUMAN_AGENT` tag, never later; only on a conversation they may act on (`NotYours`
+    otherwise), an unassigned one becoming theirs. The AI stays quiet from now on. Returns the
+    first part's id."""
     now = now or datetime.now(UTC)
+    staff_id = actor.staff_id
     conversation = await conversations.get(uow.session, conversation_id, for_update=True)
     if conversation is None:
         raise ConversationNotFound(str(conversation_id))
+    conversations.authorize(conversation, actor, "reply")
     source = (
         uuid.uuid5(STAFF_NAMESPACE, f"{conversation_id}:{idempotency_key}")
         if idempotency_key
@@ -161,6 +166,7 @@ async def staff_reply(
         "status": "pending",
     }
     ids = await outgoing.add_parts(uow.session, _parts(text, base, []))
+    await conversations.take_if_unassigned(uow.session, conversation, actor)
     await conversations.note_staff_activity(uow.session, conversation.id, now)
     if conversation.mode != "human":
         await conversations.change_mode(
