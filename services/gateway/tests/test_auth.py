@@ -73,9 +73,11 @@ async def test_admin_from_env_signs_in_and_sees_itself(client: httpx.AsyncClient
     body = response.json()
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 900
-    claims = jwt.decode(body["access_token"], JWT_SECRET, algorithms=["HS256"])
+    claims = jwt.decode(
+        body["access_token"], JWT_SECRET, algorithms=["HS256"], audience="vschool-crm-staff-api"
+    )
     assert claims["role"] == "admin"
-    assert {"sub", "sid", "role", "exp", "iat", "jti"} <= claims.keys()
+    assert {"iss", "aud", "sub", "sid", "role", "exp", "iat", "jti"} <= claims.keys()
     assert claims["exp"] - claims["iat"] == 900
 
     me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})

@@ -3,7 +3,10 @@ subscribers, the clients of the other services' internal APIs, and the hot-read 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Depends, FastAPI
+from starlette.types import ASGIApp
 
 from crm_contracts import (
     CustomerCreated,
@@ -37,7 +40,10 @@ from .marketing import api as marketing_api
 from .orders import api as orders_api
 from .pdpa import api as pdpa_api
 from .pdpa import handlers as pdpa_handlers
+from .ratelimits import api as ratelimits_api
+from .ratelimits import service as ratelimits
 from .reads import HotReads
+from .security_headers import SecurityHeaders
 from .tables import metadata
 
 log = get_logger(__name__)
@@ -101,11 +107,20 @@ def ai_client(settings: GatewaySettings) -> AiClient:
 def routers() -> list[APIRouter]:
     """Sign-in and refresh are open; every other `/api/v1` route needs a signed-in staff user.
     Every route refuses strings PostgreSQL cannot store (`storable_input`; after sign-in, so a
-    caller who is not signed in learns nothing but 401)."""
-    public = APIRouter(prefix=API_PREFIX, dependencies=[Depends(storable_input)])
+    caller who is not signed in learns nothing but 401) and counts against the rate limits
+    (`ratelimits`: per staff member and address signed in, per address on the open routes)."""
+    public = APIRouter(
+        prefix=API_PREFIX,
+        dependencies=[Depends(ratelimits_api.within_address_limits), Depends(storable_input)],
+    )
     public.include_router(auth_api.token_router)
     protected = APIRouter(
-        prefix=API_PREFIX, dependencies=[Depends(auth_api.current_staff), Depends(storable_input)]
+        prefix=API_PREFIX,
+        dependencies=[
+            Depends(auth_api.current_staff),
+            Depends(ratelimits_api.within_limits),
+            Depends(storable_input),
+        ],
     )
     protected.include_router(auth_api.router)
     protected.include_router(staff_api.router)
@@ -132,6 +147,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     reads = HotReads(settings.libpq_database_url)
     runtime.on_startup.insert(0, reads.open)
     runtime.on_shutdown.append(reads.close)
+    limits_housekeeping = ratelimits.housekeeping(reads)
+    runtime.on_startup.append(limits_housekeeping.start)
+    runtime.on_shutdown.insert(0, limits_housekeeping.stop)
     app = create_service_app(
         runtime,
         title="V School CRM gateway",
@@ -145,4 +163,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.ai = ai
     app.state.reads = reads
     install_problem_handlers(app)
+    outermost(app, lambda inner: SecurityHeaders(inner, hsts_always=settings.crm_hsts_always))
     return app
+
+
+def outermost(app: FastAPI, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Wrap the whole middleware stack, outside Starlette's `ServerErrorMiddleware` (which
+    `add_middleware` would put it under): a 500 gets the security headers too."""
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: wrap(build())  # type: ignore[method-assign]

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
+from crm_gateway.auth.security import AUDIENCE, ISSUER
+from crm_gateway.ratelimits.settings import RateLimitSettings
 from crm_servicekit.settings import ServiceSettings
 
 # Signs tokens when CRM_JWT_SECRET is unset, so a local run works out of the box; the gateway
@@ -18,7 +20,9 @@ DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-set-CRM_JWT_SECRET-in-production"
 DEV_INTERNAL_TOKEN = "local-development-internal-token"  # noqa: S105
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(ServiceSettings, RateLimitSettings):
+    """Every setting of the gateway; the `CRM_RATE_LIMIT_*` ones are in `ratelimits.settings`."""
+
     service: str = "gateway"
     port: int = 8000
     # Written by the cache-writer, only read here: snapshots served before asking the database.
@@ -28,8 +32,14 @@ class GatewaySettings(ServiceSettings):
     crm_admin_password: SecretStr | None = None
     crm_jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     crm_access_token_ttl_seconds: int = 900
+    # Access tokens name this issuer and audience, and only tokens naming both are accepted.
+    crm_jwt_issuer: str = Field(default=ISSUER, min_length=1)
+    crm_jwt_audience: str = Field(default=AUDIENCE, min_length=1)
     # A session (and its refresh token) ends after this long without a refresh: idle staff sign in again.
     crm_refresh_token_ttl_seconds: int = 14 * 24 * 3600
+    # ... and this long after sign-in whatever the refreshes (a work day and a bit): then refresh
+    # fails and the staff member signs in again, so a stolen refresh token is good for a day at most.
+    crm_session_max_lifetime_seconds: int = Field(default=12 * 3600, ge=60)
     # Sign-in attempts allowed per account and per client address in one fixed window; beyond
     # them the gateway answers 429 without checking the password. Generous per address: an
     # office shares one.
@@ -47,6 +57,9 @@ class GatewaySettings(ServiceSettings):
     ai_internal_url: str = "http://127.0.0.1:8003"
     # Shared secret sent as `X-Internal-Token` on every call to another service's internal API.
     crm_internal_token: SecretStr = SecretStr(DEV_INTERNAL_TOKEN)
+    # Strict-Transport-Security goes on answers to https requests; set this when a proxy ends TLS
+    # without telling the gateway (no X-Forwarded-Proto from an address in FORWARDED_ALLOW_IPS).
+    crm_hsts_always: bool = False
 
     @property
     def uses_dev_jwt_secret(self) -> bool:

@@ -10,6 +10,7 @@ from crm_gateway.customers import models as customers_models
 from crm_gateway.db import SCHEMA, metadata
 from crm_gateway.orders import models as orders_models
 from crm_gateway.pdpa import models as pdpa_models
+from crm_gateway.ratelimits import models as ratelimits_models
 
 CAPABILITY_MODELS = (
     auth_models,
@@ -18,6 +19,7 @@ CAPABILITY_MODELS = (
     pdpa_models,
     catalog_models,
     orders_models,
+    ratelimits_models,
 )
 
 __all__ = ["CAPABILITY_MODELS", "SCHEMA", "metadata"]

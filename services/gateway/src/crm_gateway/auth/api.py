@@ -65,7 +65,7 @@ class TokenOut(BaseModel):
                     "token_type": "bearer",
                     "expires_in": 900,
                     "refresh_token": "q3Yv0m8f1k2...",
-                    "refresh_expires_in": 1209600,
+                    "refresh_expires_in": 43200,
                 }
             ]
         }
@@ -77,7 +77,10 @@ class TokenOut(BaseModel):
     refresh_token: str = Field(
         description="Exchange once at `/auth/refresh` for new tokens; keep it secret (it is the session)."
     )
-    refresh_expires_in: int = Field(description="Seconds the session lasts without a refresh.")
+    refresh_expires_in: int = Field(
+        description="Seconds the session lasts without a refresh; never past its absolute lifetime "
+        "(`CRM_SESSION_MAX_LIFETIME_SECONDS` after sign-in), when staff sign in again."
+    )
 
 
 class RefreshIn(BaseModel):

@@ -1,9 +1,11 @@
 """Password hashes (argon2 via pwdlib), HS256 access tokens (PyJWT) and opaque refresh tokens.
 No I/O, no database.
 
-An access token names its staff user (`sub`) and session (`sid`) and lives minutes; every request
-checks the session and the staff row, so a sign-out or a deactivation ends it at once. Its `role`
-claim is for display only: the role that decides is read from the database on each request.
+An access token names its staff user (`sub`) and session (`sid`), its issuer (`iss`, this gateway)
+and audience (`aud`, the staff API), and lives minutes; a token without both, or naming another
+issuer or audience, is refused even when its signature is right. Every request checks the
+session and the staff row, so a sign-out or a deactivation ends it at once. Its `role` claim
+is for display only: the role that decides is read from the database on each request.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from pwdlib.exceptions import UnknownHashError
 from .domain import Staff
 
 ALGORITHM = "HS256"
+# The defaults of `CRM_JWT_ISSUER` and `CRM_JWT_AUDIENCE`.
+ISSUER = "vschool-crm-gateway"
+AUDIENCE = "vschool-crm-staff-api"
 _hasher = PasswordHash.recommended()
 
 
@@ -66,9 +71,18 @@ class InvalidToken(Exception):
 
 
 def issue_token(
-    staff: Staff, session_id: uuid.UUID, *, secret: str, ttl_seconds: int, now: datetime
+    staff: Staff,
+    session_id: uuid.UUID,
+    *,
+    secret: str,
+    ttl_seconds: int,
+    now: datetime,
+    issuer: str = ISSUER,
+    audience: str = AUDIENCE,
 ) -> AccessToken:
     claims = {
+        "iss": issuer,
+        "aud": audience,
         "sub": str(staff.id),
         "sid": str(session_id),
         "role": staff.role.value,
@@ -79,10 +93,15 @@ def issue_token(
     return AccessToken(jwt.encode(claims, secret, algorithm=ALGORITHM), ttl_seconds)
 
 
-def decode_token(token: str, *, secret: str) -> TokenClaims:
+def decode_token(token: str, *, secret: str, issuer: str = ISSUER, audience: str = AUDIENCE) -> TokenClaims:
     try:
         claims = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "sid", "exp", "iat", "jti"]}
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+            audience=audience,
+            options={"require": ["iss", "aud", "sub", "sid", "exp", "iat", "jti"]},
         )
         return TokenClaims(
             staff_id=uuid.UUID(claims["sub"]), session_id=uuid.UUID(claims["sid"]), jti=str(claims["jti"])

@@ -62,8 +62,10 @@ async def login(
     if not staff.is_active:
         raise InvalidCredentials("This account is disabled.")
     await throttle.forgive(uow.session, attempt)
-    session_id = await sessions.start(uow.session, staff.id, lifetime=_refresh_lifetime(settings))
-    tokens = await _issue(uow.session, settings, staff, session_id)
+    session_id, ends, now = await sessions.start(
+        uow.session, staff.id, lifetime=_refresh_lifetime(settings), max_lifetime=_max_lifetime(settings)
+    )
+    tokens = await _issue(uow.session, settings, staff, session_id, refresh_expires_in=_seconds(ends - now))
     await uow.commit()
     log.info("staff signed in", staff_id=str(staff.id), session_id=str(session_id))
     return tokens
@@ -73,7 +75,8 @@ async def refresh(uow: UnitOfWork, settings: GatewaySettings, refresh_token: str
     """Rotate: a new access and refresh token for an unused refresh token of a live session.
 
     A refresh token used a second time means two parties hold it (one of them stole it): the
-    whole session is revoked, so neither can go on.
+    whole session is revoked, so neither can go on. Past the session's absolute lifetime
+    (`crm_session_max_lifetime_seconds` after sign-in) refresh fails: the staff member signs in.
     """
     token_hash = security.hash_refresh_token(refresh_token)
     session_id = await sessions.use_refresh_token(uow.session, token_hash)
@@ -83,10 +86,13 @@ async def refresh(uow: UnitOfWork, settings: GatewaySettings, refresh_token: str
             await uow.commit()
             log.warning("refresh token used twice; session revoked", session_id=str(reused_in))
         raise NotAuthenticated(BAD_REFRESH)
-    staff = await sessions.extend_live(uow.session, session_id, lifetime=_refresh_lifetime(settings))
-    if staff is None:
+    live = await sessions.extend_live(
+        uow.session, session_id, lifetime=_refresh_lifetime(settings), max_lifetime=_max_lifetime(settings)
+    )
+    if live is None:
         raise NotAuthenticated(BAD_REFRESH)
-    tokens = await _issue(uow.session, settings, staff, session_id)
+    staff, ends, now = live
+    tokens = await _issue(uow.session, settings, staff, session_id, refresh_expires_in=_seconds(ends - now))
     await uow.commit()
     return tokens
 
@@ -107,7 +113,12 @@ async def signed_in(reads: HotReads, settings: GatewaySettings, token: str | Non
     if not token:
         raise NotAuthenticated("Sign in: this request needs a bearer token.")
     try:
-        claims = security.decode_token(token, secret=settings.crm_jwt_secret.get_secret_value())
+        claims = security.decode_token(
+            token,
+            secret=settings.crm_jwt_secret.get_secret_value(),
+            issuer=settings.crm_jwt_issuer,
+            audience=settings.crm_jwt_audience,
+        )
     except security.InvalidToken as exc:
         raise NotAuthenticated("The access token is invalid or has expired; sign in again.") from exc
     staff = await repository.staff_in_session(reads, claims.staff_id, claims.session_id)
@@ -124,7 +135,12 @@ async def active_staff(session: AsyncSession, staff_id: uuid.UUID) -> Staff | No
 
 
 async def _issue(
-    session: AsyncSession, settings: GatewaySettings, staff: Staff, session_id: uuid.UUID
+    session: AsyncSession,
+    settings: GatewaySettings,
+    staff: Staff,
+    session_id: uuid.UUID,
+    *,
+    refresh_expires_in: int,
 ) -> Tokens:
     """An access token for the session, and its next refresh token (only the hash is stored)."""
     refresh_token, refresh_hash = security.new_refresh_token()
@@ -135,12 +151,22 @@ async def _issue(
         secret=settings.crm_jwt_secret.get_secret_value(),
         ttl_seconds=settings.crm_access_token_ttl_seconds,
         now=datetime.now(UTC),
+        issuer=settings.crm_jwt_issuer,
+        audience=settings.crm_jwt_audience,
     )
-    return Tokens(access, refresh_token, settings.crm_refresh_token_ttl_seconds)
+    return Tokens(access, refresh_token, refresh_expires_in)
 
 
 def _refresh_lifetime(settings: GatewaySettings) -> timedelta:
     return timedelta(seconds=settings.crm_refresh_token_ttl_seconds)
+
+
+def _max_lifetime(settings: GatewaySettings) -> timedelta:
+    return timedelta(seconds=settings.crm_session_max_lifetime_seconds)
+
+
+def _seconds(left: timedelta) -> int:
+    return max(0, int(left.total_seconds()))
 
 
 async def purge(session: AsyncSession, settings: GatewaySettings) -> int:

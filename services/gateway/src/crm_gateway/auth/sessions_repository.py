@@ -1,14 +1,16 @@
 """Every SQL statement about staff sessions and their refresh tokens.
 
 A session starts at sign-in and ends when it is revoked (sign-out, a reused refresh token, a
-deactivation or a new password) or when nobody refreshed it for the refresh lifetime. Each
-refresh token is used once: using it marks it used and a new one takes its place.
+deactivation or a new password), when nobody refreshed it for the refresh lifetime, or when its
+absolute lifetime since sign-in has passed, refreshed or not (`expires_at` never goes past
+`created_at` + that). Each refresh token is used once: using it marks it used and a new one
+takes its place.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,10 +23,17 @@ from .domain import Staff
 from .repository import staff_from_row
 
 
-async def start(session: AsyncSession, staff_id: uuid.UUID, *, lifetime: timedelta) -> uuid.UUID:
-    stmt = insert(s).values(staff_id=staff_id, expires_at=func.now() + lifetime).returning(s.c.id)
-    session_id: uuid.UUID = (await session.execute(stmt)).scalar_one()
-    return session_id
+async def start(
+    session: AsyncSession, staff_id: uuid.UUID, *, lifetime: timedelta, max_lifetime: timedelta
+) -> tuple[uuid.UUID, datetime, datetime]:
+    """A new session: its id, when it ends unless refreshed, and the database's now."""
+    stmt = (
+        insert(s)
+        .values(staff_id=staff_id, expires_at=func.now() + min(lifetime, max_lifetime))
+        .returning(s.c.id, s.c.expires_at, func.now())
+    )
+    session_id, expires_at, now = (await session.execute(stmt)).one()
+    return session_id, expires_at, now
 
 
 async def add_refresh_token(session: AsyncSession, session_id: uuid.UUID, token_hash: str) -> None:
@@ -53,22 +62,27 @@ async def session_of_token(session: AsyncSession, token_hash: str) -> uuid.UUID 
     return session_id
 
 
-async def extend_live(session: AsyncSession, session_id: uuid.UUID, *, lifetime: timedelta) -> Staff | None:
-    """Give a live session of an active staff user another `lifetime`; that user, else None."""
+async def extend_live(
+    session: AsyncSession, session_id: uuid.UUID, *, lifetime: timedelta, max_lifetime: timedelta
+) -> tuple[Staff, datetime, datetime] | None:
+    """Give a live session of an active staff user another `lifetime`, never past `max_lifetime`
+    after it started: that user, when the session now ends, and the database's now; else None."""
+    ends = func.least(func.now() + lifetime, s.c.created_at + max_lifetime)
     stmt = (
         update(s)
         .where(
             s.c.id == session_id,
             s.c.revoked_at.is_(None),
             s.c.expires_at > func.now(),
+            s.c.created_at + max_lifetime > func.now(),
             s.c.staff_id == u.c.id,
             u.c.is_active,
         )
-        .values(expires_at=func.now() + lifetime)
-        .returning(*u.c)
+        .values(expires_at=ends)
+        .returning(*u.c, s.c.expires_at.label("session_expires_at"), func.now().label("db_now"))
     )
     row = (await session.execute(stmt)).first()
-    return staff_from_row(row) if row else None
+    return (staff_from_row(row), row.session_expires_at, row.db_now) if row else None
 
 
 async def revoke(session: AsyncSession, session_id: uuid.UUID, reason: str) -> bool:
