@@ -7,11 +7,23 @@ import json
 import shlex
 import socket
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+import pytest
 
-from crm_localrun import MarketingFake, Stack
-from crm_localrun.__main__ import DEFAULTS, MARKETING_FAKE_PORT, backfill_hint, fake_marketing
+from crm_localrun import SERVICES, MarketingFake, Stack
+from crm_localrun.__main__ import (
+    DEFAULTS,
+    GENERATED_SECRETS,
+    MARKETING_FAKE_PORT,
+    SECRETS_FILE,
+    admin_password_note,
+    backfill_hint,
+    fake_marketing,
+    settings,
+)
+from crm_servicekit.secrets_check import Secret
 
 
 def test_the_fake_stands_in_for_meta_for_the_marketing_service_only() -> None:
@@ -60,6 +72,44 @@ def test_up_says_how_to_backfill_the_fakes_days() -> None:
     own = {**DEFAULTS, "CRM_ADMIN_PASSWORD": "a-password-of-my-own"}
     assert "a-password-of-my-own" not in backfill_hint("http://127.0.0.1:8000", own, fake)
     assert "$CRM_ADMIN_PASSWORD" in backfill_hint("http://127.0.0.1:8000", own, fake)
+    # The generated password is shown once, in the banner: the hint says where to read it from.
+    made = backfill_hint("http://127.0.0.1:8000", own, fake, generated=True)
+    assert "a-password-of-my-own" not in made
+    assert f". {SECRETS_FILE};" in made
+
+
+def test_a_local_run_is_local_mode_on_loopback_with_secrets_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("CRM_ENV", "CRM_BIND_HOST", *GENERATED_SECRETS):
+        monkeypatch.delenv(name, raising=False)
+    env = settings()
+    stack = Stack(env=env)
+    for service in SERVICES:
+        assert stack.service_env(service)["CRM_ENV"] == "local"
+        assert stack.service_env(service)["CRM_BIND_HOST"] == "127.0.0.1"
+    # Generated, not fixed: never a value published in this repository, and kept for next time.
+    kept = (tmp_path / SECRETS_FILE).read_text()
+    assert (tmp_path / SECRETS_FILE).stat().st_mode & 0o077 == 0, "readable by its owner only"
+    for name in GENERATED_SECRETS:
+        assert Secret(name, env[name], 12).problem() is None
+        assert f"{name}={env[name]}\n" in kept
+    assert settings() == env
+    assert "CRM_ADMIN_PASSWORD" not in DEFAULTS
+    assert admin_password_note(env, True).count(env["CRM_ADMIN_PASSWORD"]) == 1
+
+
+def test_your_own_settings_win_over_the_local_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CRM_BIND_HOST", "0.0.0.0")
+    monkeypatch.setenv("CRM_ADMIN_PASSWORD", "my-own-long-passphrase")
+    env = settings()
+    assert env["CRM_BIND_HOST"] == "0.0.0.0"
+    assert env["CRM_ADMIN_PASSWORD"] == "my-own-long-passphrase"
+    assert "my-own-long-passphrase" not in admin_password_note(env, False)
 
 
 def test_the_fake_process_serves_the_universe_the_runner_knows() -> None:

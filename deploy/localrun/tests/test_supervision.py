@@ -92,7 +92,13 @@ def test_a_killed_service_is_restarted_said_and_serves_again_and_a_stop_after_a_
 ) -> None:
     said: list[str] = []
     stack = Stack(
-        env={"DATABASE_URL": database, "RABBITMQ_URL": rabbitmq, "CRM_CACHE_DIR": str(tmp_path / "cache")},
+        env={
+            "DATABASE_URL": database,
+            "RABBITMQ_URL": rabbitmq,
+            "CRM_CACHE_DIR": str(tmp_path / "cache"),
+            # The ai service's internal token is the development one: allowed in a local run only.
+            "CRM_ENV": "local",
+        },
         ports={"cache-writer": free_port(), "ai": free_port()},
         log_dir=tmp_path / "logs",
         say=said.append,

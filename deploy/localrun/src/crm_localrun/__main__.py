@@ -11,6 +11,13 @@ ai service answers with its offline responder. Set them to use the real services
 `<SERVICE>_PORT` (`GATEWAY_PORT`, `CACHE_WRITER_PORT`, ...), `META_FAKE_PORT`,
 `MARKETING_FAKE_PORT`.
 
+A local run: `CRM_ENV=local` (a service may start with a development secret, and says so in one
+warning line) and every service listens on 127.0.0.1 only (`CRM_BIND_HOST`; set it to 0.0.0.0 to
+be reached from the network). The admin password, the JWT secret and the internal token are
+generated on the first run and kept in `var/localrun/secrets.env` (readable by you only), so the
+admin you signed in as keeps its password from one run to the next; the banner shows it. A
+value of your own (environment or `.env`) wins.
+
 A service that ends is restarted, with a growing pause, and each restart is printed (ADR 15).
 Ctrl-C, SIGTERM or SIGHUP stop every service gently. If the runner itself is killed, the kernel
 stops its children anyway. A closed stdout (`make up | tee up.log`, tee gone) does not get in
@@ -24,6 +31,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import shlex
 import signal
 import sys
@@ -52,11 +60,20 @@ DEFAULTS = {
     "CRM_CACHE_DIR": "var/cache",
     "META_GRAPH_API_VERSION": "v23.0",
     "CRM_ADMIN_EMAIL": "admin@vschool.local",
-    "CRM_ADMIN_PASSWORD": "change-me-on-first-login",
-    "CRM_JWT_SECRET": "local-development-only-jwt-secret-change-me",
-    "CRM_INTERNAL_TOKEN": "local-development-internal-token",
     "LOG_LEVEL": "INFO",
+    # A local run: development secrets are allowed (with a warning), and nothing listens beyond
+    # this machine unless you say so.
+    "CRM_ENV": "local",
+    "CRM_BIND_HOST": "127.0.0.1",
 }
+# Generated once per checkout (not fixed: anyone who reads this file would know a fixed one, and
+# this machine may be shared or its port forwarded), kept so the admin's password stays valid.
+GENERATED_SECRETS = {  # name -> bytes of randomness (token_urlsafe: 16 characters for 12 bytes)
+    "CRM_ADMIN_PASSWORD": 12,
+    "CRM_JWT_SECRET": 32,
+    "CRM_INTERNAL_TOKEN": 32,
+}
+SECRETS_FILE = Path("var/localrun/secrets.env")
 FAKE_META = {
     "META_APP_SECRET": "local-app-secret",
     "META_VERIFY_TOKEN": "local-verify-token",
@@ -70,10 +87,32 @@ FAKE_MARKETING_PACE = {
 }
 
 
+def generated_secrets(path: Path = SECRETS_FILE) -> dict[str, str]:
+    """The secrets of this checkout's local runs: read from `path`, made (0600) when missing."""
+    kept = {k: v for k, v in dotenv_values(path).items() if v} if path.exists() else {}
+    missing = {
+        name: secrets.token_urlsafe(size) for name, size in GENERATED_SECRETS.items() if name not in kept
+    }
+    if missing:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a") as file:
+            file.writelines(f"{name}={value}\n" for name, value in missing.items())
+    return {**kept, **missing}
+
+
 def settings() -> dict[str, str]:
     file = {k: v for k, v in dotenv_values(".env").items() if v is not None}
-    # The environment wins over `.env`, which wins over the defaults (the services see it so too).
-    return {**DEFAULTS, **file, **os.environ}
+    # The environment wins over `.env`, which wins over the generated secrets and the defaults
+    # (the services see it so too).
+    return {**DEFAULTS, **generated_secrets(), **file, **os.environ}
+
+
+def admin_password_note(env: dict[str, str], generated: bool) -> str:
+    """The banner's word on the admin password: shown once when it is the generated one."""
+    if generated:
+        return f"password: {env['CRM_ADMIN_PASSWORD']}   (generated, kept in {SECRETS_FILE})"
+    return "password: your CRM_ADMIN_PASSWORD"
 
 
 def port_variable(name: str) -> str:
@@ -133,14 +172,14 @@ def fake_marketing(
     return fake, {**pace, **fake.service_env()}
 
 
-def backfill_hint(gateway: str, env: dict[str, str], fake: MarketingFake) -> str:
+def backfill_hint(gateway: str, env: dict[str, str], fake: MarketingFake, generated: bool = False) -> str:
     """How to queue a backfill of the fake's days through the gateway, as the admin (curl)."""
-    password = env["CRM_ADMIN_PASSWORD"]
-    # Only the well-known local default is shown; a password of your own stays in your `.env`.
-    if password == DEFAULTS["CRM_ADMIN_PASSWORD"]:
-        login, note = shlex.quote(f"password={password}"), ""
+    # The password is never repeated here: the banner shows the generated one once.
+    login = '"password=$CRM_ADMIN_PASSWORD"'
+    if generated:
+        note = f" (first: set -a; . {SECRETS_FILE}; set +a)"
     else:
-        login, note = '"password=$CRM_ADMIN_PASSWORD"', " (export CRM_ADMIN_PASSWORD first)"
+        note = " (export CRM_ADMIN_PASSWORD first)"
     body = json.dumps(
         {
             "kind": "backfill",
@@ -172,6 +211,7 @@ def up() -> int:
         if signal.getsignal(sig) is not signal.SIG_IGN:
             signal.signal(sig, interrupt)
     env = settings()
+    generated = env["CRM_ADMIN_PASSWORD"] == generated_secrets().get("CRM_ADMIN_PASSWORD")
     fake: FakeServer | None = None
     marketing: MarketingFake | None = None
     service_envs: dict[str, dict[str, str]] = {}
@@ -198,7 +238,8 @@ def up() -> int:
         stack.start()
         say(
             "\nV School CRM is running:\n"
-            f"  gateway (staff API)   {stack.url('gateway')}/docs   admin: {env['CRM_ADMIN_EMAIL']}\n"
+            f"  gateway (staff API)   {stack.url('gateway')}/docs   admin: {env['CRM_ADMIN_EMAIL']}   "
+            f"{admin_password_note(env, generated)}\n"
             f"  messenger (webhook)   {stack.url('messenger')}/webhooks/meta\n"
             f"  marketing             {stack.url('marketing')}/healthz\n"
             f"  ai                    {stack.url('ai')}/healthz   "
@@ -210,8 +251,9 @@ def up() -> int:
                 if marketing
                 else ""
             )
+            + f"Services listen on {env['CRM_BIND_HOST']} (CRM_BIND_HOST), CRM_ENV={env['CRM_ENV']}\n"
             + "Try:  uv run python -m crm_localrun send 'สวัสดีค่ะ'      Stop: Ctrl-C\n"
-            + (backfill_hint(stack.url("gateway"), env, marketing) if marketing else "")
+            + (backfill_hint(stack.url("gateway"), env, marketing, generated) if marketing else "")
         )
         while True:
             time.sleep(3600)  # the stack's supervisor watches the services; a signal ends this
