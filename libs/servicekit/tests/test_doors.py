@@ -9,7 +9,8 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from crm_servicekit.doors import Doors, DoorSettings, PublicRoutes
+from crm_servicekit.doors import Doors, DoorSettings, PublicRoutes, declare_public, served
+from crm_servicekit.settings import ServiceSettings
 
 PUBLIC_PORT, INTERNAL_PORT = 8001, 8101
 
@@ -114,3 +115,30 @@ def test_the_internal_port_defaults_beside_the_public_one_and_never_on_it(
     monkeypatch.setenv("INTERNAL_PORT", "8001")
     with pytest.raises(ValidationError, match="INTERNAL_PORT must differ from PORT"):
         DoorSettings(port=8001, _env_file=None)
+
+
+async def test_a_served_app_without_public_routes_has_only_the_probes_outside() -> None:
+    def bare(_: ServiceSettings) -> FastAPI:
+        inner = FastAPI()
+
+        @inner.get("/healthz")
+        async def healthz() -> str:
+            return "ok"
+
+        @inner.get("/api/v1/x")
+        async def x() -> str:
+            return "x"
+
+        return inner
+
+    def declared(settings: ServiceSettings) -> FastAPI:
+        inner = bare(settings)
+        declare_public(inner, "/api/")
+        return inner
+
+    settings = ServiceSettings(port=PUBLIC_PORT)
+    for create, api_status in ((bare, 404), (declared, 200)):
+        transport = httpx.ASGITransport(app=served(create, settings, INTERNAL_PORT))
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://s:{PUBLIC_PORT}") as http:
+            assert (await http.get("/healthz")).status_code == 200
+            assert (await http.get("/api/v1/x")).status_code == api_status

@@ -110,10 +110,17 @@ class Doors:
         await send({"type": "http.response.body", "body": _NOT_FOUND})
 
 
+def declare_public(app: FastAPI, *prefixes: str) -> None:
+    """The paths (each with what is below it) `app` serves on its public door besides the probes.
+    An app that declares none has only the probes there."""
+    app.state.public_routes = PublicRoutes(prefixes)
+
+
 def served(create_app: Callable[[S], FastAPI], settings: S, internal_port: int) -> Doors:
     """The app behind its two doors (module level: each worker process builds its own)."""
     app = create_app(settings)
-    return Doors(app, internal_port=internal_port, public=app.state.public_routes)
+    public = getattr(app.state, "public_routes", PublicRoutes())
+    return Doors(app, internal_port=internal_port, public=public)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -127,8 +134,7 @@ def listen(host: str, port: int) -> socket.socket:
 def serve(settings: S, create_app: Callable[[S], FastAPI]) -> None:
     """One uvicorn server (one lifespan, one app) on two sockets: `PORT` and `INTERNAL_PORT`."""
     doors = DoorSettings(port=settings.port)
-    # Every interface in a container; the local runner may name one (CRM_BIND_HOST).
-    host = str(getattr(settings, "crm_bind_host", "0.0.0.0"))
+    host = settings.crm_bind_host
     config = uvicorn.Config(
         functools.partial(served, create_app, settings, doors.internal_port),
         factory=True,

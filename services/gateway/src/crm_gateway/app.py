@@ -19,6 +19,7 @@ from crm_contracts import (
     OrderStatusChanged,
     ProductChanged,
 )
+from crm_servicekit.doors import declare_public
 from crm_servicekit.logging import get_logger
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
@@ -163,6 +164,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.ai = ai
     app.state.reads = reads
     install_problem_handlers(app)
+    # The staff API faces outside; /docs, /openapi.json and /metrics answer on INTERNAL_PORT (ADR 17).
+    declare_public(app, f"{API_PREFIX}/")
     outermost(app, lambda inner: SecurityHeaders(inner, hsts_always=settings.crm_hsts_always))
     return app
 

@@ -30,6 +30,7 @@ from crm_messenger.profiles import service as profiles
 from crm_messenger.tables import metadata
 from crm_messenger.webhooks import api as webhooks_api
 from crm_messenger.webhooks.inbox import WebhookProcessor, WebhookStore
+from crm_servicekit.doors import declare_public
 from crm_servicekit.periodic import PeriodicTask
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
@@ -99,7 +100,7 @@ def build(settings: MessengerSettings | None = None) -> Runtime:
 def create_app(settings: MessengerSettings | None = None) -> FastAPI:
     settings = settings or MessengerSettings()
     runtime = build(settings)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         title="V School CRM messenger",
         description="Meta webhooks in, Send API out; conversations and handover.",
@@ -114,3 +115,6 @@ def create_app(settings: MessengerSettings | None = None) -> FastAPI:
             pdpa_api.router(runtime, settings),
         ],
     )
+    # Meta's webhook is the one public route; the internal API answers on INTERNAL_PORT (ADR 17).
+    declare_public(app, "/webhooks/meta")
+    return app
