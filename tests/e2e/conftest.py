@@ -26,7 +26,10 @@ from crm_localrun import SERVICES, MarketingFake, Stack
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
 PAGE_ID = "111222333444"
-APP_SECRET = "e2e-app-secret"
+# Secrets as a deployer sets them (the services refuse short or placeholder ones outside
+# CRM_ENV=local): the stack runs as in production.
+APP_SECRET = "e2e0a7f3c91b5d28e6a04f17c3b9d2e8"  # 32 hex characters, like Meta's
+INTERNAL_TOKEN = "e2e-internal-Vq8Zr2LmT5xK9wNc4HbJ7sPd"
 ADMIN = ("admin@vschool.test", "e2e-admin-password")
 THAI = "สวัสดีค่ะ อยากทราบรายละเอียดคอร์สราเมงค่ะ 🍜"
 MARKETING_TOKEN = "e2e-marketing-token"
@@ -91,7 +94,7 @@ async def system(
         "CRM_ADMIN_EMAIL": ADMIN[0],
         "CRM_ADMIN_PASSWORD": ADMIN[1],
         "CRM_JWT_SECRET": "e2e-jwt-secret-that-is-long-enough-for-hs256",
-        "CRM_INTERNAL_TOKEN": "e2e-internal-token",
+        "CRM_INTERNAL_TOKEN": INTERNAL_TOKEN,
         "OTEL_EXPORTER_OTLP_ENDPOINT": o.url,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_BSP_SCHEDULE_DELAY": "100",

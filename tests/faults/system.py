@@ -28,10 +28,12 @@ from crm_fakes import FakeServer, GeminiState, MetaState, create_gemini_app, cre
 from crm_localrun import SERVICES, Stack
 
 PAGE_ID = "111222333444"
-APP_SECRET = "faults-app-secret"
+# Secrets as a deployer sets them (the services refuse short or placeholder ones outside
+# CRM_ENV=local): the drills run the services as in production.
+APP_SECRET = "fa017e5c2b9d48a3c6e0f1b7d4a92c58"  # 32 hex characters, like Meta's
 PAGE_TOKEN = "faults-page-token"
 ADMIN = ("admin@vschool.test", "faults-admin-password")
-INTERNAL_TOKEN = "faults-internal-token"
+INTERNAL_TOKEN = "faults-internal-Yt3Qw8NzR6cLk2VbM9xHsJ4p"
 
 
 def free_port() -> int:
