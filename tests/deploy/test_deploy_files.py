@@ -57,6 +57,7 @@ ENV_CONTRACT = {
     "GEMINI_MODEL",
     "CRM_CACHE_DIR",
     "PORT",
+    "INTERNAL_PORT",
     "CRM_ADMIN_EMAIL",
     "CRM_ADMIN_PASSWORD",
     "CRM_JWT_SECRET",
@@ -317,6 +318,26 @@ def test_only_gateway_and_messenger_publish_host_ports() -> None:
     for name in PUBLISHING_SERVICES:
         port = APP_SERVICES[name][1]
         assert any(p.endswith(f"{port}:{port}") for p in host_ports(compose_service(name)))
+
+
+@pytest.mark.parametrize(("name", "spec"), APP_SERVICES.items())
+def test_no_internal_port_is_published(name: str, spec: tuple[str, int, str]) -> None:
+    """The internal APIs, /metrics and /docs answer on INTERNAL_PORT only (ADR 17): never published."""
+    port = spec[1]
+    env = service_environment(compose_service(name))
+    assert env.get("INTERNAL_PORT") == str(port + 100)
+    published = [p.rsplit(":", 1)[-1].split("/")[0] for p in host_ports(compose_service(name))]
+    assert str(port + 100) not in published
+    assert published in ([], [str(port)])
+
+
+def test_the_gateway_calls_the_internal_ports() -> None:
+    env = service_environment(compose_service("gateway"))
+    for service, spec in APP_SERVICES.items():
+        if service in ("messenger", "marketing", "ai"):
+            internal_port = spec[1] + 100
+            assert env[f"{service.upper()}_INTERNAL_URL"] == f"http://{service}:{internal_port}"
+            assert str(internal_port) == service_environment(compose_service(service))["INTERNAL_PORT"]
 
 
 def test_gateway_and_cache_writer_share_the_cache_volume() -> None:

@@ -25,6 +25,7 @@ CUSTOM = {
     "ScaledObject": "keda.sh/v1alpha1",
     "TriggerAuthentication": "keda.sh/v1alpha1",
     "PrometheusRule": "monitoring.coreos.com/v1",
+    "PodMonitor": "monitoring.coreos.com/v1",
 }
 SERVICES = {"gateway", "messenger", "messenger-worker", "marketing", "ai", "cache-writer"}
 PUBLIC = {"gateway", "messenger"}
@@ -132,6 +133,99 @@ def test_only_the_gateway_and_the_webhook_face_outside(production: list[dict[str
         for path in rule["http"]["paths"]
     }
     assert served == {("gateway", "/"), ("messenger", "/webhooks/meta")}
+
+
+def container_ports(deployment: dict[str, Any]) -> dict[str, int]:
+    """name -> containerPort of the service's container."""
+    return {p["name"]: p["containerPort"] for p in next(containers(deployment))["ports"]}
+
+
+def target_port_name(service: dict[str, Any], port: str | int, deployments: list[dict[str, Any]]) -> str:
+    """The container port name a Service's port (by name or number) leads to in its pods."""
+    spec = next(p for p in service["spec"]["ports"] if port in (p.get("name"), p["port"]))
+    target = spec.get("targetPort", spec["port"])
+    if isinstance(target, str):
+        return target
+    names = {n for d in deployments for n, number in container_ports(d).items() if number == target}
+    assert len(names) == 1, (service["metadata"]["name"], target)
+    return names.pop()
+
+
+def selected(service: dict[str, Any], deployments: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    selector = service["spec"]["selector"].items()
+    return [
+        d for d in deployments.values() if selector <= d["spec"]["template"]["metadata"]["labels"].items()
+    ]
+
+
+def test_every_service_listens_on_a_public_and_an_internal_port(production: list[dict[str, Any]]) -> None:
+    """ADR 17: `http` (PORT) serves the public routes and the probes; `internal` (INTERNAL_PORT)
+    the internal API, /metrics and /docs, and is scraped there."""
+    for name, deployment in of_kind(production, "Deployment").items():
+        ports = container_ports(deployment)
+        assert set(ports) == {"http", "internal"}, name
+        container = next(containers(deployment))
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["PORT"] == str(ports["http"]), name
+        assert env["INTERNAL_PORT"] == str(ports["internal"]), name
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            assert container[probe]["httpGet"]["port"] == "http", (name, probe)
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == str(ports["internal"]), name
+    monitor = of_kind(production, "PodMonitor")["crm"]["spec"]
+    assert monitor["podMetricsEndpoints"] == [{"port": "internal", "path": "/metrics", "interval": "30s"}]
+    assert set(monitor["selector"]["matchExpressions"][0]["values"]) == SERVICES
+
+
+def test_no_ingress_backend_or_open_rule_reaches_an_internal_port(production: list[dict[str, Any]]) -> None:
+    deployments = of_kind(production, "Deployment")
+    services = of_kind(production, "Service")
+    for ingress in of_kind(production, "Ingress").values():
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                backend = path["backend"]["service"]
+                service = services[backend["name"]]
+                port = backend["port"].get("name", backend["port"].get("number"))
+                assert target_port_name(service, port, selected(service, deployments)) == "http", backend
+    for name, service in services.items():
+        if name.startswith("crm-rabbitmq"):
+            continue
+        internal = [
+            p for p in service["spec"]["ports"]
+            if target_port_name(service, p["port"], selected(service, deployments)) == "internal"
+        ]  # fmt: skip
+        if internal:
+            # Inside the cluster only, and named for what it is.
+            assert service["spec"].get("type", "ClusterIP") == "ClusterIP", name
+            assert not service["spec"].get("externalIPs"), name
+            assert name.endswith("-internal"), name
+            assert len(internal) == len(service["spec"]["ports"]), f"{name} mixes doors"
+    allowed_from = [
+        [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}],
+        [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+    ]
+    reaching_internal = []
+    for policy in of_kind(production, "NetworkPolicy").values():
+        for rule in policy["spec"].get("ingress", []):
+            ports = [p.get("port") for p in rule.get("ports", [])]
+            if "from" not in rule:
+                # Open to everyone: the public port only, always named.
+                assert ports == ["http"], policy["metadata"]["name"]
+            elif "internal" in ports:
+                assert rule["from"] in allowed_from, policy["metadata"]["name"]
+                reaching_internal.append(rule["from"])
+    assert sorted(map(str, reaching_internal)) == sorted(map(str, allowed_from))
+
+
+def test_the_gateway_calls_the_internal_services(production: list[dict[str, Any]]) -> None:
+    config = of_kind(production, "ConfigMap")
+    data = next(c["data"] for name, c in config.items() if name.startswith("crm-config"))
+    services = of_kind(production, "Service")
+    deployments = of_kind(production, "Deployment")
+    for variable in ("MESSENGER_INTERNAL_URL", "MARKETING_INTERNAL_URL", "AI_INTERNAL_URL"):
+        host, port = data[variable].removeprefix("http://").split(":")
+        service = services[host]
+        assert target_port_name(service, int(port), selected(service, deployments)) == "internal", variable
 
 
 def test_no_credential_is_committed(production: list[dict[str, Any]]) -> None:
