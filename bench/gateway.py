@@ -236,10 +236,13 @@ def gateway_env(
         "DATABASE_URL": database_url,
         "RABBITMQ_URL": rabbitmq_url,
         "PORT": str(port),
+        # Its internal door (ADR 17), where /metrics and the OpenAPI document answer.
+        "INTERNAL_PORT": str(free_port()),
         "CRM_CACHE_DIR": str(cache_dir),
         "CRM_ADMIN_EMAIL": ADMIN[0],
         "CRM_ADMIN_PASSWORD": ADMIN[1],
         "CRM_JWT_SECRET": secrets.token_urlsafe(48),
+        "CRM_INTERNAL_TOKEN": secrets.token_urlsafe(32),
         # One sign-in lasts the whole run (the default access token lasts 15 minutes).
         "CRM_ACCESS_TOKEN_TTL_SECONDS": "86400",
         # One staff member asking as fast as the machine answers: the rate limits would refuse it.

@@ -56,7 +56,9 @@ async def schemathesis(
     base = system.stack.url("gateway")
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
     seed = os.environ.get("FUZZ_SEED", "20261122")
-    location = [str(schema), "--url", base] if schema else [f"{base}/openapi.json"]
+    # The live document is on the gateway's internal port (ADR 17); the calls go to the public one.
+    document = str(schema) if schema else f"{system.stack.internal_url('gateway')}/openapi.json"
+    location = [document, "--url", base]
     args = [
         st,
         *(["--config-file", str(config)] if config else []),
@@ -172,7 +174,7 @@ def followed_links(report_dir: Path) -> Counter[tuple[str, int]]:
 async def test_stateful_sequences_follow_links_and_get_no_5xx(system: System, tmp_path: Path) -> None:
     """Sequences of calls joined by links (ids from one answer used in the next); about 45 s here."""
     schema_path, config = tmp_path / "gateway-with-links.json", tmp_path / "schemathesis.toml"
-    async with httpx.AsyncClient(base_url=system.stack.url("gateway")) as http:
+    async with httpx.AsyncClient(base_url=system.stack.internal_url("gateway")) as http:
         live = (await http.get("/openapi.json")).json()
     schema_path.write_text(json.dumps(with_links(live, declared(await seeded(system)))))
     config.write_text(STATEFUL_CONFIG.format(steps=os.environ.get("FUZZ_STATEFUL_STEPS", "20")))

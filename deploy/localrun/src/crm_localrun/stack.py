@@ -15,6 +15,7 @@ had crashed. No child outlives the process that started it (`processes.py`).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -36,8 +37,16 @@ SERVICES: dict[str, int] = {
     "ai": 8003,
     "messenger": 8001,
 }
+# Each service's internal door (ADR 17): its internal API, /metrics and /docs answer only there.
+INTERNAL_PORT_OFFSET = 100
 RESTART_DELAY = (1.0, 30.0)  # seconds: the first pause, and the longest
 STABLE_AFTER = 60.0  # seconds up after which a service's next crash pauses 1 s again
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def module(service: str) -> str:
@@ -62,6 +71,10 @@ class _Supervised:
 class Stack:
     env: dict[str, str]
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
+    """Each service's public port (`PORT`)."""
+    internal_ports: dict[str, int] = field(default_factory=dict)
+    """Each service's internal port (`INTERNAL_PORT`); one not named here is its default port
+    + 100 when its public port is the default, else a free port."""
     service_envs: dict[str, dict[str, str]] = field(default_factory=dict)
     """Variables for one service only, over `env`: e.g. the marketing service's
     `META_GRAPH_API_URL` is the Marketing API fake while the messenger's is the Messenger fake."""
@@ -76,19 +89,33 @@ class Stack:
     _watcher: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        for service, port in self.ports.items():
+            if service not in self.internal_ports:
+                default = SERVICES.get(service) == port
+                self.internal_ports[service] = port + INTERNAL_PORT_OFFSET if default else free_port()
+
     def url(self, service: str) -> str:
+        """Where the service's public door is: what a customer, Meta or staff may reach."""
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def internal_url(self, service: str) -> str:
+        """Where the service's internal door is: its internal API, /metrics and /docs."""
+        return f"http://127.0.0.1:{self.internal_ports[service]}"
 
     def service_env(self, service: str) -> dict[str, str]:
         return {
             **self.env,
             **self.service_envs.get(service, {}),
             "PORT": str(self.ports[service]),
+            "INTERNAL_PORT": str(self.internal_ports[service]),
             "OTEL_SERVICE_NAME": f"crm-{service}",
             # Services that call another's internal API find it where this stack started it.
-            **({"MESSENGER_INTERNAL_URL": self.url("messenger")} if "messenger" in self.ports else {}),
-            **({"MARKETING_INTERNAL_URL": self.url("marketing")} if "marketing" in self.ports else {}),
-            **({"AI_INTERNAL_URL": self.url("ai")} if "ai" in self.ports else {}),
+            **{
+                f"{other.upper()}_INTERNAL_URL": self.internal_url(other)
+                for other in ("messenger", "marketing", "ai")
+                if other in self.ports
+            },
         }
 
     def migrate(self) -> None:
