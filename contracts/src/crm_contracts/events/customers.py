@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from crm_contracts.envelope import Event, EventData
 
 from .attribution import AdReferral
+
+# What the gateway gives out (`TVS-CUS-<channel>-<yy>-<seq:04d>`), and nothing else: consumers
+# build file names and keys from it (the cache-writer's `customer/<id>.json`), so an event whose
+# id could name another path (`../../etc/x`) fails validation and is parked, never used.
+CUSTOMER_ID_PATTERN = r"^TVS-CUS-(?:FB|LINE|WEB|WALKIN)-[0-9]{2}-[0-9]{4,9}$"
+
+
+CustomerId = Annotated[str, Field(pattern=CUSTOMER_ID_PATTERN, max_length=40)]
 
 
 class ChannelIdentity(EventData):
@@ -38,7 +46,9 @@ class MarketingConsent(EventData):
 
 
 class CustomerCreatedData(EventData):
-    customer_id: str = Field(description="`TVS-CUS-<channel>-<yy>-<seq:04d>`, e.g. `TVS-CUS-FB-26-0001`.")
+    customer_id: CustomerId = Field(
+        description="`TVS-CUS-<channel>-<yy>-<seq:04d>`, e.g. `TVS-CUS-FB-26-0001`."
+    )
     channel: Literal["FB", "LINE", "WEB", "WALKIN"]
     display_name: str | None = None
     lifecycle_stage: str
@@ -83,8 +93,8 @@ class CustomerUpdated(Event):
 
 class CustomerMergedData(EventData):
     merge_id: uuid.UUID = Field(description="The audit entry of the merge; an admin undoes it through it.")
-    survivor_id: str = Field(description="The customer that remains.")
-    merged_id: str = Field(
+    survivor_id: CustomerId = Field(description="The customer that remains.")
+    merged_id: CustomerId = Field(
         description="The customer merged into the survivor; it no longer exists on its own."
     )
     identities: list[ChannelIdentity] = Field(description="The channel identities moved to the survivor.")
@@ -101,8 +111,8 @@ class CustomerMerged(Event):
 
 class CustomerMergeUndoneData(EventData):
     merge_id: uuid.UUID
-    survivor_id: str
-    restored_id: str = Field(description="The customer that exists on its own again.")
+    survivor_id: CustomerId
+    restored_id: CustomerId = Field(description="The customer that exists on its own again.")
     identities: list[ChannelIdentity] = Field(description="The channel identities given back to it.")
     undone_at: datetime
 

@@ -14,12 +14,12 @@ from pydantic import Field
 
 from crm_contracts.envelope import Event, EventData
 
-from .customers import ChannelIdentity
+from .customers import ChannelIdentity, CustomerId
 
 
 class CustomerErasureRequestedData(EventData):
     request_id: uuid.UUID
-    customer_id: str
+    customer_id: CustomerId
     identities: list[ChannelIdentity] = Field(
         description="Every channel identity the customer had, so services keyed by them find their copies."
     )

@@ -35,6 +35,7 @@ from crm_gateway.errors import problem_responses
 MAX_PAGE_SIZE = 200
 MAX_REPLY_CHARS = 8000
 MAX_IDEMPOTENCY_KEY_CHARS = 200
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]+$"
 
 
 _DESCRIBED = {
@@ -193,7 +194,9 @@ async def reply(
             alias="Idempotency-Key",
             min_length=1,
             max_length=MAX_IDEMPOTENCY_KEY_CHARS,
-            description="Repeat it when retrying the same reply: it is sent once.",
+            # Visible ASCII only: it travels on as a header of the messenger's internal API.
+            pattern=IDEMPOTENCY_KEY_PATTERN,
+            description="Repeat it when retrying the same reply: it is sent once. Visible ASCII.",
         ),
     ] = None,
 ) -> SentMessage:
