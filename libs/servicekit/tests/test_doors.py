@@ -69,6 +69,8 @@ async def test_the_public_door_answers_404_for_everything_but_its_routes(path: s
         assert response.status_code == 404, (method, path)
         assert "leaked" not in response.text
         assert "every conversation" not in response.text
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/webhooks/meta"])

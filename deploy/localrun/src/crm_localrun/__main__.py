@@ -238,8 +238,9 @@ def up() -> int:
         stack.start()
         say(
             "\nV School CRM is running:\n"
-            f"  gateway (staff API)   {stack.url('gateway')}/docs   admin: {env['CRM_ADMIN_EMAIL']}   "
-            f"{admin_password_note(env, generated)}\n"
+            f"  gateway (staff API)   {stack.url('gateway')}/api/v1   "
+            f"admin: {env['CRM_ADMIN_EMAIL']}   {admin_password_note(env, generated)}\n"
+            f"  API docs              {stack.internal_url('gateway')}/docs\n"
             f"  messenger (webhook)   {stack.url('messenger')}/webhooks/meta\n"
             f"  marketing             {stack.url('marketing')}/healthz\n"
             f"  ai                    {stack.url('ai')}/healthz   "

@@ -104,6 +104,12 @@ class Doors:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(_NOT_FOUND)).encode()),
+                    # As hardened as the gateway's own answers (crm_gateway.security_headers).
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+                    (b"cache-control", b"no-store"),
                 ],
             }
         )

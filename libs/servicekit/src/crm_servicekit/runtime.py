@@ -9,13 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import uvicorn
 from fastapi import APIRouter, FastAPI
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.publisher.usecase import RabbitPublisher
@@ -27,11 +25,13 @@ from crm_contracts import Event
 
 from .broker import EVENTS_EXCHANGE, Topology, create_broker, declare_topology, event_publishers
 from .db import create_engine, create_sessionmaker, inbox_table, outbox_table
+from .doors import serve
 from .health import health_router
 from .logging import configure_logging, get_logger
 from .migrations import upgrade
 from .outbox import OutboxPublisher, UnitOfWork
 from .periodic import PeriodicTask
+from .secrets_check import enforce as enforce_secrets
 from .settings import ServiceSettings
 from .tracing import setup_tracing, shutdown_tracing
 from .unavailable import install_unavailable_handler
@@ -209,18 +209,7 @@ def run_cli(
         asyncio.run(declare_all(runtime.broker, runtime.topology))
         log.info("migrated", service=settings.service)
         return
-    options: dict[str, Any] = {
-        "host": "0.0.0.0",
-        "port": settings.port,
-        "log_config": None,
-        "access_log": False,
-        "timeout_graceful_shutdown": 10,
-    }
-    # One process per core on a single machine (the variable uvicorn and gunicorn deployments
-    # use); in a cluster, run one process per container and scale replicas instead. Every part of
-    # a service is safe to run in several processes at once.
-    workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-    if workers > 1:
-        uvicorn.run(f"{package}.app:create_app", factory=True, workers=workers, **options)
-    else:
-        uvicorn.run(create_app(settings), **options)
+    # Before anything listens: a secret anyone could know stops the service here (one line, exit 78).
+    enforce_secrets(settings)
+    # One server on two sockets (ADR 17): everything on INTERNAL_PORT, the public routes on PORT.
+    serve(settings, create_app)

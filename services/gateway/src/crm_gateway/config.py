@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,13 +10,19 @@ from pydantic import Field, SecretStr
 
 from crm_gateway.auth.security import AUDIENCE, ISSUER
 from crm_gateway.ratelimits.settings import RateLimitSettings
+from crm_servicekit.secrets_check import (
+    ADMIN_PASSWORD_MIN_LENGTH,
+    INTERNAL_TOKEN_MIN_LENGTH,
+    JWT_SECRET_MIN_BYTES,
+    Secret,
+)
 from crm_servicekit.settings import ServiceSettings
 
-# Signs tokens when CRM_JWT_SECRET is unset, so a local run works out of the box; the gateway
-# logs a warning at startup while it is in use. Anyone can forge tokens signed with it.
+# Signs tokens when CRM_JWT_SECRET is unset, so a local run (CRM_ENV=local) works out of the box;
+# anywhere else the gateway refuses to start without a real one. Anyone can forge tokens with it.
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-set-CRM_JWT_SECRET-in-production"  # noqa: S105
 # The token shown to the messenger's internal API when CRM_INTERNAL_TOKEN is unset: the
-# messenger's own default, so a local run works out of the box; warned about at startup too.
+# messenger's own default, so a local run works out of the box; refused outside CRM_ENV=local.
 # Anyone who can reach the internal API can act as the gateway while it is in use.
 DEV_INTERNAL_TOKEN = "local-development-internal-token"  # noqa: S105
 
@@ -50,16 +57,30 @@ class GatewaySettings(ServiceSettings, RateLimitSettings):
     # `order:discount_over_cap` may give; above it a manager or admin takes the order (ADR 10).
     order_discount_cap_percent: Decimal = Field(default=Decimal("20"), ge=0, le=100)
     # Conversations live in the messenger; the gateway reads them through its internal HTTP API.
-    messenger_internal_url: str = "http://127.0.0.1:8001"
+    messenger_internal_url: str = "http://127.0.0.1:8101"
     # Ad accounts, campaigns, insights and sync runs live in the marketing service (same token).
-    marketing_internal_url: str = "http://127.0.0.1:8002"
+    marketing_internal_url: str = "http://127.0.0.1:8102"
     # The ai service's internal API: the replies it generated, for a customer's PDPA export.
-    ai_internal_url: str = "http://127.0.0.1:8003"
+    ai_internal_url: str = "http://127.0.0.1:8103"
     # Shared secret sent as `X-Internal-Token` on every call to another service's internal API.
     crm_internal_token: SecretStr = SecretStr(DEV_INTERNAL_TOKEN)
     # Strict-Transport-Security goes on answers to https requests; set this when a proxy ends TLS
     # without telling the gateway (no X-Forwarded-Proto from an address in FORWARDED_ALLOW_IPS).
     crm_hsts_always: bool = False
+
+    def secrets(self) -> Sequence[Secret]:
+        return [
+            self.secret("crm_jwt_secret", JWT_SECRET_MIN_BYTES, unit="bytes"),
+            self.secret("crm_internal_token", INTERNAL_TOKEN_MIN_LENGTH),
+            # Only used to create the first admin: once it exists the variable may go.
+            self.secret(
+                "crm_admin_password",
+                ADMIN_PASSWORD_MIN_LENGTH,
+                required=False,
+                how="choose a passphrase of at least 12 characters, or generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(16))'",
+            ),
+        ]
 
     @property
     def uses_dev_jwt_secret(self) -> bool:
