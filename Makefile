@@ -20,8 +20,8 @@ services: ## Start PostgreSQL and RabbitMQ on this machine if they are not answe
 up: install services ## Install everything and run the whole system (Ctrl-C stops it)
 	$(UV) run --frozen python -m crm_localrun
 
-test: install services ## Install everything and run every test (unit, integration, end-to-end)
-	$(UV) run --frozen pytest
+test: install services ## Install everything and run every test (unit, integration, end-to-end, fault drills)
+	UV="$(UV)" bash tests/run_all.sh
 
 test-fast: ## Run the tests without the end-to-end tier
 	$(UV) run --frozen pytest -m "not e2e"

@@ -73,9 +73,16 @@ def fakes() -> Iterator[tuple[FakeServer, FakeServer, FakeServer, MetaState, Gem
 
 
 @pytest.fixture(scope="package")
+def system_env() -> dict[str, str]:
+    """Variables a package's system adds to the shared ones (the API fuzz run overrides this)."""
+    return {}
+
+
+@pytest.fixture(scope="package")
 async def system(
     fakes: tuple[FakeServer, FakeServer, FakeServer, MetaState, GeminiState, OtlpState],
     tmp_path_factory: pytest.TempPathFactory,
+    system_env: dict[str, str],
 ) -> AsyncIterator[System]:
     m, g, o, meta, gemini, otlp = fakes
     root = tmp_path_factory.mktemp("e2e")
@@ -98,6 +105,7 @@ async def system(
         "OTEL_EXPORTER_OTLP_ENDPOINT": o.url,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_BSP_SCHEDULE_DELAY": "100",
+        **system_env,
     }
     # Seed 3 with 3 campaigns over 10 days: an active campaign, a paused one that stops
     # delivering near the end, and an archived one that delivers on the first two days only.
