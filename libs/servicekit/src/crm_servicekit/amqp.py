@@ -181,11 +181,9 @@ class _Hosts:
         raise error
 
 
-class FailoverConnection(RobustConnection):
-    """aio-pika's robust connection whose every (re)connection tries each host in turn.
-
-    `addresses`: the hosts, `(host, port)`; none means the host of `url` alone.
-    """
+class _MultiHost(Connection):
+    """A connection that knows several hosts. `addresses`: `(host, port)`; none means the host of
+    `url` alone."""
 
     def __init__(
         self,
@@ -200,6 +198,10 @@ class FailoverConnection(RobustConnection):
         self.hosts = _Hosts(
             addresses or [(self.url.host or "localhost", self.url.port or 5672)], load_balance
         )
+
+
+class FailoverConnection(_MultiHost, RobustConnection):
+    """aio-pika's robust connection whose every (re)connection tries each host in turn."""
 
     # The private hook, read in aio-pika 10.2.1 (aio_pika/robust_connection.py): the reconnection
     # loop `RobustConnection.__connection_factory` opens the transport of every attempt, the first
@@ -212,22 +214,8 @@ class FailoverConnection(RobustConnection):
         await self.hosts.connect(self, attempt)
 
 
-class FirstReachableConnection(Connection):
+class FirstReachableConnection(_MultiHost):
     """A plain connection (no reconnection) made to the first host that answers."""
-
-    def __init__(
-        self,
-        url: URL,
-        loop: asyncio.AbstractEventLoop | None = None,
-        *,
-        addresses: Sequence[Address] = (),
-        load_balance: bool = True,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(url, loop, **kwargs)
-        self.hosts = _Hosts(
-            addresses or [(self.url.host or "localhost", self.url.port or 5672)], load_balance
-        )
 
     async def connect(self, timeout: TimeoutType = None) -> None:
         await self.hosts.connect(self, partial(Connection.connect, self, timeout))
