@@ -121,31 +121,46 @@ async def test_metas_echo_records_a_part_a_dead_process_left_sending_as_sent_onc
     view = (await staff_view(messenger, conversation_id))[str(part)]
     assert (view["status"], view["error_reason"]) == ("sent", None)
     # The sweeper has nothing left to fail, and Meta's retry of the echo changes nothing.
-    assert await resolve_interrupted(_uow(messenger), older_than=LONG_AGO / 2) == {}
+    assert await resolve_interrupted(_uow(messenger), fail_after=LONG_AGO / 2) == {}
     assert (await post(messenger, echo("psid-echoed", part, mid, "ส่งถึงแล้วค่ะ")))["duplicates"] == 1
     await say(messenger, "psid-echoed", "sentinel")  # a later delivery: anything doubled has arrived
     assert len(events_about(messenger, "message.sent", part)) == 1
     assert events_about(messenger, "message.send_failed", part) == []
 
 
-async def test_metas_echo_turns_delivery_unknown_into_sent(messenger: Messenger) -> None:
+async def test_metas_echo_turns_delivery_unknown_into_sent_and_the_rest_of_the_reply_goes(
+    messenger: Messenger,
+) -> None:
     received = await say(messenger, "psid-unknown", "hello")
     conversation_id = received["data"]["conversation_id"]
-    # Sent twice already: however Meta's echoes go, it is not asked a third time.
-    [part] = await leave_parts(
-        messenger, conversation_id, [("sending", "ถึงหรือยังนะ")], age=LONG_AGO, page_id=PAGE_ID, attempts=2
+    # A two-part reply whose first part was sent twice already: however Meta's echoes go, it is
+    # not asked a third time; the second part fails with it.
+    first, second = await leave_parts(
+        messenger,
+        conversation_id,
+        [("sending", "ถึงหรือยังนะ"), ("pending", "ส่วนที่สองค่ะ")],
+        age=LONG_AGO,
+        page_id=PAGE_ID,
+        attempts=2,
     )
-    assert await resolve_interrupted(_uow(messenger), older_than=LONG_AGO / 2) == {
+    assert await resolve_interrupted(_uow(messenger), fail_after=LONG_AGO / 2) == {
         uuid.UUID(conversation_id): 1
     }
-    view = (await staff_view(messenger, conversation_id))[str(part)]
-    assert (view["status"], view["error_reason"]) == ("failed", INTERRUPTED)
+    view = await staff_view(messenger, conversation_id)
+    assert (view[str(first)]["status"], view[str(first)]["error_reason"]) == ("failed", INTERRUPTED)
+    assert view[str(second)]["status"] == "failed"
 
-    await post(messenger, echo("psid-unknown", part, new_mid(), "ถึงหรือยังนะ"))
-    await eventually(lambda: asyncio.sleep(0, events_about(messenger, "message.sent", part)))
-    view = (await staff_view(messenger, conversation_id))[str(part)]
-    assert (view["status"], view["error_reason"]) == ("sent", None)
-    assert len(events_about(messenger, "message.send_failed", part)) == 1
+    # Meta echoes the first part: it was delivered, and the rest of the reply goes out after it.
+    await post(messenger, echo("psid-unknown", first, new_mid(), "ถึงหรือยังนะ"))
+    await eventually(lambda: asyncio.sleep(0, events_about(messenger, "message.sent", first)))
+    sender = messenger.app.state.runtime.extras["sender"]
+    await sweep(sender, timedelta(seconds=messenger.settings.pending_send_grace_seconds))
+    await eventually(lambda: asyncio.sleep(0, events_about(messenger, "message.sent", second)))
+    view = await staff_view(messenger, conversation_id)
+    assert (view[str(first)]["status"], view[str(first)]["error_reason"]) == ("sent", None)
+    assert (view[str(second)]["status"], view[str(second)]["error_reason"]) == ("sent", None)
+    assert texts_to(messenger, "psid-unknown") == ["ส่วนที่สองค่ะ"], "the first was delivered already"
+    assert len(events_about(messenger, "message.send_failed", first)) == 1
 
 
 async def test_a_part_meta_did_not_echo_while_echoing_later_ones_is_sent_again_once(

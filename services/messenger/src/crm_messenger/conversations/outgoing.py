@@ -33,9 +33,10 @@ async def next_ready(session: AsyncSession, conversation_id: uuid.UUID) -> Row[A
     return await repository.next_ready(session, conversation_id)
 
 
-async def claim(session: AsyncSession, message_id: uuid.UUID) -> bool:
-    """pending -> sending, the moment before Meta is asked; False if no longer pending."""
-    return await repository.claim(session, message_id)
+async def claim(session: AsyncSession, message_id: uuid.UUID, attempts: int) -> bool:
+    """pending -> sending, the moment before Meta is asked; False if no longer pending. Safe to
+    repeat: `attempts` (as read) recognises a claim whose commit's answer was lost."""
+    return await repository.claim(session, message_id, attempts)
 
 
 async def confirm_by_echo(
@@ -64,8 +65,18 @@ async def mark_failed(
 
 
 async def release(session: AsyncSession, message_id: uuid.UUID) -> bool:
-    """sending -> pending, for a part Meta was never asked to send; False if no longer `sending`."""
+    """sending -> pending, for a part Meta was never asked to send (or that the sweeper found
+    undelivered); False if no longer `sending`."""
     return await repository.release(session, message_id)
+
+
+# The reason of a part failed with an earlier one; a part whose delivery turns out known revives them.
+EARLIER_PART_FAILED = "an earlier part failed: "
+
+
+async def revive_later_parts(session: AsyncSession, source_event_id: uuid.UUID, after_part: int) -> int:
+    """The later parts of a reply that failed only with this one go back to `pending`."""
+    return await repository.revive_later_parts(session, source_event_id, after_part, EARLIER_PART_FAILED)
 
 
 async def fail_later_parts(

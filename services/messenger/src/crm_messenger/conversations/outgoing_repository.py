@@ -56,6 +56,7 @@ _PART = (
     m.quick_replies,
     m.messaging_type,
     m.tag,
+    m.attempts,
     c.psid,
 )
 
@@ -74,13 +75,16 @@ async def next_ready(session: AsyncSession, conversation_id: uuid.UUID) -> Row[A
     return (await session.execute(stmt)).first()
 
 
-async def claim(session: AsyncSession, message_id: uuid.UUID) -> bool:
+async def claim(session: AsyncSession, message_id: uuid.UUID, attempts: int) -> bool:
     """pending -> sending, just before Meta is asked for the part: only one process ever sends a
-    given part. False if it is no longer pending (erased, or failed with an earlier part)."""
+    given part. `attempts` is what the part had when it was read: a claim repeated because its
+    commit's answer was lost finds its own claim and succeeds again. False if it is no longer
+    pending (erased, or failed with an earlier part)."""
+    mine = (m.status == "pending") | ((m.status == "sending") & (m.attempts == attempts + 1))
     result = await session.execute(
         update(messages)
-        .where(m.id == message_id, m.status == "pending")
-        .values(status="sending", attempts=m.attempts + 1, updated_at=func.now())
+        .where(m.id == message_id, m.attempts.in_([attempts, attempts + 1]), mine)
+        .values(status="sending", attempts=attempts + 1, updated_at=func.now())
         .returning(m.id)
     )
     return result.first() is not None
@@ -161,8 +165,29 @@ async def mark_failed(
 
 
 async def release(session: AsyncSession, message_id: uuid.UUID) -> bool:
-    """sending -> pending: the part was never asked of Meta."""
+    """sending -> pending: Meta was never asked for the part (or the sweeper found it never
+    delivered)."""
     return await _resolve(session, message_id, status="pending")
+
+
+async def revive_later_parts(
+    session: AsyncSession, source_event_id: uuid.UUID, after_part: int, reason_prefix: str
+) -> int:
+    """The parts after `after_part` of the same cause that failed only because an earlier part's
+    delivery was unknown (their reason starts with `reason_prefix`) go back to `pending`."""
+    result = await session.execute(
+        update(messages)
+        .where(
+            m.source_event_id == source_event_id,
+            m.part > after_part,
+            m.status == "failed",
+            m.error_code.is_(None),
+            m.error_reason.startswith(reason_prefix, autoescape=True),
+        )
+        .values(status="pending", error_reason=None, updated_at=func.now())
+        .returning(m.id)
+    )
+    return len(result.all())
 
 
 async def _resolve(session: AsyncSession, message_id: uuid.UUID, **values: Any) -> bool:

@@ -97,7 +97,7 @@ async def fail_part(uow: UnitOfWork, part: Any, code: int | None, subcode: int |
     correlation = str(part.source_event_id or part.id)
     ids = (part.conversation_id, part.page_id, part.psid)
     uow.emit(failed_event(part.id, *ids, code, subcode, reason, correlation))
-    earlier = f"an earlier part failed: {reason}"
+    earlier = f"{outgoing.EARLIER_PART_FAILED}{reason}"
     for later in await outgoing.fail_later_parts(uow.session, part.source_event_id, part.part, earlier):
         uow.emit(failed_event(later.id, *ids, None, None, earlier, correlation))
     log.warning("message failed", message_id=str(part.id), error_code=code, error_subcode=subcode)
@@ -109,7 +109,8 @@ Step = Callable[[UnitOfWork, Any], Awaitable[bool]]
 
 async def _record(step: Step, uow_factory: Callable[[], UnitOfWork], part: Any) -> bool:
     """Run `step` in a unit of work and commit, tried again while the database cannot be reached.
-    A commit whose answer was lost is harmless to repeat: every mark applies only once."""
+    A commit whose answer was lost is harmless to repeat: every mark applies only once, and a
+    repeated claim recognises its own."""
     retrying = AsyncRetrying(
         retry=retry_if_exception(lambda exc: database_unavailable(exc) is not None),
         wait=wait_exponential(multiplier=0.2, max=5),
@@ -126,12 +127,14 @@ async def _record(step: Step, uow_factory: Callable[[], UnitOfWork], part: Any) 
 
 
 async def _claim(uow: UnitOfWork, part: Any) -> bool:
-    return await outgoing.claim(uow.session, part.id)
+    return await outgoing.claim(uow.session, part.id, part.attempts)
 
 
 async def _release(uow: UnitOfWork, part: Any) -> bool:
-    log.info("message put back pending: Meta was not asked yet", message_id=str(part.id))
-    return await outgoing.release(uow.session, part.id)
+    released = await outgoing.release(uow.session, part.id)
+    if released:
+        log.info("message put back pending: Meta was not asked yet", message_id=str(part.id))
+    return released
 
 
 def _failure(code: int | None, subcode: int | None, reason: str) -> Step:

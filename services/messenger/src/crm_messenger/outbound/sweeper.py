@@ -53,7 +53,7 @@ async def sweep(sender: Sender, pending_after: timedelta, stuck_after: timedelta
 
 async def resolve_interrupted(
     uow_factory: Callable[[], UnitOfWork],
-    older_than: timedelta = STUCK_AFTER,
+    fail_after: timedelta = STUCK_AFTER,
     resend_after: timedelta = RESEND_AFTER,
 ) -> dict[uuid.UUID, int]:
     """Resend (back to `pending`) or fail the parts a stopped process left `sending`; returns how
@@ -66,7 +66,7 @@ async def resolve_interrupted(
             if not await repository.try_lock_conversation_until_commit(uow.session, conversation_id):
                 continue  # a live sender holds it, and records its own outcome
             count = 0
-            for part in await outgoing.stuck_sending(uow.session, conversation_id, resend_after, older_than):
+            for part in await outgoing.stuck_sending(uow.session, conversation_id, resend_after, fail_after):
                 if part.echoes_passed and part.attempts < MAX_SENDS:
                     count += await outgoing.release(uow.session, part.id)
                     log.warning("message not echoed by Meta; sending it again", message_id=str(part.id))

@@ -97,6 +97,10 @@ class PageEvents(Batch):
             self.results[item.receipt].duplicates += 1
             return
         self.uow.emit(sent_event(part, mid, event.at))
+        if part.source_event_id is not None:
+            # The parts after it failed only because its delivery was unknown: they go out now
+            # (the sweeper wakes the sender for them).
+            await outgoing.revive_later_parts(self.session, part.source_event_id, part.part)
         self.results[item.receipt].stored += 1
         log.info("message confirmed sent by Meta's echo", message_id=str(part_id))
 
