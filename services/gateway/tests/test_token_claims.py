@@ -58,9 +58,11 @@ async def test_an_access_token_names_the_gateway_as_issuer_and_the_staff_api_as_
     assert (await client.get("/api/v1/auth/me", headers=resigned(tokens))).status_code == 200
 
 
-async def test_a_token_forged_with_the_old_placeholder_secret_is_refused(
+async def test_an_outsider_forging_a_token_with_the_shipped_placeholder_secret_is_refused(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
+    # What an attacker who read compose/.env.example would try against a deployment. That no
+    # gateway ever runs with the placeholder itself is tests/deploy/test_services_refuse_known_secrets.py.
     _, email = await signed_in_agent(client, runtime)
     tokens = await sign_in(client, email)  # a real, live session: only the signature is wrong
 

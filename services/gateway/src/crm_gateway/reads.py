@@ -5,8 +5,9 @@ Through an SQLAlchemy session each statement costs about 0.7-1 ms of CPU (sessio
 ROLLBACK, result processing) against well under 0.1 ms on asyncpg directly; a 360 took five of
 them plus two sessions, 6-12 ms of CPU on a 2-core machine (`python -m bench gateway`). This
 module is the plumbing only: each statement lives with the capability it reads
-(`auth/repository.py`, `customers/hot_reads.py`, `customers/search.py`). Writes and everything
-else stay in the repositories on SQLAlchemy; these statements only read, in autocommit.
+(`auth/repository.py`, `customers/hot_reads.py`, `customers/search.py`), and one write of the
+same kind: the rate-limit counters' single upsert per request (`ratelimits/repository.py`).
+Other writes stay in the repositories on SQLAlchemy; every statement here runs in autocommit.
 
 After a database restart the pool heals by itself: asyncpg replaces a connection the server
 closed when it is next acquired, and one that breaks in the middle of a statement fails that

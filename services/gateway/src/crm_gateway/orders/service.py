@@ -107,11 +107,12 @@ async def create_order(
     lines: list[LineRequest],
     staff: Staff,
     idempotency_key: str | None,
-    discount_cap: Decimal | None = None,
+    discount_cap: Decimal | None,
 ) -> tuple[uuid.UUID, bool]:
     """Take an order; returns (its id, True) or, for a repeated Idempotency-Key, (the first
     order's id, False). Raises a `Problem` a user can read when it cannot be taken, a 403 when a
-    line's discount is above `discount_cap` percent of the line (None: no cap for this staff user)."""
+    line's discount is above `discount_cap` percent of the line. Required, so no caller skips the
+    rule by forgetting it: None only for staff with `order:discount_over_cap` (orders.api)."""
     session = uow.session
     if idempotency_key and (existing := await order_by_key(session, idempotency_key)):
         return existing, False
