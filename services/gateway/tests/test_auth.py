@@ -18,6 +18,7 @@ from crm_gateway.auth import service as auth_service
 from crm_gateway.auth.domain import Role, Staff
 from crm_gateway.auth.models import staff_users
 from crm_gateway.config import DEV_JWT_SECRET, GatewaySettings
+from crm_servicekit import secrets_check
 from crm_servicekit.runtime import Runtime
 
 # The values the `settings` fixture of conftest.py starts the gateway with.
@@ -216,17 +217,13 @@ async def test_unknown_routes_answer_with_a_problem(client: httpx.AsyncClient) -
     assert response.json()["title"] == "Not Found"
 
 
-def test_the_development_secret_is_the_default_and_is_warned_about(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_development_secret_is_the_default_and_is_refused_outside_local_mode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("CRM_JWT_SECRET", raising=False)
     default = GatewaySettings(_env_file=None)
     assert default.crm_jwt_secret.get_secret_value() == DEV_JWT_SECRET
-    assert default.uses_dev_jwt_secret
-
-    with capture_logs() as logs:
-        auth_service.check_secret(default)
-    assert [entry["log_level"] for entry in logs] == ["warning"]
-    assert DEV_JWT_SECRET not in repr(logs)
-
-    with capture_logs() as logs:
-        auth_service.check_secret(GatewaySettings(crm_jwt_secret=SecretStr(JWT_SECRET)))
-    assert logs == []
+    [problem] = [p for p in secrets_check.problems(default.secrets()) if "CRM_JWT_SECRET" in p]
+    assert DEV_JWT_SECRET not in problem
+    strong = GatewaySettings(_env_file=None, crm_jwt_secret=SecretStr(JWT_SECRET))
+    assert not [p for p in secrets_check.problems(strong.secrets()) if "CRM_JWT_SECRET" in p]

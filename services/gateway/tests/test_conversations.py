@@ -15,13 +15,12 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
-from structlog.testing import capture_logs
 
-from crm_gateway.app import check_internal_token
 from crm_gateway.auth import repository as staff_repository
 from crm_gateway.auth import security
 from crm_gateway.auth.domain import Role
 from crm_gateway.config import DEV_INTERNAL_TOKEN, GatewaySettings
+from crm_servicekit import secrets_check
 from crm_servicekit.migrations import upgrade
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.settings import ServiceSettings
@@ -625,14 +624,10 @@ def test_the_messenger_is_configured_from_the_environment(monkeypatch: pytest.Mo
 
     assert settings.messenger_internal_url == "http://messenger:8001"
     assert settings.crm_internal_token.get_secret_value() == "a-long-random-shared-token"
-    assert not settings.uses_dev_internal_token
     assert "a-long-random-shared-token" not in repr(settings)
-    with capture_logs() as logs:
-        check_internal_token(settings)
-    assert logs == []
 
 
-def test_the_development_internal_token_is_the_default_and_is_warned_about(
+def test_the_development_internal_token_is_the_default_and_is_refused_outside_local_mode(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("CRM_INTERNAL_TOKEN", raising=False)
@@ -641,7 +636,5 @@ def test_the_development_internal_token_is_the_default_and_is_warned_about(
 
     assert default.messenger_internal_url == "http://127.0.0.1:8101"
     assert default.crm_internal_token.get_secret_value() == DEV_INTERNAL_TOKEN
-    with capture_logs() as logs:
-        check_internal_token(default)
-    assert [entry["log_level"] for entry in logs] == ["warning"]
-    assert DEV_INTERNAL_TOKEN not in repr(logs)
+    [problem] = [p for p in secrets_check.problems(default.secrets()) if "CRM_INTERNAL_TOKEN" in p]
+    assert DEV_INTERNAL_TOKEN not in problem

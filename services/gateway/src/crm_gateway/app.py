@@ -69,8 +69,6 @@ def build(settings: GatewaySettings | None = None) -> Runtime:
     pdpa_handlers.register(runtime)
 
     async def on_startup() -> None:
-        auth_service.check_secret(settings)
-        check_internal_token(settings)
         if settings.crm_admin_email and settings.crm_admin_password:
             async with runtime.uow() as uow:
                 await auth_service.ensure_admin(
@@ -82,15 +80,6 @@ def build(settings: GatewaySettings | None = None) -> Runtime:
     runtime.on_startup.append(housekeeping.start)
     runtime.on_shutdown.append(housekeeping.stop)
     return runtime
-
-
-def check_internal_token(settings: GatewaySettings) -> None:
-    if settings.uses_dev_internal_token:
-        log.warning(
-            "CRM_INTERNAL_TOKEN is not set: calls to other services' internal APIs carry the public "
-            "development token. Set the same long random CRM_INTERNAL_TOKEN on every service "
-            "outside local development."
-        )
 
 
 def messenger_client(settings: GatewaySettings) -> MessengerClient:

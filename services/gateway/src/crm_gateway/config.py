@@ -81,11 +81,3 @@ class GatewaySettings(ServiceSettings, RateLimitSettings):
                 "python -c 'import secrets; print(secrets.token_urlsafe(16))'",
             ),
         ]
-
-    @property
-    def uses_dev_jwt_secret(self) -> bool:
-        return self.crm_jwt_secret.get_secret_value() == DEV_JWT_SECRET
-
-    @property
-    def uses_dev_internal_token(self) -> bool:
-        return self.crm_internal_token.get_secret_value() == DEV_INTERNAL_TOKEN

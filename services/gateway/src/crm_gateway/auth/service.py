@@ -199,13 +199,3 @@ async def ensure_admin(uow: UnitOfWork, email: str, password: str) -> None:
     await uow.commit()
     if staff_id is not None:
         log.info("admin user created", staff_id=str(staff_id))
-
-
-def check_secret(settings: GatewaySettings) -> None:
-    if settings.uses_dev_jwt_secret:
-        log.warning(
-            "CRM_JWT_SECRET is not set: tokens are signed with the public development secret. "
-            "Set a long random CRM_JWT_SECRET outside local development."
-        )
-    elif len(settings.crm_jwt_secret.get_secret_value().encode()) < 32:
-        log.warning("CRM_JWT_SECRET is shorter than 32 bytes; use a longer random secret.")
