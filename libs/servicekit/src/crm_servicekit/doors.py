@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.supervisors import Multiprocess
 
+from .headers import API_CSP, HARDENING
 from .settings import ServiceSettings
 
 PROBES = ("/healthz", "/readyz")
@@ -104,11 +105,8 @@ class Doors:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(_NOT_FOUND)).encode()),
-                    # As hardened as the gateway's own answers (crm_gateway.security_headers).
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+                    *HARDENING,
+                    (b"content-security-policy", API_CSP),
                     (b"cache-control", b"no-store"),
                 ],
             }

@@ -19,16 +19,11 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from crm_servicekit.headers import API_CSP, HARDENING
+
 HSTS = b"max-age=31536000"
-API_CSP = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 DOCS_CSP = b"frame-ancestors 'none'"
 DOCS_PATHS = ("/docs", "/redoc")
-
-_ALWAYS = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-)
 
 
 class SecurityHeaders:
@@ -48,7 +43,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                extra = [*_ALWAYS, (b"content-security-policy", DOCS_CSP if docs else API_CSP)]
+                extra = [*HARDENING, (b"content-security-policy", DOCS_CSP if docs else API_CSP)]
                 if hsts:
                     extra.append((b"strict-transport-security", HSTS))
                 if not docs:
