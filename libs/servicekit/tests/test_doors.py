@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from crm_servicekit.doors import Doors, DoorSettings, PublicRoutes, declare_public, served
+from crm_servicekit.doors import Doors, PublicRoutes, declare_public, served
 from crm_servicekit.settings import ServiceSettings
 
 PUBLIC_PORT, INTERNAL_PORT = 8001, 8101
@@ -111,12 +111,12 @@ def test_the_internal_port_defaults_beside_the_public_one_and_never_on_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("INTERNAL_PORT", raising=False)
-    assert DoorSettings(port=8001, _env_file=None).internal_port == 8101
+    assert ServiceSettings(port=8001, _env_file=None).internal_port == 8101
     monkeypatch.setenv("INTERNAL_PORT", "9101")
-    assert DoorSettings(port=8001, _env_file=None).internal_port == 9101
+    assert ServiceSettings(port=8001, _env_file=None).internal_port == 9101
     monkeypatch.setenv("INTERNAL_PORT", "8001")
     with pytest.raises(ValidationError, match="INTERNAL_PORT must differ from PORT"):
-        DoorSettings(port=8001, _env_file=None)
+        ServiceSettings(port=8001, _env_file=None)
 
 
 async def test_a_served_app_without_public_routes_has_only_the_probes_outside() -> None:

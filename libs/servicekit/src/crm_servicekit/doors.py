@@ -21,8 +21,6 @@ from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.supervisors import Multiprocess
 
@@ -40,24 +38,6 @@ def _under(path: str, prefix: str) -> bool:
     """`path` is `prefix` or below it, segment-wise (`/api/` covers `/api/v1/x`, not `/apix`)."""
     base = prefix.rstrip("/")
     return path == base or path.startswith(base + "/")
-
-
-class DoorSettings(BaseSettings):
-    """`INTERNAL_PORT`, read like every setting (environment, then `.env`), for `PORT`."""
-
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
-
-    port: int
-    # 0: `port` + 100 (gateway 8100, messenger 8101, marketing 8102, ai 8103, cache-writer 8104).
-    internal_port: int = Field(default=0, ge=0, le=65535)
-
-    @model_validator(mode="after")
-    def _a_port_of_its_own(self) -> DoorSettings:
-        if self.internal_port == 0:
-            self.internal_port = self.port + 100
-        if self.internal_port == self.port:
-            raise ValueError("INTERNAL_PORT must differ from PORT: the internal APIs would face outside")
-        return self
 
 
 @dataclass(frozen=True)
@@ -137,10 +117,9 @@ def listen(host: str, port: int) -> socket.socket:
 
 def serve(settings: S, create_app: Callable[[S], FastAPI]) -> None:
     """One uvicorn server (one lifespan, one app) on two sockets: `PORT` and `INTERNAL_PORT`."""
-    doors = DoorSettings(port=settings.port)
     host = settings.crm_bind_host
     config = uvicorn.Config(
-        functools.partial(served, create_app, settings, doors.internal_port),
+        functools.partial(served, create_app, settings, settings.internal_port),
         factory=True,
         log_config=None,
         access_log=False,
@@ -150,7 +129,7 @@ def serve(settings: S, create_app: Callable[[S], FastAPI]) -> None:
         # part of a service is safe to run in several processes at once.
         workers=int(os.environ.get("WEB_CONCURRENCY", "1")),
     )
-    sockets = [listen(host, doors.port), listen(host, doors.internal_port)]
+    sockets = [listen(host, settings.port), listen(host, settings.internal_port)]
     server = uvicorn.Server(config)
     try:
         if config.workers > 1:

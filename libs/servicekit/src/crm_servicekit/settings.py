@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .secrets_check import GENERATE, LOCAL_ENV, Secret
@@ -26,6 +26,9 @@ class ServiceSettings(BaseSettings):
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     otel_service_name: str = ""
     port: int = 8000
+    # The internal door (ADR 17): the internal API, /metrics and /docs answer only here.
+    # 0: `port` + 100 (gateway 8100, messenger 8101, marketing 8102, ai 8103, cache-writer 8104).
+    internal_port: int = Field(default=0, ge=0, le=65535)
     log_level: str = "INFO"
     # A bounded prefetch keeps one slow consumer from hoarding a queue's messages.
     broker_prefetch: int = 16
@@ -36,6 +39,14 @@ class ServiceSettings(BaseSettings):
     crm_env: str = ""
     # Where the HTTP server listens: every interface in a container; `make up` says 127.0.0.1.
     crm_bind_host: str = "0.0.0.0"
+
+    @model_validator(mode="after")
+    def _an_internal_port_of_its_own(self) -> Self:
+        if self.internal_port == 0:
+            self.internal_port = self.port + 100
+        if self.internal_port == self.port:
+            raise ValueError("INTERNAL_PORT must differ from PORT: the internal APIs would face outside")
+        return self
 
     @property
     def local_mode(self) -> bool:
