@@ -19,11 +19,11 @@ from sqlalchemy.pool import NullPool
 from crm_gateway.auth import repository as staff_repository
 from crm_gateway.auth import security
 from crm_gateway.auth.domain import Role
-from crm_gateway.config import DEV_INTERNAL_TOKEN, GatewaySettings
+from crm_gateway.config import GatewaySettings
 from crm_servicekit import secrets_check
 from crm_servicekit.migrations import upgrade
 from crm_servicekit.runtime import Runtime
-from crm_servicekit.settings import ServiceSettings
+from crm_servicekit.settings import DEV_INTERNAL_TOKEN, ServiceSettings
 
 from .conftest import INTERNAL_TOKEN
 from .messenger_served import Front, Seeder, served_messenger

@@ -8,7 +8,11 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .secrets_check import GENERATE, LOCAL_ENV, Secret
+from .secrets_check import GENERATE, INTERNAL_TOKEN_MIN_LENGTH, LOCAL_ENV, Secret
+
+# The internal token when CRM_INTERNAL_TOKEN is unset: a local run (CRM_ENV=local) works out of the
+# box; anywhere else a service refuses to start with it. Anyone who knows it could call the APIs.
+DEV_INTERNAL_TOKEN = "local-development-internal-token"  # noqa: S105
 
 
 class ServiceSettings(BaseSettings):
@@ -86,6 +90,16 @@ class ServiceSettings(BaseSettings):
     def async_database_url(self) -> str:
         """`DATABASE_URL` as SQLAlchemy's asyncpg URL (accepts plain `postgresql://`)."""
         return sqlalchemy_database_url(self.database_url)
+
+
+class InternalApiSettings(ServiceSettings):
+    """A service whose internal API (/internal/v1) the gateway calls, or the gateway itself: both
+    ends share `CRM_INTERNAL_TOKEN`, checked before the service serves."""
+
+    crm_internal_token: SecretStr = SecretStr(DEV_INTERNAL_TOKEN)
+
+    def secrets(self) -> Sequence[Secret]:
+        return [self.secret("crm_internal_token", INTERNAL_TOKEN_MIN_LENGTH)]
 
 
 # Every form of `DATABASE_URL` a service accepts; anything that reads the variable (the local

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pydantic import SecretStr
 
-from crm_servicekit.secrets_check import INTERNAL_TOKEN_MIN_LENGTH, Secret
-from crm_servicekit.settings import ServiceSettings
+from crm_servicekit.settings import InternalApiSettings
 
 
-class AiSettings(ServiceSettings):
+class AiSettings(InternalApiSettings):
     service: str = "ai"
     port: int = 8003
     # Empty: the offline responder answers honestly that staff will follow up.
@@ -25,9 +22,3 @@ class AiSettings(ServiceSettings):
     gemini_retry_max_delay_seconds: float = 20.0
     gemini_max_output_tokens: int = 800
     gemini_temperature: float = 0.3
-    # Shared with the gateway: the only caller of the internal API (/internal/v1). The default
-    # serves `CRM_ENV=local` only: elsewhere the service refuses to start without a real one.
-    crm_internal_token: SecretStr = SecretStr("local-development-internal-token")
-
-    def secrets(self) -> Sequence[Secret]:
-        return [self.secret("crm_internal_token", INTERNAL_TOKEN_MIN_LENGTH)]

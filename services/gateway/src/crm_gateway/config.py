@@ -12,22 +12,17 @@ from crm_gateway.auth.security import AUDIENCE, ISSUER
 from crm_gateway.ratelimits.settings import RateLimitSettings
 from crm_servicekit.secrets_check import (
     ADMIN_PASSWORD_MIN_LENGTH,
-    INTERNAL_TOKEN_MIN_LENGTH,
     JWT_SECRET_MIN_BYTES,
     Secret,
 )
-from crm_servicekit.settings import ServiceSettings
+from crm_servicekit.settings import InternalApiSettings
 
 # Signs tokens when CRM_JWT_SECRET is unset, so a local run (CRM_ENV=local) works out of the box;
 # anywhere else the gateway refuses to start without a real one. Anyone can forge tokens with it.
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-set-CRM_JWT_SECRET-in-production"  # noqa: S105
-# The token shown to the messenger's internal API when CRM_INTERNAL_TOKEN is unset: the
-# messenger's own default, so a local run works out of the box; refused outside CRM_ENV=local.
-# Anyone who can reach the internal API can act as the gateway while it is in use.
-DEV_INTERNAL_TOKEN = "local-development-internal-token"  # noqa: S105
 
 
-class GatewaySettings(ServiceSettings, RateLimitSettings):
+class GatewaySettings(InternalApiSettings, RateLimitSettings):
     """Every setting of the gateway; the `CRM_RATE_LIMIT_*` ones are in `ratelimits.settings`."""
 
     service: str = "gateway"
@@ -62,8 +57,7 @@ class GatewaySettings(ServiceSettings, RateLimitSettings):
     marketing_internal_url: str = "http://127.0.0.1:8102"
     # The ai service's internal API: the replies it generated, for a customer's PDPA export.
     ai_internal_url: str = "http://127.0.0.1:8103"
-    # Shared secret sent as `X-Internal-Token` on every call to another service's internal API.
-    crm_internal_token: SecretStr = SecretStr(DEV_INTERNAL_TOKEN)
+    # `crm_internal_token` (InternalApiSettings): sent as `X-Internal-Token` to the internal APIs.
     # Strict-Transport-Security goes on answers to https requests; set this when a proxy ends TLS
     # without telling the gateway (no X-Forwarded-Proto from an address in FORWARDED_ALLOW_IPS).
     crm_hsts_always: bool = False
@@ -71,7 +65,7 @@ class GatewaySettings(ServiceSettings, RateLimitSettings):
     def secrets(self) -> Sequence[Secret]:
         return [
             self.secret("crm_jwt_secret", JWT_SECRET_MIN_BYTES, unit="bytes"),
-            self.secret("crm_internal_token", INTERNAL_TOKEN_MIN_LENGTH),
+            *super().secrets(),
             # Only used to create the first admin: once it exists the variable may go.
             self.secret(
                 "crm_admin_password",

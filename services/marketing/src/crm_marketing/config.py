@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pydantic import SecretStr
 
-from crm_servicekit.secrets_check import INTERNAL_TOKEN_MIN_LENGTH, Secret
-from crm_servicekit.settings import ServiceSettings
+from crm_servicekit.settings import InternalApiSettings
 
 
-class MarketingSettings(ServiceSettings):
+class MarketingSettings(InternalApiSettings):
     service: str = "marketing"
     port: int = 8002
     # Meta Marketing API: a system-user token with ads_read, and the accounts to sync
@@ -17,9 +14,6 @@ class MarketingSettings(ServiceSettings):
     meta_ad_account_ids: str = ""
     meta_graph_api_url: str = "https://graph.facebook.com"
     meta_graph_api_version: str = "v23.0"
-    # Shared with the gateway: the only caller of the internal API (/internal/v1). The default
-    # serves `CRM_ENV=local` only: elsewhere the service refuses to start without a real one.
-    crm_internal_token: SecretStr = SecretStr("local-development-internal-token")
 
     # Schedules (ADR 9): hourly = today and yesterday, hourly and daily rows; daily = the last
     # `sync_lookback_days` days of daily rows (Meta attributes conversions late), at this local hour.
@@ -51,9 +45,6 @@ class MarketingSettings(ServiceSettings):
     usage_slowdown_pct: float = 75.0
     usage_pause_pct: float = 95.0
     usage_pause_seconds: float = 60.0
-
-    def secrets(self) -> Sequence[Secret]:
-        return [self.secret("crm_internal_token", INTERNAL_TOKEN_MIN_LENGTH)]
 
     @property
     def ad_account_ids(self) -> list[str]:

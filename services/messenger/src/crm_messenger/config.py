@@ -4,11 +4,11 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 
-from crm_servicekit.secrets_check import FROM_META, INTERNAL_TOKEN_MIN_LENGTH, Secret
-from crm_servicekit.settings import ServiceSettings
+from crm_servicekit.secrets_check import FROM_META, Secret
+from crm_servicekit.settings import InternalApiSettings
 
 
-class MessengerSettings(ServiceSettings):
+class MessengerSettings(InternalApiSettings):
     service: str = "messenger"
     port: int = 8001
     meta_app_secret: SecretStr = SecretStr("")
@@ -37,13 +37,10 @@ class MessengerSettings(ServiceSettings):
     webhook_poll_seconds: float = 5.0
     # How long a woken processor waits for more webhooks before applying a batch.
     webhook_batch_window_ms: float = 10.0
-    # Shared with the gateway: the only caller of the internal API (/internal/v1). The default
-    # serves `CRM_ENV=local` only: elsewhere the service refuses to start without a real one.
-    crm_internal_token: SecretStr = SecretStr("local-development-internal-token")
 
     def secrets(self) -> Sequence[Secret]:
         return [
-            self.secret("crm_internal_token", INTERNAL_TOKEN_MIN_LENGTH),
+            *super().secrets(),
             # Meta's app secrets are 32 hexadecimal characters; it proves a webhook call is Meta's.
             self.secret("meta_app_secret", 32, how=FROM_META),
         ]
