@@ -133,3 +133,21 @@ async def test_backfills_have_a_lower_limit_than_other_syncs(app: FastAPI, runti
             await client.post("/api/v1/marketing/syncs", json={"kind": "hourly"}, headers=auth),
             "marketing syncs",
         )
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["on", "off"])
+async def test_the_ceiling_holds_every_staff_route_unless_limits_are_off(
+    settings: GatewaySettings, runtime: Runtime, enabled: bool
+) -> None:
+    tight = settings.model_copy(
+        update={"crm_rate_limit_per_staff": "5/minute", "crm_rate_limits_enabled": enabled}
+    )
+    app = create_app(tight)
+    async with app.router.lifespan_context(app), client_at(app, an_address()) as client:
+        auth = await signed_in(runtime, client)
+        answers = [await client.get("/api/v1/auth/me", headers=auth) for _ in range(7)]
+    if enabled:
+        assert [a.status_code for a in answers[:5]] == [200] * 5
+        assert_limited(answers[5], "requests")
+    else:
+        assert [a.status_code for a in answers] == [200] * 7
