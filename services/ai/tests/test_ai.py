@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from crm_ai.app import create_app
 from crm_ai.config import AiSettings
-from crm_ai.language import detect_language
-from crm_ai.responder import GeminiResponder, OfflineResponder, retryable
+from crm_ai.replies.language import detect_language
+from crm_ai.replies.responder import GeminiResponder, OfflineResponder, retryable
 from crm_contracts import MessageReceived, MessageReceivedData
 from crm_fakes import FakeServer, GeminiState, create_gemini_app
 from crm_servicekit.logging import configure_logging
@@ -149,7 +149,7 @@ async def test_one_reply_per_message_even_when_the_broker_redelivers(
 
 
 def test_choices_line_becomes_quick_replies_and_leaves_the_text() -> None:
-    from crm_ai.responder import split_choices
+    from crm_ai.replies.responder import split_choices
 
     text, choices = split_choices("เรามีคอร์สซูชิและราเมงค่ะ สนใจคอร์สไหนคะ\nChoices: ซูชิ | ราเมง | คุยกับเจ้าหน้าที่")
     assert text == "เรามีคอร์สซูชิและราเมงค่ะ สนใจคอร์สไหนคะ"

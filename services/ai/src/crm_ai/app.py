@@ -7,8 +7,8 @@ from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
 from . import handlers, internal_api
 from .config import AiSettings
-from .models import metadata
-from .responder import create_responder
+from .replies.responder import create_responder
+from .tables import metadata
 
 
 def build(settings: AiSettings | None = None) -> Runtime:

@@ -4,8 +4,9 @@ from crm_contracts import CustomerErasureRequested, MessageReceived
 from crm_servicekit.broker import subscribe
 from crm_servicekit.runtime import Runtime
 
-from . import pdpa, service
-from .responder import Responder
+from . import pdpa
+from .replies import service
+from .replies.responder import Responder
 
 
 def register(runtime: Runtime, responder: Responder) -> None:

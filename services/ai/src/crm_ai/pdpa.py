@@ -24,8 +24,8 @@ from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.pdpa import complete_erasure
 from crm_servicekit.runtime import Runtime
 
-from . import repository
-from .models import outbox
+from .db import outbox
+from .replies import repository
 
 log = get_logger(__name__)
 

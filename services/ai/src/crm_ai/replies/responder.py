@@ -28,10 +28,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from crm_ai.config import AiSettings
 from crm_servicekit.logging import get_logger
 from crm_servicekit.tracing import instrument_httpx
 
-from .config import AiSettings
 from .language import detect_language
 from .prompts import HANDOVER_REPLIES, OFFLINE_REPLIES, SYSTEM_PROMPT
 

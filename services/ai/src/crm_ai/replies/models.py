@@ -1,16 +1,11 @@
-"""The ai service's schema: the replies it composed (one per customer message)."""
+"""The replies the ai composed (one per customer message)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, DateTime, String, Table, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 
-from crm_servicekit.db import inbox_table, outbox_table, service_metadata
-
-SCHEMA = "ai"
-metadata = service_metadata(SCHEMA)
-outbox = outbox_table(metadata)
-inbox = inbox_table(metadata)
+from crm_ai.db import metadata
 
 replies = Table(
     "replies",
