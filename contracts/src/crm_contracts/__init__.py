@@ -16,6 +16,14 @@ from .events.customers import (
     LifecycleStage,
     MarketingConsent,
 )
+from .events.leads import (
+    CustomerInsightsData,
+    CustomerInsightsUpdated,
+    LeadScored,
+    LeadScoredData,
+    ScoreReason,
+    Temperature,
+)
 from .events.marketing import InsightFact, InsightsChanged, InsightsChangedData
 from .events.messaging import (
     Attachment,
@@ -69,6 +77,8 @@ __all__ = [
     "CustomerErasureProgressData",
     "CustomerErasureRequested",
     "CustomerErasureRequestedData",
+    "CustomerInsightsData",
+    "CustomerInsightsUpdated",
     "CustomerMergeUndone",
     "CustomerMergeUndoneData",
     "CustomerMerged",
@@ -80,6 +90,8 @@ __all__ = [
     "InsightFact",
     "InsightsChanged",
     "InsightsChangedData",
+    "LeadScored",
+    "LeadScoredData",
     "LifecycleStage",
     "MarketingConsent",
     "MessageReceived",
@@ -98,5 +110,7 @@ __all__ = [
     "ProductChangedData",
     "ReplyGenerated",
     "ReplyGeneratedData",
+    "ScoreReason",
+    "Temperature",
     "any_event_adapter",
 ]

@@ -5,6 +5,7 @@
 - `privacy`: PDPA erasure requests and each service's progress on them
 - `catalog`, `orders`: products and their prices; orders, payments and refunds (gateway)
 - `marketing`: ad insights that a sync found new or changed (marketing)
+- `leads`: a customer's lead score and the insights from their conversation (ai)
 - `attribution`: the ad referral those events carry; `union`: `AnyEvent` and `ALL_EVENTS`
 
 Events carry what their consumers need (ids, texts, amounts, times) so nobody calls back.

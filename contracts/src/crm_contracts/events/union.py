@@ -14,6 +14,7 @@ from crm_contracts.envelope import Event
 
 from .catalog import ProductChanged
 from .customers import CustomerCreated, CustomerMerged, CustomerMergeUndone, CustomerUpdated
+from .leads import CustomerInsightsUpdated, LeadScored
 from .marketing import InsightsChanged
 from .messaging import (
     ContactProfileUpdated,
@@ -44,7 +45,9 @@ AnyEvent = Annotated[
     | CustomerMergeUndone
     | CustomerErasureRequested
     | CustomerErasureProgress
-    | InsightsChanged,
+    | InsightsChanged
+    | LeadScored
+    | CustomerInsightsUpdated,
     Field(discriminator="type"),
 ]
 """Parse any event by its `type`."""
@@ -69,4 +72,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CustomerErasureRequested,
     CustomerErasureProgress,
     InsightsChanged,
+    LeadScored,
+    CustomerInsightsUpdated,
 )
