@@ -92,7 +92,9 @@ async def schemathesis(
     )
     output, _ = await process.communicate()
     text = output.decode(errors="replace")
-    assert process.returncode == 0, text[-20000:]
+    # The failures first (a CI log may show only the message's start), then the run's end.
+    failures = text[text.find("FAILURES") :][:6000] if "FAILURES" in text else ""
+    assert process.returncode == 0, f"{failures}\n...\n{text[-14000:]}"
     assert "No issues found" in text or "passed" in text.lower(), text[-5000:]
     return text
 
