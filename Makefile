@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help install up test test-fast lint format asyncapi openapi services clean
+.PHONY: help install up test test-fast lint format eval asyncapi openapi services clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,9 @@ lint: install ## ruff and mypy (strict)
 format: ## Format and autofix
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
+
+eval: install ## Retrieval quality on the sample knowledge base: recall@5, MRR, handover per embedder and language
+	$(UV) run --frozen python -m crm_ai.knowledge.eval
 
 asyncapi: ## Regenerate the AsyncAPI documents in contracts/asyncapi/ from the FastStream apps
 	$(UV) run --frozen python tests/contracts/asyncapi_spec.py write

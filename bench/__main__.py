@@ -4,6 +4,7 @@ uv run python -m bench
 uv run python -m bench webhook --rates 100,250,500,750 --seconds 10
 uv run python -m bench insights --days 365
 uv run python -m bench gateway --customers 50000 --orders 200000 --concurrency 1,4,16
+uv run python -m bench retrieval --chunks 10000 --queries 500
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import gateway, insights, webhook
+from . import gateway, insights, retrieval, webhook
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         "customer search, customer 360, list pages and orders on 50,000 loaded customers vs bare FastAPI",
         gateway.add_arguments,
         gateway.main,
+    ),
+    "retrieval": Benchmark(
+        "knowledge retrieval on 10,000 chunks (query embedding + hybrid search) vs brute-force numpy cosine",
+        retrieval.add_arguments,
+        retrieval.main,
     ),
 }
 

@@ -2,20 +2,30 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from crm_contracts import CustomerErasureProgress, ReplyGenerated
+from crm_contracts import CustomerErasureProgress, CustomerInsightsUpdated, LeadScored, ReplyGenerated
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
 from . import handlers, internal_api
 from .config import AiSettings
+from .knowledge import api as knowledge_api
+from .knowledge import wiring as knowledge
+from .leads import wiring as leads
+from .replies import api as replies_api
 from .replies.responder import create_responder
 from .tables import metadata
 
 
 def build(settings: AiSettings | None = None) -> Runtime:
     settings = settings or AiSettings()
-    runtime = build_runtime(settings, metadata, emits=[ReplyGenerated, CustomerErasureProgress])
+    runtime = build_runtime(
+        settings,
+        metadata,
+        emits=[ReplyGenerated, CustomerErasureProgress, LeadScored, CustomerInsightsUpdated],
+    )
     responder = create_responder(settings)
-    handlers.register(runtime, responder)
+    grounded_on = knowledge.install(runtime, settings)
+    handlers.register(runtime, responder, grounded_on.retriever)
+    leads.install(runtime, settings)
     runtime.on_shutdown.append(responder.aclose)
     return runtime
 
@@ -27,5 +37,9 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
         runtime,
         title="V School CRM ai",
         description="Gemini replies in the customer's language, with a clean handover to staff.",
-        routers=[internal_api.router(runtime, settings)],
+        routers=[
+            internal_api.router(runtime, settings),
+            knowledge_api.router(runtime, settings, runtime.extras["knowledge"].worker),
+            replies_api.router(runtime, settings),
+        ],
     )
