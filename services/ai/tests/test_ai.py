@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from crm_ai.app import create_app
 from crm_ai.config import AiSettings
+from crm_ai.gemini import retryable
+from crm_ai.replies.compose import Composed
+from crm_ai.replies.grounding import Grounding
 from crm_ai.replies.language import detect_language
-from crm_ai.replies.responder import GeminiResponder, OfflineResponder, retryable
+from crm_ai.replies.prompts import contents, system_instruction
+from crm_ai.replies.responder import (
+    GeminiResponder,
+    OfflineResponder,
+    Prompt,
+    Reply,
+    Responder,
+    parse_answer,
+)
 from crm_contracts import MessageReceived, MessageReceivedData
 from crm_fakes import FakeServer, GeminiState, create_gemini_app
 from crm_servicekit.logging import configure_logging
@@ -31,6 +45,35 @@ def gemini() -> Iterator[tuple[str, GeminiState]]:
     state = GeminiState(api_key=KEY)
     with FakeServer(create_gemini_app(state)) as server:
         yield server.url, state
+
+
+@dataclass(frozen=True)
+class Passage:
+    text: str = "V School teaches sushi, ramen and Japanese home cooking. สอนซูชิและราเมง 寿司とラーメン"
+    document_title: str = "Courses"
+    heading_path: tuple[str, ...] = ("Overview",)
+    relevant: bool = True
+    score: float = 0.03
+    chunk_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    document_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+async def one_passage(query: str, *, limit: int = 5) -> Sequence[Passage]:
+    """The knowledge base finds the school's overview for any question."""
+    return [Passage()]
+
+
+def grounded(app: FastAPI) -> FastAPI:
+    """Replies in this app have a relevant passage to stand on (so the model is asked)."""
+    app.state.runtime.extras["knowledge"].retriever.search = one_passage
+    return app
+
+
+async def reply(responder: Responder, text: str) -> Reply:
+    """The reply to `text` with one passage and no earlier turns, as the service composes it."""
+    grounding = Grounding(passages=(Passage(),), ids={"P1": Passage()})
+    generated = await responder.generate(Prompt(system_instruction(grounding), contents([], text)))
+    return Composed(detect_language(text), grounding, generated).reply(text)
 
 
 def settings(url: str, **extra: object) -> AiSettings:
@@ -57,16 +100,17 @@ async def test_thai_question_gets_a_thai_answer_with_our_system_prompt(
     url, state = gemini
     state.reset()
     responder = GeminiResponder(settings(url))
-    reply = await responder.reply("คอร์สซูชิราคาเท่าไหร่คะ")
+    answer = await reply(responder, "คอร์สซูชิราคาเท่าไหร่คะ")
     await responder.aclose()
-    assert reply.generated_by == "gemini"
-    assert reply.language == "th"
-    assert not reply.handover
-    assert any("\u0e00" <= ch <= "\u0e7f" for ch in reply.text)
+    assert answer.generated_by == "gemini"
+    assert answer.language == "th"
+    assert not answer.handover
+    assert any("\u0e00" <= ch <= "\u0e7f" for ch in answer.text)
     [request] = state.requests()
     system = request.body["systemInstruction"]["parts"][0]["text"]
     assert "V School" in system
     assert "Never invent prices" in system
+    assert request.body["generationConfig"]["responseMimeType"] == "application/json"
 
 
 async def test_overloaded_model_is_retried_then_answers(gemini: tuple[str, GeminiState]) -> None:
@@ -74,9 +118,9 @@ async def test_overloaded_model_is_retried_then_answers(gemini: tuple[str, Gemin
     state.reset()
     state.fail_next(503, times=2)
     responder = GeminiResponder(settings(url))
-    reply = await responder.reply("Do you teach ramen?")
+    answer = await reply(responder, "Do you teach ramen?")
     await responder.aclose()
-    assert reply.generated_by == "gemini"
+    assert answer.generated_by == "gemini"
     assert len(state.requests()) == 3
 
 
@@ -85,20 +129,20 @@ async def test_model_down_past_retries_hands_over_to_staff_honestly(gemini: tupl
     state.reset()
     state.fail_next(429, times=10)
     responder = GeminiResponder(settings(url, gemini_attempts=3))
-    reply = await responder.reply("สมัครเรียนยังไงคะ")
+    answer = await reply(responder, "สมัครเรียนยังไงคะ")
     await responder.aclose()
-    assert reply.handover
-    assert reply.handover_reason == "ai_unavailable"
-    assert reply.language == "th"
-    assert "เจ้าหน้าที่" in reply.text, "says a staff member will follow up, in Thai"
+    assert answer.handover
+    assert answer.handover_reason == "ai_unavailable"
+    assert answer.language == "th"
+    assert "เจ้าหน้าที่" in answer.text, "says a staff member will follow up, in Thai"
     assert len(state.requests()) == 3
 
 
 async def test_without_a_key_the_offline_responder_flags_a_human() -> None:
-    reply = await OfflineResponder().reply("Hello, can I book a class?")
-    assert reply.handover
-    assert reply.generated_by == "offline"
-    assert "staff" in reply.text
+    answer = await reply(OfflineResponder(), "Hello, can I book a class?")
+    assert answer.handover
+    assert answer.generated_by == "offline"
+    assert "staff" in answer.text
 
 
 @pytest.mark.integration
@@ -108,7 +152,7 @@ async def test_one_reply_per_message_even_when_the_broker_redelivers(
     url, state = gemini
     state.reset()
     await asyncio.to_thread(upgrade, "crm_ai", ServiceSettings(database_url=database_url).async_database_url)
-    app = create_app(settings(url, database_url=database_url, rabbitmq_url=rabbitmq_url))
+    app = grounded(create_app(settings(url, database_url=database_url, rabbitmq_url=rabbitmq_url)))
     event = MessageReceived(
         correlation_id="m_1",
         data=MessageReceivedData(
@@ -148,24 +192,38 @@ async def test_one_reply_per_message_even_when_the_broker_redelivers(
     assert all(r.traceparent for r in state.requests()), "the trace continues into the model call"
 
 
-def test_choices_line_becomes_quick_replies_and_leaves_the_text() -> None:
-    from crm_ai.replies.responder import split_choices
-
-    text, choices = split_choices("เรามีคอร์สซูชิและราเมงค่ะ สนใจคอร์สไหนคะ\nChoices: ซูชิ | ราเมง | คุยกับเจ้าหน้าที่")
-    assert text == "เรามีคอร์สซูชิและราเมงค่ะ สนใจคอร์สไหนคะ"
-    assert choices == ("ซูชิ", "ราเมง", "คุยกับเจ้าหน้าที่")
-    assert split_choices("No options here.") == ("No options here.", ())
+def test_quick_replies_keep_at_most_five_short_choices_and_a_cut_answer_is_no_answer() -> None:
+    body = {
+        "answer": "สนใจคอร์สไหนคะ",
+        "language": "th",
+        "quick_replies": ["ซูชิ", "ราเมง", "This one is far too long to fit", "A", "B", "C", "D"],
+    }
+    parsed = parse_answer(json.dumps(body, ensure_ascii=False), "STOP")
+    assert parsed is not None
+    assert parsed.quick_replies == ["ซูชิ", "ราเมง", "A", "B", "C"]
+    assert parse_answer(json.dumps(body, ensure_ascii=False), "MAX_TOKENS") is None
+    assert parse_answer('{"answer": "สนใจ', None) is None
 
 
 async def test_gemini_choices_reach_the_reply_as_quick_replies(gemini: tuple[str, GeminiState]) -> None:
     url, state = gemini
     state.reset()
-    state.queue_reply("Which course would you like?\nChoices: Sushi | Ramen")
+    state.queue_reply(
+        json.dumps(
+            {
+                "answer": "Which course would you like?",
+                "used_passages": ["P1"],
+                "needs_human": False,
+                "language": "en",
+                "quick_replies": ["Sushi", "Ramen"],
+            }
+        )
+    )
     responder = GeminiResponder(settings(url))
-    reply = await responder.reply("What courses do you have?")
+    answer = await reply(responder, "What courses do you have?")
     await responder.aclose()
-    assert reply.text == "Which course would you like?"
-    assert reply.quick_replies == ("Sushi", "Ramen")
+    assert answer.text == "Which course would you like?"
+    assert answer.quick_replies == ("Sushi", "Ramen")
 
 
 @pytest.mark.integration
@@ -175,7 +233,7 @@ async def test_asking_for_a_person_gets_an_acknowledgement_without_the_model_and
     url, state = gemini
     state.reset()
     await asyncio.to_thread(upgrade, "crm_ai", ServiceSettings(database_url=database_url).async_database_url)
-    app = create_app(settings(url, database_url=database_url, rabbitmq_url=rabbitmq_url))
+    app = grounded(create_app(settings(url, database_url=database_url, rabbitmq_url=rabbitmq_url)))
     base = MessageReceivedData(
         message_id=uuid.uuid4(),
         conversation_id=uuid.uuid4(),
@@ -239,11 +297,11 @@ async def test_a_connection_dropped_once_is_retried_and_the_customer_gets_the_re
     with TcpProxy.for_url(url) as network:
         network.drop_next(1, reset=reset)
         responder = GeminiResponder(settings(network.url(url)))
-        reply = await responder.reply("How much is the ramen course?")
+        answer = await reply(responder, "How much is the ramen course?")
         await responder.aclose()
-    assert reply.generated_by == "gemini"
-    assert not reply.handover
-    assert reply.handover_reason is None
+    assert answer.generated_by == "gemini"
+    assert not answer.handover
+    assert answer.handover_reason is None
     assert network.accepted == 2, "the dropped connection, then the retry"
     assert len(state.requests()) == 1, "the model answered once: the first request never reached it"
     assert retries() == [dropped_as]
@@ -255,11 +313,11 @@ async def test_a_model_that_cannot_be_reached_is_tried_a_bounded_number_of_times
     with TcpProxy("127.0.0.1", 9) as network:
         network.cut()  # its port refuses connections, like a host that is down
         responder = GeminiResponder(settings(network.url("http://127.0.0.1"), gemini_attempts=3))
-        reply = await asyncio.wait_for(responder.reply("ราคาคอร์สเท่าไหร่คะ"), 10)
+        answer = await asyncio.wait_for(reply(responder, "ราคาคอร์สเท่าไหร่คะ"), 10)
         await responder.aclose()
-    assert reply.handover
-    assert reply.handover_reason == "ai_unavailable"
-    assert reply.language == "th"
+    assert answer.handover
+    assert answer.handover_reason == "ai_unavailable"
+    assert answer.language == "th"
     assert retries() == ["ConnectError"] * 2, "three tries: two retries, then the handover"
 
 
@@ -303,7 +361,9 @@ async def test_a_dropped_connection_still_ends_in_the_models_reply_not_a_handove
     )
     with TcpProxy.for_url(url) as network:
         network.drop_next(1)
-        app = create_app(settings(network.url(url), database_url=database_url, rabbitmq_url=rabbitmq_url))
+        app = grounded(
+            create_app(settings(network.url(url), database_url=database_url, rabbitmq_url=rabbitmq_url))
+        )
         async with EventRecorder(rabbitmq_url) as events, app.router.lifespan_context(app):
             await app.state.runtime.broker.publish(
                 event.model_dump_json().encode(),

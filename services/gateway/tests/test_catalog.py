@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from crm_gateway.audit.models import audit_log
 from crm_servicekit.runtime import Runtime
+from crm_servicekit.testing import EventRecorder
 
 from .test_orders import a_course, a_customer
 
@@ -220,3 +221,25 @@ async def test_catalog_writes_are_audited_with_what_changed(
         "price": {"before": "9900.00", "after": "10900.50"},
         "category": {"before": None, "after": "sushi"},
     }
+
+
+async def test_a_package_is_published_with_its_courses_for_the_ai(
+    client: httpx.AsyncClient, auth: dict[str, str], rabbitmq_url: str
+) -> None:
+    sushi = await a_course(client, auth, price="12500.00")
+    async with EventRecorder(rabbitmq_url) as events:
+        created = await a_product(
+            client,
+            auth,
+            kind="package",
+            name_th="แพ็กเกจซูชิ",
+            price="21900.00",
+            items=[{"course_id": sushi, "quantity": 2}],
+        )
+        [event] = [
+            e
+            for e in await events.wait_for("catalog.product_changed")
+            if e["data"]["product_id"] == created["id"]
+        ]
+    assert event["data"]["items"] == [{"product_id": sushi, "name_th": "คอร์สซูชิพื้นฐาน", "quantity": 2}]
+    assert event["data"]["price"] == "21900.00"

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import json
 import math
+from typing import Literal
 
 import httpx
 import pytest
 from google import genai
 from google.genai import errors, types
+from pydantic import BaseModel
 
 from crm_fakes import GeminiState
 from crm_fakes.gemini import embedding
@@ -149,3 +152,113 @@ async def test_reset_over_http(gemini: Fake[GeminiState]) -> None:
         await http.post(f"{gemini.url}/_fake/reset")
     r = await client(gemini.url).aio.models.generate_content(model=MODEL, contents="hi")
     assert r.text == REPLY_EN
+
+
+class Answer(BaseModel):
+    answer: str
+    used_passages: list[str]
+    needs_human: bool
+    reason: str | None
+    language: Literal["th", "en", "ja"]
+    quick_replies: list[str]
+
+
+def structured(
+    system: str = "Rules.\n[P1] Courses › Sushi: ...\n[P2] FAQ: ...",
+) -> types.GenerateContentConfig:
+    return types.GenerateContentConfig(
+        system_instruction=system, response_mime_type="application/json", response_schema=Answer
+    )
+
+
+def conversation(*turns: tuple[str, str]) -> list[types.Content]:
+    return [types.Content(role=role, parts=[types.Part(text=text)]) for role, text in turns]
+
+
+async def test_json_request_gets_an_answer_of_its_schema_in_the_last_user_turns_language(
+    gemini: Fake[GeminiState],
+) -> None:
+    contents = conversation(("user", "How much is sushi?"), ("model", "Let me check."), ("user", "คอร์สซูชิค่ะ"))
+    r = await client(gemini.url).aio.models.generate_content(
+        model=MODEL, contents=contents, config=structured()
+    )
+    answer = Answer.model_validate_json(r.text or "")
+    assert answer == Answer(
+        answer=REPLY_TH, used_passages=["P1"], needs_human=False, reason=None, language="th", quick_replies=[]
+    )
+    assert isinstance(r.parsed, Answer)
+    (req,) = gemini.state.requests()
+    assert req.body["generationConfig"]["responseMimeType"] == "application/json"
+    assert [c["role"] for c in req.body["contents"]] == ["user", "model", "user"]
+
+
+async def test_json_answer_cites_nothing_without_passages(gemini: Fake[GeminiState]) -> None:
+    r = await client(gemini.url).aio.models.generate_content(
+        model=MODEL, contents="寿司のコースはありますか", config=structured("No passages.")
+    )
+    answer = Answer.model_validate_json(r.text or "")
+    assert (answer.language, answer.used_passages, answer.answer) == ("ja", [], REPLY_JA)
+
+
+async def test_queued_json_is_sent_exactly_as_given_even_when_invalid(gemini: Fake[GeminiState]) -> None:
+    wrong = '{"answer": "ลด 90% ให้เลยค่ะ", "used_passages": [], "needs_human": false, "language": "th"}'
+    gemini.state.queue_reply(wrong)
+    gemini.state.queue_reply('{"answer": "ราคา', finish_reason="MAX_TOKENS")
+    c = client(gemini.url).aio.models
+    assert (await c.generate_content(model=MODEL, contents="x", config=structured())).text == wrong
+    cut = await c.generate_content(model=MODEL, contents="x", config=structured())
+    assert cut.text == '{"answer": "ราคา'
+    assert cut.candidates
+    assert cut.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
+
+
+async def test_queued_plain_text_becomes_the_answer_of_a_json_request(gemini: Fake[GeminiState]) -> None:
+    async with httpx.AsyncClient() as http:
+        await http.post(f"{gemini.url}/_fake/reply", json={"text": "Sushi starts next month."})
+    r = await client(gemini.url).aio.models.generate_content(
+        model=MODEL, contents="When?", config=structured()
+    )
+    answer = Answer.model_validate_json(r.text or "")
+    assert (answer.answer, answer.language, answer.used_passages) == (
+        "Sushi starts next month.",
+        "en",
+        ["P1"],
+    )
+
+
+async def test_json_schema_variant_is_answered_too(gemini: Fake[GeminiState]) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}, "score": {"type": "integer"}, "tags": {"type": "array"}},
+        "required": ["answer"],
+    }
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hello"}]}],
+        "generationConfig": {"responseMimeType": "application/json", "responseJsonSchema": schema},
+    }
+    async with httpx.AsyncClient() as http:
+        r = await http.post(
+            f"{gemini.url}/v1beta/models/{MODEL}:generateContent", json=body, headers={"x-goog-api-key": "k"}
+        )
+    text = r.json()["candidates"][0]["content"]["parts"][0]["text"]
+    assert json.loads(text) == {"answer": REPLY_EN, "score": 0, "tags": []}
+
+
+class Summary(BaseModel):
+    summary: str
+
+
+async def test_a_reply_queued_for_a_field_waits_for_a_request_of_that_schema(
+    gemini: Fake[GeminiState],
+) -> None:
+    aimed = '{"answer": "for the customer", "used_passages": [], "needs_human": false, "reason": null, '
+    aimed += '"language": "en", "quick_replies": []}'
+    gemini.state.queue_reply(aimed, field="answer")
+    c = client(gemini.url).aio.models
+    other = await c.generate_content(
+        model=MODEL,
+        contents="Summarise",
+        config=types.GenerateContentConfig(response_mime_type="application/json", response_schema=Summary),
+    )
+    assert other.text != aimed
+    assert (await c.generate_content(model=MODEL, contents="x", config=structured())).text == aimed

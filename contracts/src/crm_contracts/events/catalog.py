@@ -16,6 +16,14 @@ from pydantic import Field
 from crm_contracts.envelope import Event, EventData
 
 
+class PackageItemRef(EventData):
+    """A course a package bundles, named so that the AI can say what the package holds."""
+
+    product_id: uuid.UUID = Field(description="The course's product id.")
+    name_th: str
+    quantity: int = Field(default=1, ge=1)
+
+
 class ProductChangedData(EventData):
     product_id: uuid.UUID
     kind: Literal["course", "package", "equipment", "menu_item"]
@@ -25,6 +33,9 @@ class ProductChangedData(EventData):
     price: Decimal = Field(description='THB, exact, e.g. `"12500.00"` (a JSON string).')
     active: bool
     changed_at: datetime
+    items: list[PackageItemRef] = Field(
+        default_factory=list, description="A package's courses (empty for any other kind)."
+    )
 
 
 class ProductChanged(Event):

@@ -160,6 +160,15 @@ class ConversationModeChanged(Event):
 # --- replies (the ai service) -----------------------------------------------------------------
 
 
+class ReplySource(EventData):
+    """A knowledge passage a reply was grounded on (where it came from, never its text)."""
+
+    document_id: uuid.UUID
+    title: str
+    heading_path: list[str] = Field(default_factory=list)
+    score: float = Field(description="The retrieval score of the passage (fused rank score).")
+
+
 class ReplyGeneratedData(EventData):
     conversation_id: uuid.UUID
     page_id: str
@@ -174,6 +183,9 @@ class ReplyGeneratedData(EventData):
     handover_reason: str | None = None
     quick_replies: list[str] = Field(
         default_factory=list, description="Choices offered to the customer as Messenger quick replies."
+    )
+    sources: list[ReplySource] = Field(
+        default_factory=list, description="The knowledge passages the reply was grounded on, best first."
     )
 
 

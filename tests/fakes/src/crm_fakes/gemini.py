@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from crm_fakes.gemini_replies import google_error, reply_for
+from crm_fakes.gemini_replies import google_error, reply_for, structured_reply, wrap_text
 
 API_VERSIONS = frozenset({"v1", "v1beta"})
 DEFAULT_DIMENSION = 768
@@ -43,6 +43,10 @@ class FailRequest(BaseModel):
 
 class ReplyRequest(BaseModel):
     text: str
+    # MAX_TOKENS: the answer was cut short (a JSON answer then is not valid JSON).
+    finish_reason: str = "STOP"
+    # Only for a JSON request whose response schema has this top-level property (e.g. `answer`).
+    field: str | None = None
 
 
 class GeminiState:
@@ -57,7 +61,7 @@ class GeminiState:
         self._requests: list[RecordedRequest] = []
         self._failures: list[int] = []
         self._blocks = 0
-        self._replies: list[str] = []
+        self._replies: list[tuple[str, str, str | None]] = []
 
     def fail_next(self, status: int, times: int = 1) -> None:
         """The next `times` model calls answer a Google error with this HTTP status."""
@@ -69,10 +73,17 @@ class GeminiState:
         with self._cond:
             self._blocks += times
 
-    def queue_reply(self, text: str) -> None:
-        """Use `text` as the reply to the next generateContent call (FIFO)."""
+    def queue_reply(self, text: str, *, finish_reason: str = "STOP", field: str | None = None) -> None:
+        """Use `text` as the reply to the next generateContent call (FIFO).
+
+        For a JSON request (`responseMimeType: application/json`) text that opens like JSON (`{`
+        or `[`) is sent exactly as given, valid or not, so tests can hand the caller any answer;
+        other text becomes the `answer` of an otherwise default structured reply. With `field`,
+        the reply waits for a JSON request whose response schema has that top-level property, so
+        a test aiming at the customer's reply (`field="answer"`) is not answered to another call
+        the system makes meanwhile (insights, say)."""
         with self._cond:
-            self._replies.append(text)
+            self._replies.append((text, finish_reason, field))
 
     def requests(self) -> list[RecordedRequest]:
         with self._cond:
@@ -103,9 +114,16 @@ class GeminiState:
             self._blocks -= 1
             return True
 
-    def take_reply(self) -> str | None:
+    def take_reply(self, schema: Any = None) -> tuple[str, str] | None:
+        """The first queued reply meant for a request with this response schema (or for any)."""
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        fields = set(properties) if isinstance(properties, dict) else set()
         with self._cond:
-            return self._replies.pop(0) if self._replies else None
+            for i, (text, finish_reason, field) in enumerate(self._replies):
+                if field is None or field in fields:
+                    del self._replies[i]
+                    return text, finish_reason
+            return None
 
     def record(self, request: RecordedRequest) -> None:
         with self._cond:
@@ -161,13 +179,13 @@ def _generate(state: GeminiState, model: str, body: Any) -> dict[str, Any]:
         return {"promptFeedback": feedback, "usageMetadata": usage, **meta}
     user_turns = [c for c in contents if isinstance(c, dict) and c.get("role", "user") == "user"]
     last_user = " ".join(_texts(user_turns[-1])) if user_turns else ""
-    text = state.take_reply() or reply_for(last_user)
+    text, finish_reason = _answer(state, body, last_user)
     out_tokens = _tokens(text)
     return {
         "candidates": [
             {
                 "content": {"parts": [{"text": text}], "role": "model"},
-                "finishReason": "STOP",
+                "finishReason": finish_reason,
                 "index": 0,
             }
         ],
@@ -179,6 +197,24 @@ def _generate(state: GeminiState, model: str, body: Any) -> dict[str, Any]:
         },
         **meta,
     }
+
+
+def _answer(state: GeminiState, body: dict[str, Any], last_user: str) -> tuple[str, str]:
+    """(text, finishReason): a queued reply, or the default one (JSON of the response schema
+    when the request asks for JSON)."""
+    config = body.get("generationConfig") or {}
+    wants_json = isinstance(config, dict) and config.get("responseMimeType") == "application/json"
+    schema = (config.get("responseSchema") or config.get("responseJsonSchema")) if wants_json else None
+    system = " ".join(_texts(body.get("systemInstruction")))
+    queued = state.take_reply(schema)
+    if queued is not None:
+        text, finish_reason = queued
+        if wants_json and not text.lstrip().startswith(("{", "[")):
+            text = wrap_text(schema, text, system)
+        return text, finish_reason
+    if wants_json:
+        return structured_reply(schema, last_user, system), "STOP"
+    return reply_for(last_user), "STOP"
 
 
 def embedding(text: str, dimension: int = DEFAULT_DIMENSION) -> list[float]:
@@ -304,7 +340,7 @@ def _add_control_routes(app: FastAPI, state: GeminiState) -> None:
 
     @app.post("/_fake/reply")
     async def reply(spec: ReplyRequest) -> dict[str, bool]:
-        state.queue_reply(spec.text)
+        state.queue_reply(spec.text, finish_reason=spec.finish_reason, field=spec.field)
         return {"ok": True}
 
     @app.post("/_fake/reset")

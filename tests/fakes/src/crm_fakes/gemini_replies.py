@@ -1,7 +1,9 @@
-"""Canned Gemini replies by language and Google-style error bodies."""
+"""Canned Gemini replies by language (plain text, or JSON of the request's response schema) and
+Google-style error bodies."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -25,11 +27,83 @@ REPLY_EN = (
 
 def reply_for(user_text: str) -> str:
     """Thai script -> Thai reply, kana -> Japanese reply, anything else -> English."""
-    if _THAI.search(user_text):
-        return REPLY_TH
-    if _KANA.search(user_text):
-        return REPLY_JA
-    return REPLY_EN
+    return {"th": REPLY_TH, "ja": REPLY_JA, "en": REPLY_EN}[language_of(user_text)]
+
+
+def language_of(text: str) -> str:
+    if _THAI.search(text):
+        return "th"
+    if _KANA.search(text):
+        return "ja"
+    return "en"
+
+
+_PASSAGE_ID = re.compile(r"\[(P\d+)\]")
+
+
+def instance(schema: Any) -> Any:
+    """The plainest value satisfying an OpenAPI-subset (`responseSchema`) or JSON Schema
+    (`responseJsonSchema`) schema: empty strings and arrays, false, 0, the first enum value, and
+    every property of an object."""
+    if not isinstance(schema, dict):
+        return None
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if schema.get(key):
+            options = [
+                o for o in schema[key] if isinstance(o, dict) and str(o.get("type", "")).lower() != "null"
+            ]
+            return instance(options[0]) if options else None
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if str(k).lower() != "null"), None)
+    kind = str(kind or "object").lower()
+    if kind == "object":
+        properties = schema.get("properties") or {}
+        return {name: instance(sub) for name, sub in properties.items()}
+    if kind == "array":
+        return []
+    if kind == "boolean":
+        return False
+    if kind in ("integer", "number"):
+        return 0
+    if kind == "string":
+        return ""
+    return None
+
+
+def structured_reply(schema: Any, user_text: str, system_text: str) -> str:
+    """A JSON answer of `schema`: in the language of the customer's last turn, citing the first
+    passage id (`[P1]`) of the system instruction, stating no amounts. Fields a reply schema
+    commonly has (answer, language, used_passages, needs_human) get meaningful values."""
+    value = instance(schema)
+    if not isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    language = language_of(user_text)
+    cited = _PASSAGE_ID.search(system_text)
+    known: dict[str, Any] = {
+        "answer": reply_for(user_text),
+        "text": reply_for(user_text),
+        "language": language,
+        "used_passages": [cited.group(1)] if cited else [],
+        "needs_human": False,
+        "reason": None,
+    }
+    for name, default in known.items():
+        if name in value:
+            value[name] = default
+    return json.dumps(value, ensure_ascii=False)
+
+
+def wrap_text(schema: Any, text: str, system_text: str) -> str:
+    """A queued plain-text reply for a JSON request: the text as the answer of a structured reply."""
+    value = json.loads(structured_reply(schema, text, system_text))
+    if isinstance(value, dict):
+        for name in ("answer", "text"):
+            if name in value:
+                value[name] = text
+    return json.dumps(value, ensure_ascii=False)
 
 
 _RATE_DOC = "https://ai.google.dev/gemini-api/docs/rate-limits"

@@ -16,3 +16,28 @@ def detect_language(text: str) -> str:
     if _KANA.search(text) or _CJK.search(text):
         return "ja"
     return "en"
+
+
+_LATIN = re.compile(r"[A-Za-z]")
+# Thai letters without the marks written above and below them (vowels, tones, ์), which would
+# otherwise make a Thai word count for more than a Latin one of the same length.
+_THAI_LETTER = re.compile(r"[\u0E01-\u0E30\u0E32\u0E33\u0E40-\u0E46]")
+# Share of an answer's letters that must be in the customer's script: product names and
+# brand words in another script are normal ("คอร์ส Sushi Masterclass ราคา ...").
+MIN_SHARE = 0.3
+
+
+def written_in(text: str, language: str) -> bool:
+    """Whether `text` is written in `language` (`th`, `ja` or `en`), judged by its letters."""
+    thai = len(_THAI_LETTER.findall(text))
+    japanese = len(_KANA.findall(text)) + len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    letters = thai + japanese + latin
+    if not letters:
+        return True  # only digits, emoji or punctuation: nothing to judge
+    if language == "th":
+        return thai / letters >= MIN_SHARE
+    if language == "ja":
+        # Japanese needs kana (kanji alone reads as Chinese) unless the answer is very short.
+        return japanese / letters >= MIN_SHARE and (len(_KANA.findall(text)) > 0 or japanese < 6)
+    return (thai + japanese) / letters < MIN_SHARE

@@ -1,39 +1,29 @@
-"""Who writes the reply: Gemini through google-genai, or an honest offline responder.
+"""Who writes the reply: Gemini through google-genai (a structured JSON answer, validated here),
+or an honest offline responder.
 
-A call to Gemini that fails for a reason that can pass is tried again with exponential backoff
-and jitter (`GEMINI_ATTEMPTS` in all): the model overloaded or rate-limited (408, 429, 5xx), or
-the connection failed or dropped on the way (any httpx transport error: connect, read, write,
-protocol, timeout). Only when those tries are used up, or for any other error, does the customer
-get the honest holding reply and the conversation go to staff. The retries are ours (tenacity,
-as in the messenger's and marketing's clients), not the SDK's: google-genai's own retry options
-skip a dropped connection (`ReadError`, `RemoteProtocolError`), so the SDK makes one attempt per
-try. Generating a reply changes nothing on Google's side, so repeating one is always safe.
+A call that fails for a reason that can pass is tried again (`crm_ai.gemini`); only when those
+tries are used up, or for any other error, does the customer get the honest holding reply and
+the conversation go to staff.
+
+The answer must be JSON of `ModelAnswer`: anything else (no JSON, another shape, an answer cut
+short at MAX_TOKENS, a blocked prompt) is `invalid_answer`, never sent as it is.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-import httpx
-from google import genai
-from google.genai import errors, types
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from google.genai import types
+from pydantic import ValidationError
 
 from crm_ai.config import AiSettings
+from crm_ai.gemini import GEMINI_ERRORS, Gemini
 from crm_servicekit.logging import get_logger
-from crm_servicekit.tracing import instrument_httpx
 
+from .guards import ModelAnswer
 from .language import detect_language
-from .prompts import HANDOVER_REPLIES, OFFLINE_REPLIES, SYSTEM_PROMPT
+from .prompts import HANDOVER_REPLIES, HOLDING_REPLIES, OFFLINE_REPLIES
 
 log = get_logger(__name__)
 
@@ -47,21 +37,22 @@ class Reply:
     handover: bool
     handover_reason: str | None = None
     quick_replies: tuple[str, ...] = ()
+    handover_detail: str | None = None
 
 
-_CHOICES = re.compile(
-    r"^\s*(?:choices|ตัวเลือก|選択肢)\s*[:：]\s*(?P<items>.+?)\s*$", re.IGNORECASE | re.MULTILINE
-)
+@dataclass(frozen=True)
+class Prompt:
+    system: str
+    contents: list[types.Content]
 
 
-def split_choices(text: str) -> tuple[str, tuple[str, ...]]:
-    """Take the model's `Choices: a | b | c` line off the text; the choices become quick replies."""
-    found = list(_CHOICES.finditer(text))
-    if not found:
-        return text.strip(), ()
-    last = found[-1]
-    items = tuple(i.strip() for i in last.group("items").split("|") if i.strip())[:5]
-    return (text[: last.start()] + text[last.end() :]).strip(), items
+@dataclass(frozen=True)
+class Generated:
+    """The model's parsed answer, or why there is none (`ai_unavailable`, `invalid_answer`, ...)."""
+
+    answer: ModelAnswer | None
+    failure: str | None
+    model: str | None
 
 
 def handover_reply(text: str) -> Reply:
@@ -77,8 +68,33 @@ def handover_reply(text: str) -> Reply:
     )
 
 
+def holding_reply(language: str, reason: str, *, model: str | None, detail: str | None = None) -> Reply:
+    """The AI's answer is not good enough to send: the honest holding reply, and a person."""
+    return Reply(
+        text=HOLDING_REPLIES[language],
+        language=language,
+        generated_by="gemini" if model else "offline",
+        model=model,
+        handover=True,
+        handover_reason=reason,
+        handover_detail=detail,
+    )
+
+
+def parse_answer(text: str | None, finish_reason: str | None) -> ModelAnswer | None:
+    """The model's JSON as `ModelAnswer`; None when it is not (cut short, not JSON, wrong shape)."""
+    if not text or finish_reason not in (None, "STOP"):
+        return None
+    try:
+        answer = ModelAnswer.model_validate_json(text)
+    except ValidationError:
+        return None
+    chips = [q.strip() for q in answer.quick_replies if q.strip() and len(q.strip()) <= 20]
+    return answer.model_copy(update={"quick_replies": chips[:5]})
+
+
 class Responder(Protocol):
-    async def reply(self, text: str) -> Reply: ...
+    async def generate(self, prompt: Prompt) -> Generated: ...
 
     async def aclose(self) -> None: ...
 
@@ -98,112 +114,52 @@ def offline_reply(text: str, reason: str) -> Reply:
 class OfflineResponder:
     """No Gemini key: say honestly that staff will follow up, and flag the conversation."""
 
-    async def reply(self, text: str) -> Reply:
-        return offline_reply(text, "ai_not_configured")
+    async def generate(self, prompt: Prompt) -> Generated:
+        return Generated(None, "ai_not_configured", None)
 
     async def aclose(self) -> None:
         return None
 
 
-# Statuses worth another try: timeout, rate limit, the model overloaded or failing.
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
-
-def retryable(exc: BaseException) -> bool:
-    """A rate limit, an overloaded model, or a connection that failed or dropped (also when the
-    SDK wraps the transport error in one of its own)."""
-    for error in _chain(exc):
-        if isinstance(error, errors.APIError):
-            return error.code in RETRYABLE_STATUSES
-        # Every transport error but a URL with a scheme httpx cannot speak (a setting to fix).
-        if isinstance(error, httpx.TransportError) and not isinstance(error, httpx.UnsupportedProtocol):
-            return True
-    return False
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
-def _log_retry(state: RetryCallState) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    log.info(
-        "gemini call failed; trying again",
-        attempt=state.attempt_number,
-        error=type(error).__name__,
-        status=getattr(error, "code", None),
-    )
-
-
 class GeminiResponder:
     def __init__(self, settings: AiSettings) -> None:
         self.model = settings.gemini_model
-        # An httpx client of our own, so the standard httpx instrumentation traces each attempt
-        # and carries the trace context to the model's endpoint.
-        self._http = instrument_httpx(httpx.AsyncClient(timeout=settings.gemini_timeout_seconds))
-        self._client = genai.Client(
-            api_key=settings.gemini_api_key.get_secret_value(),
-            http_options=types.HttpOptions(
-                base_url=settings.google_gemini_base_url or None,
-                timeout=int(settings.gemini_timeout_seconds * 1000),  # milliseconds
-                # One attempt per try: the retries are `self._retrying`'s (see the module's doc).
-                retry_options=types.HttpRetryOptions(attempts=1),
-                httpx_async_client=self._http,
-            ),
-        )
-        self._retrying = AsyncRetrying(
-            retry=retry_if_exception(retryable),
-            stop=stop_after_attempt(settings.gemini_attempts),
-            wait=wait_exponential_jitter(
-                initial=settings.gemini_retry_initial_delay_seconds,
-                max=settings.gemini_retry_max_delay_seconds,
-                exp_base=2,
-                jitter=1,
-            ),
-            before_sleep=_log_retry,
-            reraise=True,
-        )
-        self._config = types.GenerateContentConfig(
-            system_instruction=SYSTEM_PROMPT,
-            temperature=settings.gemini_temperature,
-            max_output_tokens=settings.gemini_max_output_tokens,
-        )
+        self._gemini = Gemini(settings, "reply")
+        self._temperature = settings.gemini_temperature
+        self._max_output_tokens = settings.gemini_max_output_tokens
 
-    async def reply(self, text: str) -> Reply:
-        language = detect_language(text)
+    async def generate(self, prompt: Prompt) -> Generated:
+        config = types.GenerateContentConfig(
+            system_instruction=prompt.system,
+            temperature=self._temperature,
+            max_output_tokens=self._max_output_tokens,
+            response_mime_type="application/json",
+            response_schema=ModelAnswer,
+        )
         try:
-            # A copy per reply: replies to different customers are composed concurrently.
-            response: types.GenerateContentResponse = await self._retrying.copy()(
-                self._client.aio.models.generate_content, model=self.model, contents=text, config=self._config
+            response: types.GenerateContentResponse = await self._gemini.call(
+                self._gemini.client.aio.models.generate_content,
+                model=self.model,
+                contents=prompt.contents,
+                config=config,
             )
-        except (errors.APIError, httpx.HTTPError) as exc:
+        except GEMINI_ERRORS as exc:
             log.warning(
                 "gemini unavailable; handing over to staff",
                 error=type(exc).__name__,
                 status=getattr(exc, "code", None),
             )
-            return offline_reply(text, "ai_unavailable")
-        answer = (response.text or "").strip()
-        if not answer:
-            log.warning("gemini returned no text; handing over to staff")
-            return offline_reply(text, "ai_no_answer")
-        body, choices = split_choices(answer)
-        return Reply(
-            text=body or answer,
-            language=language,
-            generated_by="gemini",
-            model=self.model,
-            handover=False,
-            quick_replies=choices,
-        )
+            return Generated(None, "ai_unavailable", None)
+        candidate = response.candidates[0] if response.candidates else None
+        finish = candidate.finish_reason.value if candidate and candidate.finish_reason else None
+        answer = parse_answer(response.text, finish)
+        if answer is None:
+            log.warning("gemini answer unusable; handing over to staff", finish_reason=finish)
+            return Generated(None, "invalid_answer", self.model)
+        return Generated(answer, None, self.model)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._gemini.aclose()
 
 
 def create_responder(settings: AiSettings) -> Responder:

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_contracts import ProductChanged, ProductChangedData
+from crm_contracts import PackageItemRef, ProductChanged, ProductChangedData
 from crm_gateway.audit import service as audit
 from crm_gateway.auth.domain import Staff
 from crm_gateway.catalog import repository
@@ -84,7 +84,9 @@ class ProductView:
     items: list[Any]
 
 
-def product_event(row: Any) -> ProductChanged:
+def product_event(row: Any, items: Sequence[Any] = ()) -> ProductChanged:
+    """The product as published; `items` (a package's courses, from `package_items`) travel with
+    it so that the AI can say what a package holds."""
     return ProductChanged(
         correlation_id=str(row.id),
         data=ProductChangedData(
@@ -96,6 +98,9 @@ def product_event(row: Any) -> ProductChanged:
             price=row.price,
             active=row.active,
             changed_at=row.updated_at,
+            items=[
+                PackageItemRef(product_id=i.course_id, name_th=i.name_th, quantity=i.quantity) for i in items
+            ],
         ),
     )
 
@@ -128,7 +133,7 @@ async def create_product(
         entity=("product", str(row.id)),
         after=_audited(view),
     )
-    uow.emit(product_event(row))
+    uow.emit(product_event(row, view.items))
     await uow.commit()
     return view
 
@@ -165,7 +170,7 @@ async def update_product(
         before=_audited(before),
         after=_audited(after),
     )
-    uow.emit(product_event(row))
+    uow.emit(product_event(row, after.items))
     await uow.commit()
     return after
 
@@ -207,6 +212,11 @@ async def _replace_items(session: AsyncSession, package_id: uuid.UUID, items: Se
         package_id,
         [{"package_id": package_id, "course_id": i.course_id, "quantity": i.quantity} for i in items],
     )
+
+
+async def package_items(session: AsyncSession, package_id: uuid.UUID) -> list[Any]:
+    """A package's courses (course_id, quantity, name_th, name_en), for the import's events."""
+    return await _items_of(session, package_id)
 
 
 async def _items_of(session: AsyncSession, package_id: uuid.UUID) -> list[Any]:

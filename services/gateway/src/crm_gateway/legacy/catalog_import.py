@@ -20,6 +20,7 @@ from crm_gateway.audit import service as audit
 from crm_gateway.catalog.service import (
     insert_imported_product,
     lock_product_for_import,
+    package_items,
     product_event,
     update_imported_product,
 )
@@ -109,5 +110,6 @@ async def upsert_product(uow: UnitOfWork, record: ProductRecord, now: datetime) 
         before={**{k: row._mapping[k] for k in changed}, "import_digest": last},
         after={**changed, "import_digest": digest},
     )
-    uow.emit(product_event(updated))
+    # A package keeps its courses through an import: they travel with the event.
+    uow.emit(product_event(updated, await package_items(session, row.id)))
     return "updated"
