@@ -2,7 +2,7 @@
 
 from .envelope import ENVELOPE_VERSION, Event, EventData
 from .events.attribution import AdReferral
-from .events.catalog import ProductChanged, ProductChangedData
+from .events.catalog import PackageItemRef, ProductChanged, ProductChangedData
 from .events.customers import (
     ChannelIdentity,
     CustomerCreated,
@@ -41,6 +41,7 @@ from .events.messaging import (
     MessageSentData,
     ReplyGenerated,
     ReplyGeneratedData,
+    ReplySource,
 )
 from .events.orders import (
     OrderCreated,
@@ -105,11 +106,13 @@ __all__ = [
     "OrderLine",
     "OrderStatusChanged",
     "OrderStatusChangedData",
+    "PackageItemRef",
     "PaymentMethod",
     "ProductChanged",
     "ProductChangedData",
     "ReplyGenerated",
     "ReplyGeneratedData",
+    "ReplySource",
     "ScoreReason",
     "Temperature",
     "any_event_adapter",

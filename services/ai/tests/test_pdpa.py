@@ -7,12 +7,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
+from sqlalchemy import text
 
 from crm_ai.app import create_app
 from crm_ai.config import AiSettings
@@ -23,6 +25,8 @@ from crm_contracts import (
     Event,
     MessageReceived,
     MessageReceivedData,
+    ProductChanged,
+    ProductChangedData,
 )
 from crm_fakes import FakeServer, GeminiState, create_gemini_app
 from crm_servicekit.migrations import upgrade
@@ -79,7 +83,34 @@ async def ai(database_url: str, rabbitmq_url: str, gemini: tuple[str, GeminiStat
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ai") as http,
     ):
-        yield Ai(app, http, events, state, rabbitmq_url)
+        ai = Ai(app, http, events, state, rabbitmq_url)
+        # Replies stand on the catalog: the courses these customers ask about are sold.
+        await sells(ai, ("คอร์สซูชิ", "Sushi course"), ("คอร์สราเมง", "Ramen course"))
+        yield ai
+
+
+async def sells(ai: Ai, *names: tuple[str, str]) -> None:
+    """The gateway publishes these courses; returns once the ai's catalog has them."""
+    for name_th, name_en in names:
+        event = ProductChanged(
+            correlation_id="catalog",
+            data=ProductChangedData(
+                product_id=uuid.uuid5(uuid.NAMESPACE_URL, name_en),
+                kind="course",
+                name_th=name_th,
+                name_en=name_en,
+                price=Decimal("12900"),
+                active=True,
+                changed_at=datetime.now(UTC),
+            ),
+        )
+        await publish(ai, event)
+
+        async def handled(event: ProductChanged = event) -> bool:
+            async with ai.app.state.runtime.uow() as uow:
+                return bool(await uow.handled(event.event_id, "ai.catalog"))
+
+        await eventually(handled, timeout=15)
 
 
 async def publish(ai: Ai, event: Event | dict[str, Any]) -> None:
@@ -178,11 +209,13 @@ async def test_erasure_deletes_the_customers_replies_everywhere_and_reports_once
         await publish(ai, {"type": "message.received", "event_id": str(uuid.uuid4()), "data": {"psid": psid}})
 
     async def parked() -> list[Any]:
-        found = await list_parked(ai.rabbitmq_url, "ai.messages")
-        return found if len(found) == 2 else []
+        # Parked by the replies' queue and by the leads' queue (both read message.received).
+        found = [m for q in ("ai.messages", "ai.leads") for m in await list_parked(ai.rabbitmq_url, q)]
+        return found if len(found) == 4 else []
 
     await eventually(parked, timeout=15)
-    assert {k.split(".")[0] for k in await mentions(ai, PSID, ANSWER, LATE_ANSWER)} == {"replies", "outbox"}
+    tables = {k.split(".")[0] for k in await mentions(ai, PSID, ANSWER, LATE_ANSWER)}
+    assert tables == {"replies", "outbox", "lead_scores", "conversation_turns"}
     exported = (await export(ai, PSID)).json()
     assert [r["text"] for r in exported["replies"]] == [ANSWER, LATE_ANSWER]
     others_before = await mentions(ai, OTHER, OTHER_ANSWER)
@@ -193,12 +226,31 @@ async def test_erasure_deletes_the_customers_replies_everywhere_and_reports_once
 
     assert report["producer"] == "ai"
     assert (report["data"]["service"], report["data"]["status"]) == ("ai", "completed")
-    assert report["data"]["erased"] == {"replies": 2, "outbox_events": 1, "parked_messages": 1}
+    erased = report["data"]["erased"]
+    # The lead's `lead.scored` for the late message is in the outbox too if it was committed
+    # while the broker was down (the leads' queue runs alongside the replies').
+    assert erased.pop("outbox_events") in (1, 2)
+    assert erased == {
+        "replies": 2,
+        "reply_sources": 0,
+        "turns": 2,
+        "suggestions": 0,
+        "lead_scores": 1,
+        "customer_insights": 0,
+        "parked_messages": 2,
+    }
     assert await mentions(ai, PSID, ANSWER, LATE_ANSWER, str(conversation)) == {}
     assert await mentions(ai, OTHER, OTHER_ANSWER) == others_before != {}
     [left] = await list_parked(ai.rabbitmq_url, "ai.messages")
     assert left.event_type == "message.received"
-    assert (await export(ai, PSID)).json() == {"service": "ai", "replies": []}
+    assert (await export(ai, PSID)).json() == {
+        "service": "ai",
+        "replies": [],
+        "turns": [],
+        "suggestions": [],
+        "lead_scores": [],
+        "customer_insights": [],
+    }
 
     # Redelivered, and re-sent under a new event id: no second effect, no second report.
     await publish(ai, request)
@@ -206,7 +258,16 @@ async def test_erasure_deletes_the_customers_replies_everywhere_and_reports_once
     sentinel = erasure("6660004445556667")
     await publish(ai, sentinel)
     [quiet] = await eventually(lambda: reports(ai, sentinel.data.request_id), timeout=15)
-    assert quiet["data"]["erased"] == {"replies": 0, "outbox_events": 0, "parked_messages": 0}
+    assert quiet["data"]["erased"] == {
+        "replies": 0,
+        "reply_sources": 0,
+        "turns": 0,
+        "suggestions": 0,
+        "lead_scores": 0,
+        "customer_insights": 0,
+        "outbox_events": 0,
+        "parked_messages": 0,
+    }
     assert len(await reports(ai, request.data.request_id)) == 1
 
 
@@ -224,3 +285,40 @@ async def test_export_lists_every_reply_and_needs_the_service_token(ai: Ai) -> N
     assert reply["language"] == "th"
     for headers in ({}, {"X-Internal-Token": "wrong"}):
         assert (await export(ai, "4440001112223338", headers)).status_code == 401
+
+
+async def test_erasure_deletes_the_customers_lead_score_and_insights_and_export_shows_them(ai: Ai) -> None:
+    user, conversation = "3330001112223335", uuid.uuid4()
+    await publish(ai, message(user, conversation, "คอร์สซูชิผ่อนได้ไหมคะ"))
+    await ai.events.wait_for("lead.scored")
+    runtime = ai.app.state.runtime
+    async with runtime.sessionmaker() as session:
+        # Half an hour without a message: the quiet conversation gets its insights.
+        await session.execute(
+            text("UPDATE ai.lead_scores SET last_message_at = now() - interval '31 minutes' WHERE psid = :p"),
+            {"p": user},
+        )
+        await session.commit()
+    await runtime.extras["leads"].quiet_insights()
+    await ai.events.wait_for("customer.insights_updated")
+    exported = (await export(ai, user)).json()
+    [lead] = exported["lead_scores"]
+    [insights] = exported["customer_insights"]
+    assert (lead["psid"], lead["message_count"]) == (user, 1)
+    assert "asked_installments" in lead["signals"]
+    assert insights["conversation_id"] == str(conversation)
+    assert insights["summary"]
+
+    def leads_tables(found: dict[str, int]) -> set[str]:
+        return {k.split(".")[0] for k in found} & {"lead_scores", "customer_insights"}
+
+    assert leads_tables(await mentions(ai, user)) == {"lead_scores", "customer_insights"}, (
+        "the scan sees them"
+    )
+    request = erasure(user)
+    await publish(ai, request)
+    [report] = await eventually(lambda: reports(ai, request.data.request_id), timeout=15)
+    assert (report["data"]["erased"]["lead_scores"], report["data"]["erased"]["customer_insights"]) == (1, 1)
+    assert leads_tables(await mentions(ai, user, str(conversation))) == set()
+    exported = (await export(ai, user)).json()
+    assert (exported["lead_scores"], exported["customer_insights"]) == ([], [])

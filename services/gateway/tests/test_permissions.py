@@ -37,6 +37,7 @@ PATH_VALUES = {
     "order_id": str(uuid.uuid4()),
     "request_id": str(uuid.uuid4()),
     "staff_id": str(uuid.uuid4()),
+    "document_id": str(uuid.uuid4()),
 }
 QUERY_VALUES = {"since": "2026-01-01", "until": "2026-01-02", "level": "campaign", "granularity": "day"}
 

@@ -21,9 +21,7 @@ Temperature = Literal["hot", "warm", "cold"]
 
 
 class ScoreReason(EventData):
-    signal: str = Field(
-        description="A stable code, e.g. `asked_price`, `gave_phone`, `from_ad`."
-    )
+    signal: str = Field(description="A stable code, e.g. `asked_price`, `gave_phone`, `from_ad`.")
     label: str = Field(description="What staff read, e.g. 'asked about the price'.")
     points: int = Field(description="What the signal added (negative for decay).")
 

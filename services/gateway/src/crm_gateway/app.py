@@ -37,6 +37,7 @@ from .customers import api as customers_api
 from .customers import handlers as customer_handlers
 from .deps import storable_input
 from .errors import install_problem_handlers
+from .knowledge import api as knowledge_api
 from .marketing import api as marketing_api
 from .orders import api as orders_api
 from .pdpa import api as pdpa_api
@@ -119,6 +120,7 @@ def routers() -> list[APIRouter]:
     protected.include_router(conversations_api.router)
     protected.include_router(conversations_api.messenger_router)
     protected.include_router(marketing_api.router)
+    protected.include_router(knowledge_api.router)
     protected.include_router(catalog_api.router)
     protected.include_router(orders_api.router)
     protected.include_router(pdpa_api.customers_router)

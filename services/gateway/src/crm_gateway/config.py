@@ -57,6 +57,9 @@ class GatewaySettings(InternalApiSettings, RateLimitSettings):
     marketing_internal_url: str = "http://127.0.0.1:8102"
     # The ai service's internal API: the replies it generated, for a customer's PDPA export.
     ai_internal_url: str = "http://127.0.0.1:8103"
+    # The largest knowledge-base file staff may upload; refused with 413 before the ai sees more
+    # (keep it the ai's `KNOWLEDGE_MAX_UPLOAD_BYTES`).
+    knowledge_max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     # `crm_internal_token` (InternalApiSettings): sent as `X-Internal-Token` to the internal APIs.
     # Strict-Transport-Security goes on answers to https requests; set this when a proxy ends TLS
     # without telling the gateway (no X-Forwarded-Proto from an address in FORWARDED_ALLOW_IPS).

@@ -37,6 +37,7 @@ class Permission(StrEnum):
     CONVERSATION_MANAGE = "conversation:manage"
     MARKETING_READ = "marketing:read"
     MARKETING_SYNC = "marketing:sync"
+    KNOWLEDGE_MANAGE = "knowledge:manage"
     AUDIT_READ = "audit:read"
     STAFF_ADMIN = "staff:admin"
 

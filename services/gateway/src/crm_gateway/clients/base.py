@@ -8,6 +8,7 @@ other service is a 502 when it answered, a 503 only when it could not be reached
     409                            `conflict`, with the service's `detail`           409
     400, 422                       `rejected`, with the service's `detail`           422
     403 with a `detail`, when the client reads it as staff refused (`forbidden`)   403
+    a status the call lists in `refused` (an upload's 413, 415)  its problem, with `detail`
     no answer (refused, timed out), or 503 (no instance ready behind its address)
                                    `unavailable`                                     503
     anything else: a 5xx, an answer the gateway cannot read, a 401/403 (a token mismatch),
@@ -17,7 +18,7 @@ other service is a 502 when it answered, a 503 only when it could not be reached
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -87,9 +88,49 @@ class InternalApiClient:
         not_found: Callable[[], Problem] | None = None,
         params: dict[str, str] | None = None,
         json: dict[str, Any] | None = None,
+        content: AsyncIterable[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        refused: Mapping[int, Callable[[str | None], Problem]] | None = None,
     ) -> M:
+        response = await self._request(
+            method,
+            path,
+            not_found=not_found,
+            params=params,
+            json=json,
+            content=content,
+            headers=headers,
+            refused=refused,
+        )
+        return self._model(response.content, model)
+
+    def _model(self, content: bytes, model: type[M]) -> M:
+        """A successful answer as `model`; one the gateway cannot read is the service's failure."""
         try:
-            response = await self._http.request(method, path, params=params, json=json)
+            return model.model_validate_json(content)
+        except ValidationError as exc:
+            log.error("internal api answer unreadable", service=self.service, model=model.__name__)
+            raise self.failed() from exc
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        not_found: Callable[[], Problem] | None = None,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+        content: AsyncIterable[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        refused: Mapping[int, Callable[[str | None], Problem]] | None = None,
+    ) -> httpx.Response:
+        """The service's successful answer, or its answer as the gateway's problem (see above).
+        `refused`: statuses this call passes on to staff as their refusal, with the service's
+        `detail` (e.g. 413 and 415 of an upload). `content` streams a body as it arrives."""
+        try:
+            response = await self._http.request(
+                method, path, params=params, json=json, content=content, headers=headers
+            )
         except httpx.TransportError as exc:  # refused, reset, timed out
             log.warning(
                 "internal api unreachable", service=self.service, method=method, error=type(exc).__name__
@@ -97,25 +138,17 @@ class InternalApiClient:
             raise self.unavailable() from exc
         status = response.status_code
         if response.is_success:
-            try:
-                return model.model_validate_json(response.content)
-            except ValidationError as exc:
-                log.error(
-                    "internal api answer unreadable",
-                    service=self.service,
-                    method=method,
-                    status=status,
-                    model=model.__name__,
-                )
-                raise self.failed() from exc
+            return response
+        if refused and status in refused:
+            raise refused[status](_detail(response))
         if status == 404 and not_found is not None:
             raise not_found()
         if status == 409:
             raise self.conflict(_detail(response))
         if status in (400, 422):
             raise self.rejected(_detail(response))
-        if status == 403 and (refused := self.forbidden(_detail(response))) is not None:
-            raise refused
+        if status == 403 and (refusal := self.forbidden(_detail(response))) is not None:
+            raise refusal
         if status == 503:
             log.warning("internal api unavailable", service=self.service, method=method, status=status)
             raise self.unavailable()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from crm_gateway.auth.api import CurrentStaff
 from crm_gateway.auth.domain import Staff
 from crm_gateway.auth.permissions import Permission, allow, allows
+from crm_gateway.clients.ai import Suggestion
 from crm_gateway.clients.messenger import (
     Actor,
     Conversation,
@@ -29,7 +30,7 @@ from crm_gateway.clients.messenger import (
     SentMessage,
 )
 from crm_gateway.conversations import service as conversations
-from crm_gateway.deps import MessengerDep, SessionDep
+from crm_gateway.deps import AiDep, MessengerDep, SessionDep
 from crm_gateway.errors import problem_responses
 
 MAX_PAGE_SIZE = 200
@@ -207,6 +208,29 @@ async def reply(
     return await messenger.send_reply(
         conversation_id, text=body.text, actor=_actor(staff), idempotency_key=idempotency_key
     )
+
+
+@router.get(
+    "/{conversation_id}/suggestion",
+    summary="The reply the AI drafted for staff",
+    responses=problem_responses(
+        {
+            **_DESCRIBED,
+            404: "The AI has drafted no reply for this conversation.",
+            502: "The ai service failed to answer; try again, and tell an administrator if it keeps failing.",
+            503: "The ai service did not answer; try again shortly.",
+        },
+        404,
+        502,
+        503,
+    ),
+    dependencies=[allow(Permission.CONVERSATION_REPLY)],
+)
+async def get_suggestion(conversation_id: uuid.UUID, ai: AiDep) -> Suggestion:
+    """While staff answer a conversation themselves, the AI drafts a reply to the customer's latest
+    message, with the knowledge-base passages it used and what to check before sending (e.g. an
+    amount it could not confirm). Nothing is sent. Permission: `conversation:reply`."""
+    return await ai.suggestion(conversation_id)
 
 
 @messenger_router.get(

@@ -25,6 +25,7 @@ from crm_gateway.deps import ReadsDep, SessionDep, SettingsDep, UowDep
 from crm_gateway.errors import problem_responses
 from crm_gateway.etags import IF_MATCH_HELP, etag
 
+from .leads import CustomerView, Temperature
 from .schemas import (
     Customer360Out,
     CustomerIn,
@@ -91,7 +92,13 @@ async def list_customers(
     created_from: Annotated[datetime | None, Query(description="Created at or after.")] = None,
     created_to: Annotated[datetime | None, Query(description="Created before.")] = None,
     state: Literal["active", "merged", "erased"] = "active",
-    sort: customer_search.Sort = customer_search.DEFAULT_SORT,
+    temperature: Annotated[Temperature | None, Query(description="The ai's lead temperature.")] = None,
+    min_lead_score: Annotated[
+        int | None, Query(ge=0, le=100, description="Only customers the ai scored at least this.")
+    ] = None,
+    sort: Annotated[
+        customer_search.Sort, Query(description="`lead_score`: unscored customers come after every score.")
+    ] = customer_search.DEFAULT_SORT,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[
         str | None, Query(max_length=500, description="`next_cursor` of the previous page.")
@@ -108,6 +115,8 @@ async def list_customers(
         created_from=created_from,
         created_to=created_to,
         state=state,
+        temperature=temperature,
+        min_lead_score=min_lead_score,
     )
     page, source = await service.list_customers(
         reads, settings.crm_cache_dir, filters=filters, sort=sort, limit=limit, cursor=cursor
@@ -145,7 +154,7 @@ async def create_customer(
 )
 async def get_customer(
     customer_id: Annotated[str, CUSTOMER_ID], reads: ReadsDep, settings: SettingsDep, response: Response
-) -> CustomerSnapshot:
+) -> CustomerView:
     snapshot, source = await service.get_customer(reads, settings.crm_cache_dir, customer_id)
     response.headers[SERVED_FROM] = source
     response.headers["ETag"] = etag(snapshot.version)
@@ -176,7 +185,7 @@ async def patch_customer(
 
 @router.get(
     "/{customer_id}/overview",
-    summary="Customer 360: profile, stages, notes, orders and timeline",
+    summary="Customer 360: profile, lead score and insights, stages, notes, orders and timeline",
     dependencies=[allow(Permission.CUSTOMER_READ)],
     responses=problems(404),
 )
@@ -186,13 +195,14 @@ async def overview(
 
     # From the database, not the cache: the 360 reads the database anyway, and the customer's
     # row costs one statement where a cached file costs a read and the state check besides.
-    snapshot = await service.customer_from_database(reads, customer_id)
+    snapshot, insights = await service.customer_from_database(reads, customer_id)
     view = await service.overview(reads, customer_id, items=OVERVIEW_ITEMS)
     response.headers[SERVED_FROM] = "database"
 
     response.headers["ETag"] = etag(snapshot.version)
     return Customer360Out(
         customer=snapshot,
+        insights=insights,
         stage_history=[StageChangeOut(**s) for s in view.stages],
         notes=[NoteOut(**n) for n in view.notes],
         orders=[OrderSummaryOut(order_id=o.pop("id"), **o) for o in view.orders],

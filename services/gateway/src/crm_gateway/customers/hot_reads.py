@@ -13,12 +13,20 @@ from decimal import Decimal
 from typing import Any
 
 from crm_contracts import ChannelIdentity
-from crm_contracts.snapshots import CustomerSnapshot
 from crm_gateway.reads import HotReads, Row
 
 from . import repository
+from .leads import CustomerView, Insights, Lead, insights_of, lead_of, view
 
-CUSTOMER_STATE = "SELECT state, merged_into FROM gateway.customers WHERE id = $1"
+CUSTOMER_STATE = """
+SELECT state, merged_into, lead_score, lead_temperature, lead_reasons, lead_scored_at
+FROM gateway.customers WHERE id = $1
+"""
+# The state check in front of a cached page, with the lead the snapshots do not carry.
+STATES_AMONG = """
+SELECT id, state, lead_score, lead_temperature, lead_reasons, lead_scored_at
+FROM gateway.customers WHERE id = ANY($1::text[])
+"""
 
 CUSTOMER = """
 SELECT c.*,
@@ -51,6 +59,14 @@ SELECT
 class CustomerState:
     state: str
     merged_into: str | None
+    lead: Lead | None = None
+
+
+@dataclass(frozen=True)
+class FoundCustomer:
+    state: CustomerState
+    customer: CustomerView
+    insights: Insights | None
 
 
 @dataclass(frozen=True)
@@ -66,26 +82,30 @@ class Overview:
 
 async def customer_state(reads: HotReads, customer_id: str) -> CustomerState | None:
     row = await reads.pool.fetchrow(CUSTOMER_STATE, customer_id)
-    return CustomerState(row["state"], row["merged_into"]) if row else None
+    return CustomerState(row["state"], row["merged_into"], lead_of(row)) if row else None
 
 
-async def inactive_among(reads: HotReads, customer_ids: list[str]) -> bool:
-    """Whether any of these customers is merged or erased (a cached page may still show them)."""
-    found = await reads.pool.fetchval(
-        "SELECT count(*) FROM gateway.customers WHERE id = ANY($1::text[]) AND state <> 'active'",
-        customer_ids,
-    )
-    return bool(found)
+async def leads_if_active(reads: HotReads, customer_ids: list[str]) -> dict[str, Lead | None] | None:
+    """Each customer's lead, or None when any of them is merged, erased or gone (a cached page
+    may still show them)."""
+    rows = await reads.pool.fetch(STATES_AMONG, customer_ids)
+    if len(rows) < len(set(customer_ids)) or any(r["state"] != "active" for r in rows):
+        return None
+    return {r["id"]: lead_of(r) for r in rows}
 
 
-async def customer(reads: HotReads, customer_id: str) -> tuple[CustomerState, CustomerSnapshot] | None:
-    """The customer with its identities, in one statement."""
+async def customer(reads: HotReads, customer_id: str) -> FoundCustomer | None:
+    """The customer with its identities, lead and insights, in one statement."""
     row = await reads.pool.fetchrow(CUSTOMER, customer_id)
     if row is None:
         return None
     identities = [ChannelIdentity(**i) for i in row["identities_json"]]
     fields = Row(dict(row))
-    return CustomerState(row["state"], row["merged_into"]), repository.snapshot(fields, identities)
+    return FoundCustomer(
+        CustomerState(row["state"], row["merged_into"]),
+        view(repository.snapshot(fields, identities), lead_of(row)),
+        insights_of(row),
+    )
 
 
 async def overview(reads: HotReads, customer_id: str, *, items: int) -> Overview:

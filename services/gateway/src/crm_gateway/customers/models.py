@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
@@ -33,6 +34,8 @@ LIFECYCLE_STAGES = ("lead", "contacted", "qualified", "enrolled", "alumni", "los
 CUSTOMER_STATES = ("active", "merged", "erased")
 
 CONSENT_STATUSES = ("granted", "withdrawn")
+
+LEAD_TEMPERATURES = ("hot", "warm", "cold")
 
 
 def customer_ref(*, index: bool = False) -> Column[str]:
@@ -82,6 +85,14 @@ customers = Table(
     Column("consent_method", Text, nullable=True),
     # What an import recognised no field for, kept as it came.
     Column("extra", JSONB, nullable=False, server_default="{}"),
+    # The ai's latest lead score (`lead.scored`) and insights (`customer.insights_updated`), kept
+    # by `customers.leads`; not part of the profile (no version bump, no `customer.updated`).
+    Column("lead_score", SmallInteger, nullable=True),
+    Column("lead_temperature", Text, nullable=True),
+    Column("lead_reasons", JSONB, nullable=True, comment="[{signal, label, points}], biggest first."),
+    Column("lead_scored_at", DateTime(timezone=True), nullable=True),
+    Column("insights", JSONB, nullable=True, comment="The latest customer.insights_updated data."),
+    Column("insights_at", DateTime(timezone=True), nullable=True),
     # The ETag: grows by one with every change, so If-Match refuses a stale write.
     Column("version", Integer, nullable=False, server_default="1"),
     # active; merged (into `merged_into`, kept for an undo); erased (PDPA: only the id is left).
@@ -105,6 +116,11 @@ customers = Table(
         f"consent_status IS NULL OR {one_of('consent_status', CONSENT_STATUSES)}", name="consent"
     ),
     CheckConstraint("(state = 'merged') = (merged_into IS NOT NULL)", name="merged"),
+    CheckConstraint("lead_score IS NULL OR lead_score BETWEEN 0 AND 100", name="lead_score"),
+    CheckConstraint(
+        f"lead_temperature IS NULL OR {one_of('lead_temperature', LEAD_TEMPERATURES)}",
+        name="lead_temperature",
+    ),
     # Keyset pagination, newest first (a btree scans backwards just as well).
     Index("ix_gateway_customers_created_at_id", "created_at", "id"),
     Index("ix_gateway_customers_phone", "phone"),
@@ -118,6 +134,8 @@ customers = Table(
     ),
     Index("ix_gateway_customers_assigned", "assigned_staff_id"),
     Index("ix_gateway_customers_stage_created", "lifecycle_stage", "created_at"),
+    # Sorting by lead score in keyset pages: unscored customers (NULL) as -1, after every score.
+    Index("ix_gateway_customers_lead_score_id", text("coalesce(lead_score, -1)"), "id"),
 )
 
 customer_stage_changes = Table(

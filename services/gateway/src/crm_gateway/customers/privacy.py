@@ -52,8 +52,11 @@ KEPT_CUSTOMER_COLUMNS = frozenset(
 )
 # Columns that cannot be NULL are emptied instead.
 EMPTY_VALUES: dict[str, Any] = {"tags": [], "extra": {}}
-# Cleared, but values from a fixed vocabulary ("form", "vip"): not searched for elsewhere.
-NOT_NEEDLES = frozenset({"tags", "consent_status", "consent_method"})
+# Cleared, but values from a fixed vocabulary ("form", "vip") or the ai's words about the person
+# (lead reasons, insights), not the person's own: not searched for elsewhere.
+NOT_NEEDLES = frozenset(
+    {"tags", "consent_status", "consent_method", "lead_temperature", "lead_reasons", "insights"}
+)
 # Needles shorter than this would match unrelated text ("Bo" in "Book"), so they are not searched
 # for; the fields holding them are cleared by name anyway.
 MIN_NEEDLE_CHARS = 3
@@ -201,8 +204,9 @@ async def delete_notes(session: AsyncSession, customer_ids: Sequence[str]) -> in
 async def delete_personal_timeline(
     session: AsyncSession, customer_ids: Sequence[str], needles: Sequence[str]
 ) -> int:
-    """The timeline keeps what happened (stages, orders, payments); an entry about a note, or one
-    whose detail mentions a needle, goes. How many went."""
+    """The timeline keeps what happened (stages, orders, payments); an entry about a note or the
+    ai's profile of the person (lead scores, insights), or one whose detail mentions a needle,
+    goes. How many went."""
     return await repository.delete_personal_timeline(session, customer_ids, needles)
 
 

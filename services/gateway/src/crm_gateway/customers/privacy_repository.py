@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Text, case, delete, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Row, Text, case, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_gateway.customers.models import customer_identities as ident
@@ -18,6 +18,9 @@ from crm_gateway.customers.models import customer_timeline as timeline
 from crm_gateway.customers.models import customers as cust
 from crm_gateway.db import json_mentions
 from crm_servicekit.pdpa import needle_forms
+
+# Timeline entries about the person rather than what the school did: gone with an erasure.
+PERSONAL_TIMELINE_KINDS = ("note_added", "lead_scored", "ai_insight")
 
 
 async def state(session: AsyncSession, customer_id: str, *, lock: bool) -> Row[Any] | None:
@@ -87,8 +90,9 @@ async def delete_notes(session: AsyncSession, customer_ids: Sequence[str]) -> in
 async def delete_personal_timeline(
     session: AsyncSession, customer_ids: Sequence[str], needles: Sequence[str]
 ) -> int:
-    """Delete the customers' `note_added` entries and those whose detail mentions a needle."""
-    personal = timeline.c.kind == "note_added"
+    """Delete the customers' entries about notes and the ai's profile of them (`note_added`,
+    `lead_scored`, `ai_insight`) and those whose detail mentions a needle."""
+    personal: ColumnElement[bool] = timeline.c.kind.in_(PERSONAL_TIMELINE_KINDS)
     if needle_forms(needles):
         personal = or_(personal, json_mentions(timeline.c.detail, needles))
     return await _rowcount(

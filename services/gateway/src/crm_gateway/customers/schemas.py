@@ -15,6 +15,7 @@ from crm_contracts.snapshots import CustomerSnapshot
 from . import profile
 from .contact_points import normalise_email, normalise_phone
 from .ids import CustomerChannel
+from .leads import CustomerView, Insights
 
 # --- request bodies -------------------------------------------------------------------------------
 
@@ -143,7 +144,7 @@ def _contact_point(normalise: Any, value: str | None) -> str | None:
 
 
 class CustomerPageOut(BaseModel):
-    items: list[CustomerSnapshot]
+    items: list[CustomerView]
     next_cursor: str | None
 
 
@@ -181,9 +182,13 @@ class OrderSummaryOut(BaseModel):
 
 
 class Customer360Out(BaseModel):
-    """Everything staff see on one screen: profile, stage history, latest notes, orders, timeline."""
+    """Everything staff see on one screen: profile (with the lead score), the ai's insights, stage
+    history, latest notes, orders, timeline."""
 
-    customer: CustomerSnapshot
+    customer: CustomerView
+    insights: Insights | None = Field(
+        default=None, description="What the ai gathered from the conversation; None until it has."
+    )
     stage_history: list[StageChangeOut]
     notes: list[NoteOut]
     orders: list[OrderSummaryOut]

@@ -1,5 +1,6 @@
 """Finding customers: one free-text box (name in any script, partial; a phone number; an e-mail;
-a customer id) plus filters, sorted, in keyset pages whose cursors are opaque to clients.
+a customer id) plus filters (the ai's lead temperature and a minimum lead score among them),
+sorted by creation, last change or lead score, in keyset pages whose cursors are opaque to clients.
 
 Partial names use the trigram index on `customers.search_names` (Thai script included); a phone
 number typed in any local form is searched as its E.164 form; digits alone match inside numbers.
@@ -13,24 +14,30 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from sqlalchemy import ColumnElement, exists, func, literal, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, exists, func, literal, literal_column, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from crm_contracts import ChannelIdentity
-from crm_contracts.snapshots import CustomerSnapshot
 from crm_gateway.customers import repository
 from crm_gateway.customers.contact_points import phone_search_key
 from crm_gateway.customers.ids import is_customer_id
+from crm_gateway.customers.leads import CustomerView, Temperature, lead_of, view
 from crm_gateway.customers.models import customer_identities as ident
 from crm_gateway.customers.models import customers as cust
 from crm_gateway.errors import InvalidParameter
 from crm_gateway.reads import HotReads
 
-Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at"]
+Sort = Literal["-created_at", "created_at", "-updated_at", "updated_at", "-lead_score", "lead_score"]
 DEFAULT_SORT: Sort = "-created_at"
-SORT_COLUMNS = {"created_at": cust.c.created_at, "updated_at": cust.c.updated_at}
+# Unscored customers sort as -1: after every score, highest first (the index is on this expression).
+LEAD_SCORE_KEY = func.coalesce(cust.c.lead_score, literal_column("-1"))
+SORT_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "created_at": cust.c.created_at,
+    "updated_at": cust.c.updated_at,
+    "lead_score": LEAD_SCORE_KEY,
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,8 @@ class Filters:
     created_from: datetime | None = None
     created_to: datetime | None = None
     state: Literal["active", "merged", "erased"] = "active"
+    temperature: Temperature | None = None
+    min_lead_score: int | None = None
 
     @property
     def is_default(self) -> bool:
@@ -54,13 +63,13 @@ class Filters:
 @dataclass(frozen=True)
 class Keyset:
     sort: Sort
-    at: datetime
+    at: datetime | int  # the sort key: a time, or a lead score
     customer_id: str
 
 
 async def search(
     reads: HotReads, filters: Filters, *, sort: Sort, limit: int, after: Keyset | None
-) -> list[CustomerSnapshot]:
+) -> list[CustomerView]:
     """One statement (identities aggregated in it) on the hot-read pool."""
     column = SORT_COLUMNS[sort.lstrip("-")]
     descending = sort.startswith("-")
@@ -74,7 +83,10 @@ async def search(
         here = tuple_(column, cust.c.id)
         query = query.where(here < key if descending else here > key)
     rows = await reads.fetch(query)
-    return [repository.snapshot(r, [ChannelIdentity(**i) for i in r.identities_json]) for r in rows]
+    return [
+        view(repository.snapshot(r, [ChannelIdentity(**i) for i in r.identities_json]), lead_of(vars(r)))
+        for r in rows
+    ]
 
 
 # The customer's identities as a JSON array, in the order they were added.
@@ -128,6 +140,10 @@ def conditions(f: Filters) -> list[ColumnElement[bool]]:
         where.append(cust.c.created_at >= f.created_from)
     if f.created_to:
         where.append(cust.c.created_at < f.created_to)
+    if f.temperature:
+        where.append(cust.c.lead_temperature == f.temperature)
+    if f.min_lead_score is not None:
+        where.append(cust.c.lead_score >= f.min_lead_score)
     return where
 
 
@@ -155,9 +171,14 @@ def _escape(text: str) -> str:
 # --- cursors: the keyset of a page's last item, opaque to clients --------------------------------
 
 
-def encode_cursor(sort: Sort, last: CustomerSnapshot) -> str:
-    at = last.created_at if sort.lstrip("-") == "created_at" else last.updated_at
-    raw = json.dumps([sort, at.isoformat(), last.customer_id], separators=(",", ":"))
+def encode_cursor(sort: Sort, last: CustomerView) -> str:
+    key = sort.lstrip("-")
+    at: str | int
+    if key == "lead_score":
+        at = last.lead.score if last.lead is not None else -1
+    else:
+        at = (last.created_at if key == "created_at" else last.updated_at).isoformat()
+    raw = json.dumps([sort, at, last.customer_id], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -165,12 +186,20 @@ def decode_cursor(cursor: str) -> Keyset:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         sort, at_text, customer_id = json.loads(raw)
-        at = datetime.fromisoformat(at_text)
-        if sort not in SORTS or at.tzinfo is None or not isinstance(customer_id, str):
+        at: datetime | int
+        if sort in ("lead_score", "-lead_score"):
+            if not isinstance(at_text, int) or isinstance(at_text, bool):
+                raise ValueError("not a score")
+            at = at_text
+        else:
+            at = datetime.fromisoformat(at_text)
+            if at.tzinfo is None:
+                raise ValueError("naive time")
+        if sort not in SORTS or not isinstance(customer_id, str):
             raise ValueError("incomplete keyset")
         return Keyset(sort, at, customer_id)
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidParameter("cursor", "query", "Not a cursor this API returned.") from exc
 
 
-SORTS: tuple[Sort, ...] = ("-created_at", "created_at", "-updated_at", "updated_at")
+SORTS: tuple[Sort, ...] = get_args(Sort)

@@ -21,11 +21,12 @@ from crm_contracts import (
     CustomerUpdated,
     CustomerUpdatedData,
 )
-from crm_contracts.snapshots import LATEST_CUSTOMERS_SIZE, CustomerSnapshot
-from crm_gateway.customers import cache, hot_reads, repository, timeline
+from crm_contracts.snapshots import LATEST_CUSTOMERS_SIZE
+from crm_gateway.customers import cache, hot_reads, leads, repository, timeline
 from crm_gateway.customers import search as customer_search
 from crm_gateway.customers.errors import CustomerNotFound
 from crm_gateway.customers.ids import bangkok_year, format_customer_id, is_customer_id
+from crm_gateway.customers.leads import CustomerView, Insights
 from crm_gateway.customers.models import (
     LIFECYCLE_STAGES as LIFECYCLE_STAGES,  # the legacy import checks stages
 )
@@ -225,35 +226,36 @@ def full_name(profile: repository.Profile) -> str | None:
 
 @dataclass(frozen=True)
 class CustomerPage:
-    items: list[CustomerSnapshot]
+    items: list[CustomerView]
     next_cursor: str | None
 
 
-async def get_customer(reads: HotReads, cache_dir: Path, customer_id: str) -> tuple[CustomerSnapshot, Source]:
+async def get_customer(reads: HotReads, cache_dir: Path, customer_id: str) -> tuple[CustomerView, Source]:
     """The cache-writer's snapshot while the customer is active (one indexed lookup says so: a
-    merged or erased customer's file can outlive the change a moment); the database otherwise."""
+    merged or erased customer's file can outlive the change a moment, and it brings the lead,
+    which snapshots do not carry); the database otherwise."""
     if not is_customer_id(customer_id):
         raise CustomerNotFound(customer_id)
     snapshot = await cache.customer(cache_dir, customer_id)
     if snapshot is not None:
         state = await hot_reads.customer_state(reads, customer_id)
         if state is not None and state.state == "active":
-            return snapshot, "cache"
-    return await customer_from_database(reads, customer_id), "database"
+            return leads.view(snapshot, state.lead), "cache"
+    customer, _ = await customer_from_database(reads, customer_id)
+    return customer, "database"
 
 
-async def customer_from_database(reads: HotReads, customer_id: str) -> CustomerSnapshot:
-    """The customer as the database holds it now (one statement); 404 when there is none or it
-    was merged into another."""
+async def customer_from_database(reads: HotReads, customer_id: str) -> tuple[CustomerView, Insights | None]:
+    """The customer as the database holds it now, with the ai's latest insights (one statement);
+    404 when there is none or it was merged into another."""
     if not is_customer_id(customer_id):
         raise CustomerNotFound(customer_id)
     found = await hot_reads.customer(reads, customer_id)
     if found is None:
         raise CustomerNotFound(customer_id)
-    state, snapshot = found
-    if state.state == "merged":
-        raise CustomerNotFound(customer_id, merged_into=state.merged_into)
-    return snapshot
+    if found.state.state == "merged":
+        raise CustomerNotFound(customer_id, merged_into=found.state.merged_into)
+    return found.customer, found.insights
 
 
 async def require_customer(session: AsyncSession, customer_id: str) -> None:
@@ -321,12 +323,10 @@ async def list_customers(
     filters = filters or customer_search.Filters()
     if cursor is None and filters.is_default and sort == customer_search.DEFAULT_SORT:
         latest = await cache.latest_customers(cache_dir)
-        if (
-            latest is not None
-            and limit <= len(latest.items)
-            and not await hot_reads.inactive_among(reads, [c.customer_id for c in latest.items[:limit]])
-        ):
-            items = latest.items[:limit]
+        cached = latest.items[:limit] if latest is not None and limit <= len(latest.items) else None
+        found = await hot_reads.leads_if_active(reads, [c.customer_id for c in cached]) if cached else None
+        if latest is not None and cached and found is not None:
+            items = [leads.view(c, found[c.customer_id]) for c in cached]
             # The file holds the newest customers, up to its size: fewer than that means all of them.
             more = limit < len(latest.items) or len(latest.items) >= LATEST_CUSTOMERS_SIZE
             next_cursor = customer_search.encode_cursor(sort, items[-1]) if more else None

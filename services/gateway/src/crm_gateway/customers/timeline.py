@@ -1,7 +1,8 @@
-"""One chronological view per customer: stage changes, notes, orders, conversations started and
-AI insights. Entries are written by the transaction (or event handler) that makes the change, so
-the view never shows what did not happen; `detail` holds ids, stages and amounts, never personal
-data, and `source_id` makes an entry from a redelivered event a no-op.
+"""One chronological view per customer: stage changes, notes, orders, conversations started, AI
+insights and big changes of the lead score. Entries are written by the transaction (or event
+handler) that makes the change, so the view never shows what did not happen; `detail` holds
+ids, stages, amounts and scores, never personal data, and `source_id` makes an entry from a
+redelivered event a no-op.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ Kind = Literal[
     "merged",
     "merge_undone",
     "ai_insight",
+    "lead_scored",
 ]
 
 
