@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+import crm_ai
 from crm_fakes import (
     FakeServer,
     GeminiState,
@@ -21,11 +22,13 @@ from crm_fakes import (
     create_meta_app,
     create_otlp_app,
 )
+from crm_fakes.gemini import RecordedRequest
 from crm_fakes.webhooks import sign
 from crm_localrun import SERVICES, MarketingFake, Stack
-from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
+from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database, eventually
 
 PAGE_ID = "111222333444"
+SAMPLE_KNOWLEDGE = Path(crm_ai.__file__).parent / "knowledge" / "sample" / "documents"
 # Secrets as a deployer sets them (the services refuse short or placeholder ones outside
 # CRM_ENV=local): the stack runs as in production.
 APP_SECRET = "e2e0a7f3c91b5d28e6a04f17c3b9d2e8"  # 32 hex characters, like Meta's
@@ -105,6 +108,9 @@ async def system(
         "OTEL_EXPORTER_OTLP_ENDPOINT": o.url,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
         "OTEL_BSP_SCHEDULE_DELAY": "100",
+        # A conversation quiet for 3 s gets its insights (30 minutes in use), so tests see them.
+        "AI_INSIGHTS_QUIET_MINUTES": "0.05",
+        "AI_INSIGHTS_SWEEP_SECONDS": "1",
         **system_env,
     }
     # Seed 3 with 3 campaigns over 10 days: an active campaign, a paused one that stops
@@ -137,12 +143,59 @@ async def system(
             if isinstance(outcome, BaseException):
                 raise outcome
         await asyncio.to_thread(stack.start)
-        yield System(stack, meta, gemini, otlp, marketing, root / "cache", rabbitmq_url)
+        system = System(stack, meta, gemini, otlp, marketing, root / "cache", rabbitmq_url)
+        await upload_knowledge(system, SAMPLE_KNOWLEDGE)
+        yield system
     finally:
         await asyncio.to_thread(stack.stop)
         await asyncio.to_thread(marketing.stop)
         await drop_database(database_url)
         await asyncio.to_thread(delete_vhost, rabbitmq_url)
+
+
+def read_folder(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+async def upload_knowledge(system: System, folder: Path | dict[str, bytes]) -> dict[str, str]:
+    """Upload a folder of documents through the gateway as staff do, and wait until every one is
+    indexed (the school's sample knowledge base goes in before any test, as it would be in use);
+    their ids by file name."""
+    files = folder if isinstance(folder, dict) else await asyncio.to_thread(read_folder, folder)
+    ids: dict[str, str] = {}
+    headers = await staff_token(system)
+    async with httpx.AsyncClient(base_url=system.stack.url("gateway"), headers=headers, timeout=60) as http:
+        for name, data in files.items():
+            response = await http.post("/api/v1/knowledge/documents", files={"file": (name, data)})
+            assert response.status_code in (200, 201), response.text
+            ids[name] = response.json()["id"]
+
+        async def all_ready() -> bool:
+            listed = (await http.get("/api/v1/knowledge/documents")).json()
+            mine = [d for d in listed if d["id"] in ids.values()]
+            failed = [(d["source_name"], d["failure_reason"]) for d in mine if d["status"] == "failed"]
+            assert not failed, failed
+            return len(mine) == len(ids) and all(d["status"] == "ready" for d in mine)
+
+        await eventually(all_ready, timeout=120, interval=0.25)
+    return ids
+
+
+def reply_requests(system: System, since: int = 0) -> list[RecordedRequest]:
+    """The Gemini requests that composed a reply to a customer (their schema has an `answer`),
+    not the insights the ai also asks for when a conversation goes quiet."""
+    return [r for r in system.gemini.requests()[since:] if "answer" in _schema_fields(r.body)]
+
+
+def _schema_fields(body: Any) -> set[str]:
+    config = body.get("generationConfig") if isinstance(body, dict) else None
+    schema = (
+        (config.get("responseSchema") or config.get("responseJsonSchema"))
+        if isinstance(config, dict)
+        else None
+    )
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    return set(properties) if isinstance(properties, dict) else set()
 
 
 async def post_webhook(system: System, body: bytes) -> httpx.Response:

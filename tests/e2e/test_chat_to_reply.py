@@ -20,7 +20,7 @@ from crm_fakes.webhooks import meta_json, page_webhook, text_message_event
 from crm_localrun import SERVICES
 from crm_servicekit.testing import EventRecorder, eventually
 
-from .conftest import ADMIN, PAGE_ID, THAI, System, customer_for, post_webhook, replies_to
+from .conftest import ADMIN, PAGE_ID, THAI, System, customer_for, post_webhook, replies_to, reply_requests
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -37,7 +37,7 @@ async def test_thai_message_gets_a_thai_ai_reply_a_cached_customer_and_one_trace
     assert any("\u0e00" <= ch <= "\u0e7f" for ch in reply)
     [sent] = [m for m in system.meta.messages() if m.recipient_id == "psid-e2e-1" and m.text is not None]
     assert sent.body["messaging_type"] == "RESPONSE"
-    [asked] = system.gemini.requests()
+    [asked] = reply_requests(system)
     assert THAI in json.dumps(asked.body, ensure_ascii=False)
 
     # 2. the customer's JSON snapshot is in the cache, with the school's id

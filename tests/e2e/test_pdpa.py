@@ -99,7 +99,7 @@ async def test_an_export_holds_everything_and_an_erasure_leaves_nothing_anywhere
     system: System, http: httpx.AsyncClient
 ) -> None:
     # 1. the customer writes, with their name; the AI answers
-    system.gemini.queue_reply(REPLY)
+    system.gemini.queue_reply(REPLY, field="answer")
     event = text_message_event(PAGE_ID, PSID, MESSAGE)
     assert (await post_webhook(system, meta_json(page_webhook(PAGE_ID, [event])))).status_code == 200
     assert await eventually(lambda: replies_to(system, PSID), timeout=30) == [REPLY]

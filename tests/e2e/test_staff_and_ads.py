@@ -3,6 +3,7 @@ through the gateway, and a reply typed in the Page inbox silences the AI."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from crm_fakes.webhooks import meta_json, new_mid, page_webhook, referral, text_message_event
 from crm_servicekit.testing import EventRecorder, eventually
 
-from .conftest import PAGE_ID, System, customer_for, post_webhook, replies_to, staff_token
+from .conftest import PAGE_ID, System, customer_for, post_webhook, replies_to, reply_requests, staff_token
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -119,13 +120,17 @@ async def _ai_stays_quiet(system: System, psid: str, *, answered: int) -> None:
     assert len(await replies_to(system, psid)) == answered
 
 
+# A question the school's knowledge answers (one it cannot would go to staff without the model).
+QUESTION = "คอร์สซูชิราคาเท่าไหร่คะ ข้อ"
+
+
 async def test_a_shuffled_batch_with_duplicates_gets_one_reply_per_message(system: System) -> None:
     """Meta batches items, retries POSTs and reorders them: each message is stored and answered once."""
     import random
 
     base = int(time.time() * 1000) - 30_000
     originals = [
-        text_message_event(PAGE_ID, "psid-shuffle", f"question {i}", timestamp_ms=base + i * 1000)
+        text_message_event(PAGE_ID, "psid-shuffle", f"{QUESTION} {i}", timestamp_ms=base + i * 1000)
         for i in range(10)
     ]
     rng = random.Random(3)
@@ -141,8 +146,12 @@ async def test_a_shuffled_batch_with_duplicates_gets_one_reply_per_message(syste
         await write(system, "psid-shuffle-sentinel", "Hello?")
         await eventually(lambda: replies_to(system, "psid-shuffle-sentinel"), timeout=30)
     mine = [e for e in received if e["data"]["psid"] == "psid-shuffle"]
-    assert sorted(e["data"]["text"] for e in mine) == sorted(f"question {i}" for i in range(10))
+    assert sorted(e["data"]["text"] for e in mine) == sorted(f"{QUESTION} {i}" for i in range(10))
     assert len({e["data"]["mid"] for e in mine}) == len(mine) == 10, "each message announced once"
     assert len(await replies_to(system, "psid-shuffle")) == len(texts) == 10, "one reply per message"
-    asked = [r for r in system.gemini.requests() if "question " in str(r.body)]
+    asked = [
+        r
+        for r in reply_requests(system)
+        if QUESTION in json.dumps(r.body["contents"][-1], ensure_ascii=False)
+    ]
     assert len(asked) == 10

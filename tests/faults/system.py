@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from crm_ai.knowledge import SAMPLE_DOCUMENTS
 from crm_fakes import FakeServer, GeminiState, MetaState, create_gemini_app, create_meta_app
 from crm_localrun import SERVICES, Stack
 
@@ -236,6 +237,8 @@ async def start_system(
     system = DrillSystem(stack, fakes, database_url, rabbitmq_url, cache_dir)
     try:
         await asyncio.to_thread(stack.migrate)
+        # The school's documents, so customers' questions are answered from them (as in use).
+        await asyncio.to_thread(stack.ingest_knowledge, SAMPLE_DOCUMENTS)
         await asyncio.to_thread(stack.start)
     except BaseException:
         await asyncio.to_thread(stack.stop)

@@ -2,7 +2,7 @@
 folder names alone, and a capability's tables and SQL stay private to it.
 
 - No module of `services/`, `libs/` or `contracts/` (migrations and tests aside) passes 400 lines.
-- In a service made of capability packages (the gateway, the messenger), a capability never
+- In a service made of capability packages (the gateway, the messenger, the ai), a capability never
   imports another's private modules (`models`, `repository`, `*_repository`, `hot_reads`), nor
   `app` or `tables` (the wiring imports capabilities, never the other way round).
 - Layers point one way: a repository or models module imports no service, handlers or API module,
@@ -27,6 +27,7 @@ MAX_LINES = 400
 SERVICES = {
     "crm_gateway": ROOT / "services/gateway/src/crm_gateway",
     "crm_messenger": ROOT / "services/messenger/src/crm_messenger",
+    "crm_ai": ROOT / "services/ai/src/crm_ai",
 }
 # Sub-packages that are no capability: the schema's history, and clients of other services' APIs.
 NOT_CAPABILITIES = {"migrations", "clients", "meta"}

@@ -43,6 +43,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from dotenv import dotenv_values
 
+from crm_ai.knowledge import SAMPLE_DOCUMENTS
 from crm_fakes import FakeServer, MetaState, create_meta_app
 from crm_fakes.webhooks import meta_json, page_webhook, sign, text_message_event
 from crm_servicekit.settings import libpq_database_url
@@ -235,6 +236,9 @@ def up() -> int:
             marketing.start()
         say("migrating schemas and declaring queues ...")
         stack.migrate()
+        if env.get("CRM_SAMPLE_KNOWLEDGE", "true").lower() != "false":
+            say("loading the sample knowledge base (CRM_SAMPLE_KNOWLEDGE=false skips it) ...")
+            say(stack.ingest_knowledge(SAMPLE_DOCUMENTS).rstrip())
         stack.start()
         say(
             "\nV School CRM is running:\n"

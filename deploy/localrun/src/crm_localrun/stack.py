@@ -122,24 +122,37 @@ class Stack:
         """Each service migrates its own schema and declares its own queues (in parallel)."""
 
         def one(service: str) -> None:
-            process = spawn(
-                [sys.executable, "-m", module(service), "migrate"],
-                env={**os.environ, **self.service_env(service)},
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-            try:
-                _, stderr = process.communicate(timeout=120)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate()
-                raise
-            if process.returncode != 0:
-                raise RuntimeError(f"{service} migrate failed:\n{stderr.decode(errors='replace')[-4000:]}")
+            self._run(service, [sys.executable, "-m", module(service), "migrate"], f"{service} migrate", 120)
 
         with ThreadPoolExecutor(len(self.ports)) as pool:
             list(pool.map(one, self.ports))
+
+    def ingest_knowledge(self, folder: Path) -> str:
+        """Load a folder of documents into the ai's knowledge base and index it, as an operator
+        does with `python -m crm_ai.knowledge ingest <folder> --wait`; unchanged files are a no-op.
+        Returns the tool's summary."""
+        command = [sys.executable, "-m", "crm_ai.knowledge", "ingest", str(folder), "--wait"]
+        return self._run("ai", command, "knowledge ingest", 300)
+
+    def _run(self, service: str, command: list[str], what: str, timeout: float) -> str:
+        """Run one of a service's commands with its environment; its output, or an error with
+        the end of what it said."""
+        process = spawn(
+            command,
+            env={**os.environ, **self.service_env(service)},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
+        if process.returncode != 0:
+            raise RuntimeError(f"{what} failed:\n{stderr.decode(errors='replace')[-4000:]}")
+        return stdout.decode(errors="replace")
 
     def start(self) -> None:
         """Start every service in order, each ready before the next; then watch them."""
