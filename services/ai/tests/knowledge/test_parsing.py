@@ -278,3 +278,12 @@ def test_faq_json_written_by_the_json_module_round_trips() -> None:
     doc = parse(json.dumps(pairs, ensure_ascii=False).encode(), "faq-th.json")
 
     assert [s.heading_path[0] for s in doc.sections] == ["คำถามที่ 1", "คำถามที่ 2", "คำถามที่ 3"]
+
+
+def test_characters_the_database_cannot_store_never_reach_a_section() -> None:
+    """A NUL or a stray control character (an export's debris) would fail the chunks' insert."""
+    parsed = parse("# ค่า\x00เรียน\n\nคอร์สซูชิ\x00 12,900\x07 บาท\tรวมวัตถุดิบ\n".encode(), "fees.md")
+    [section] = parsed.sections
+    assert section.heading_path == ("ค่าเรียน",)
+    assert section.text == "คอร์สซูชิ 12,900 บาท\tรวมวัตถุดิบ"
+    assert parsed.title == "ค่าเรียน"

@@ -24,6 +24,8 @@ from bs4.element import Comment, Declaration, Doctype, NavigableString, Processi
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, PdfReadError, PyPdfError
 
+from .text import detect_language, printable
+
 MARKDOWN = "text/markdown"
 PLAIN = "text/plain"
 HTML = "text/html"
@@ -95,33 +97,18 @@ def parse(data: bytes, filename: str, media_type: str | None = None) -> ParsedDo
     kind = media_type_of(filename, media_type)
     stem = PurePath(filename).stem or filename
     title, sections = _PARSERS[kind](data, stem)
-    sections = [s for s in sections if s.text.strip()]
+    # What PostgreSQL text cannot hold (U+0000, lone surrogates) and other control characters
+    # (a PDF's or a Word export's debris) never reach a chunk.
+    sections = [
+        Section(tuple(printable(h) for h in s.heading_path), printable(s.text))
+        for s in sections
+        if printable(s.text).strip()
+    ]
+    title = printable(title) if title else title
     if not sections:
         raise UnreadableDocument("the file has no text: check that it is the right file")
     language = detect_language("\n".join(s.text for s in sections))
     return ParsedDocument(title=title or stem, language=language, media_type=kind, sections=sections)
-
-
-# -- language -----------------------------------------------------------------------------------
-
-_THAI = re.compile(r"[\u0E00-\u0E7F]")
-_JAPANESE = re.compile(r"[\u3040-\u30FF\u3400-\u4DBF\u4E00-\u9FFF]")
-_LATIN = re.compile(r"[A-Za-z\u00C0-\u024F]")
-
-
-def detect_language(text: str) -> str:
-    """The script most of the letters are in: `th`, `ja` or `en` (the school's three languages).
-
-    A Latin word takes about twice the characters of the same word in Thai and four times a
-    Japanese one, so Latin letters count half: a Thai page quoting English course names is Thai.
-    """
-    thai = len(_THAI.findall(text))
-    japanese = len(_JAPANESE.findall(text)) * 2
-    latin = len(_LATIN.findall(text)) / 2
-    best = max(thai, japanese, latin)
-    if best == 0 or best == latin:
-        return "en"
-    return "th" if thai >= japanese else "ja"
 
 
 # -- text and Markdown --------------------------------------------------------------------------
