@@ -15,10 +15,10 @@ from crm_ai.knowledge.parsing import (
     ParsedDocument,
     UnreadableDocument,
     UnsupportedType,
-    detect_language,
     media_type_of,
     parse,
 )
+from crm_ai.knowledge.text import detect_language
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
