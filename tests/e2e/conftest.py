@@ -82,10 +82,18 @@ def system_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="package")
+def sample_knowledge() -> bool:
+    """Whether the system starts with the school's sample documents (the API fuzz run does not
+    need them)."""
+    return True
+
+
+@pytest.fixture(scope="package")
 async def system(
     fakes: tuple[FakeServer, FakeServer, FakeServer, MetaState, GeminiState, OtlpState],
     tmp_path_factory: pytest.TempPathFactory,
     system_env: dict[str, str],
+    sample_knowledge: bool,
 ) -> AsyncIterator[System]:
     m, g, o, meta, gemini, otlp = fakes
     root = tmp_path_factory.mktemp("e2e")
@@ -144,7 +152,8 @@ async def system(
                 raise outcome
         await asyncio.to_thread(stack.start)
         system = System(stack, meta, gemini, otlp, marketing, root / "cache", rabbitmq_url)
-        await upload_knowledge(system, SAMPLE_KNOWLEDGE)
+        if sample_knowledge:
+            await upload_knowledge(system, SAMPLE_KNOWLEDGE)
         yield system
     finally:
         await asyncio.to_thread(stack.stop)

@@ -237,9 +237,11 @@ async def start_system(
     system = DrillSystem(stack, fakes, database_url, rabbitmq_url, cache_dir)
     try:
         await asyncio.to_thread(stack.migrate)
-        # The school's documents, so customers' questions are answered from them (as in use).
-        await asyncio.to_thread(stack.ingest_knowledge, SAMPLE_DOCUMENTS)
-        await asyncio.to_thread(stack.start)
+        # The school's documents, so customers' questions are answered from them (as in use),
+        # indexed while the services start; no customer writes before both are done.
+        await asyncio.gather(
+            asyncio.to_thread(stack.ingest_knowledge, SAMPLE_DOCUMENTS), asyncio.to_thread(stack.start)
+        )
     except BaseException:
         await asyncio.to_thread(stack.stop)
         raise
