@@ -4,7 +4,6 @@ filtered), in the 360 and, for big changes and new insights, on the timeline."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -12,14 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from faststream.rabbit import RabbitBroker
 from sqlalchemy import select
 
 from crm_contracts import (
     ContactSeen,
     CustomerInsightsData,
     CustomerInsightsUpdated,
-    Event,
     LeadScored,
     LeadScoredData,
     ScoreReason,
@@ -27,9 +24,8 @@ from crm_contracts import (
 from crm_gateway.customers import leads, privacy, service
 from crm_gateway.customers.models import customers
 from crm_gateway.db import inbox
-from crm_servicekit.broker import EVENTS_EXCHANGE
 from crm_servicekit.runtime import Runtime
-from crm_servicekit.testing import eventually
+from crm_servicekit.testing import eventually, publish_to
 
 from .conftest import PAGE_ID
 
@@ -96,19 +92,6 @@ async def handle(runtime: Runtime, event: LeadScored | CustomerInsightsUpdated) 
         return await leads.insights_updated(uow, event)
 
 
-async def publish(rabbitmq_url: str, *events: Event) -> None:
-    async with RabbitBroker(rabbitmq_url, logger=None) as broker:
-        for event in events:
-            await broker.publish(
-                json.dumps(event.model_dump(mode="json")).encode(),
-                exchange=EVENTS_EXCHANGE,
-                routing_key=event.type,
-                message_id=str(event.event_id),
-                content_type="application/json",
-                persist=True,
-            )
-
-
 async def lead_kinds(
     client: httpx.AsyncClient, auth: dict[str, str], customer_id: str
 ) -> list[dict[str, Any]]:
@@ -128,7 +111,7 @@ async def test_a_published_score_shows_on_the_customer_the_360_and_sorts_and_fil
     warm = await new_customer(runtime, make_contact, "psid-warm")
     unscored = await new_customer(runtime, make_contact, "psid-unscored")
 
-    await publish(rabbitmq_url, scored("psid-hot", 85, "hot"), scored("psid-warm", 55, "warm"))
+    await publish_to(rabbitmq_url, scored("psid-hot", 85, "hot"), scored("psid-warm", 55, "warm"))
 
     async def both_scored() -> bool:
         async with runtime.sessionmaker() as session:
@@ -217,7 +200,7 @@ async def test_insights_appear_in_the_360_and_on_the_timeline(
     before = (await client.get(f"/api/v1/customers/{customer_id}/overview", headers=auth)).json()
     assert before["insights"] is None
 
-    await publish(rabbitmq_url, insights("psid-insights"))
+    await publish_to(rabbitmq_url, insights("psid-insights"))
 
     async def shown() -> dict[str, Any] | None:
         view = (await client.get(f"/api/v1/customers/{customer_id}/overview", headers=auth)).json()

@@ -131,3 +131,27 @@ class EventRecorder:
             return found if len(found) >= count else []
 
         return await eventually(enough, timeout=timeout)
+
+
+async def publish_events(broker: Any, *events: Any) -> None:
+    """Publish events on `crm.events` as a service's outbox does (routing key = type, message id =
+    event id), through a running FastStream broker, e.g. `app.state.runtime.broker`."""
+    from .broker import EVENTS_EXCHANGE
+
+    for event in events:
+        await broker.publish(
+            event.model_dump_json().encode(),
+            exchange=EVENTS_EXCHANGE,
+            routing_key=event.type,
+            message_id=str(event.event_id),
+            content_type="application/json",
+            persist=True,
+        )
+
+
+async def publish_to(rabbitmq_url: str, *events: Any) -> None:
+    """`publish_events` through a broker connection of its own (no service running in-process)."""
+    from faststream.rabbit import RabbitBroker
+
+    async with RabbitBroker(rabbitmq_url, logger=None) as broker:
+        await publish_events(broker, *events)

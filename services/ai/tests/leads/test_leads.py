@@ -33,7 +33,7 @@ from crm_contracts import (
 from crm_fakes import FakeServer, GeminiState, create_gemini_app
 from crm_servicekit.migrations import upgrade
 from crm_servicekit.settings import ServiceSettings
-from crm_servicekit.testing import EventRecorder, eventually
+from crm_servicekit.testing import EventRecorder, eventually, publish_events
 
 pytestmark = pytest.mark.integration
 
@@ -56,12 +56,7 @@ class Ai:
     gemini: GeminiState
 
     async def publish(self, event: Event) -> None:
-        await self.app.state.runtime.broker.publish(
-            event.model_dump_json().encode(),
-            exchange="crm.events",
-            routing_key=event.type,
-            message_id=str(event.event_id),
-        )
+        await publish_events(self.app.state.runtime.broker, event)
 
     async def sql(self, statement: str, **params: Any) -> list[Any]:
         async with self.app.state.runtime.sessionmaker() as session:

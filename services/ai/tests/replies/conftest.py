@@ -31,7 +31,7 @@ from crm_contracts import (
 )
 from crm_fakes import FakeServer, GeminiState, RecordedRequest, create_gemini_app
 from crm_servicekit.migrations import upgrade
-from crm_servicekit.testing import EventRecorder, create_database, drop_database, eventually
+from crm_servicekit.testing import EventRecorder, create_database, drop_database, eventually, publish_events
 
 KEY = "test-gemini-key"
 TOKEN = {"X-Internal-Token": "test-internal-token"}
@@ -70,12 +70,7 @@ class Ai:
     passages: Passages
 
     async def publish(self, event: Event) -> None:
-        await self.app.state.runtime.broker.publish(
-            event.model_dump_json().encode(),
-            exchange="crm.events",
-            routing_key=event.type,
-            message_id=str(event.event_id),
-        )
+        await publish_events(self.app.state.runtime.broker, event)
 
     async def product(
         self,
