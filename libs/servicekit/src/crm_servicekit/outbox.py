@@ -10,10 +10,17 @@ Python's UoW).
 
 Publishing happens only after the commit. If the process dies between the two,
 `OutboxPublisher.relay_once` (run periodically by every service) sends what was left.
+
+Every publish has a deadline (`PUBLISH_TIMEOUT`): a confirm that never comes (a node that went
+away without closing the connection) fails the publish instead of holding the relay, and the
+rows it had locked, until the heartbeat notices. A channel closing under a publish cancels its
+confirm inside aiormq; that surfaces here as `PublishInterrupted`, an ordinary error, not as a
+`CancelledError` that would unwind the caller as if it were being stopped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -32,8 +39,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm_contracts import Event
 
 from .logging import get_logger
+from .periodic import being_cancelled
 
 log = get_logger(__name__)
+
+# A quorum queue elects a new leader in a few seconds; longer than this, the broker is away.
+PUBLISH_TIMEOUT = 15.0
+
+
+class PublishInterrupted(ConnectionError):
+    """The channel closed while a publish waited for its confirm: the broker may have the
+    message or not (the consumers' inbox makes a second copy harmless)."""
 
 
 class OutboxPublisher:
@@ -44,22 +60,30 @@ class OutboxPublisher:
         sessionmaker: async_sessionmaker[AsyncSession],
         table: Table,
         publishers: Mapping[str, RabbitPublisher],
+        *,
+        publish_timeout: float = PUBLISH_TIMEOUT,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.table = table
         self.publishers = publishers
+        self.publish_timeout = publish_timeout
 
     async def send(self, event_type: str, event_id: uuid.UUID, payload: Any, headers: dict[str, str]) -> None:
         publisher = self.publishers[event_type]
         # Publish as a child of the transaction that wrote the event, even from the relay.
         token = otel_context.attach(propagate.extract(headers))
         try:
-            await publisher.publish(
-                json.dumps(payload, ensure_ascii=False).encode(),
-                message_id=str(event_id),
-                correlation_id=payload.get("correlation_id"),
-                content_type="application/json",
-            )
+            async with asyncio.timeout(self.publish_timeout):
+                await publisher.publish(
+                    json.dumps(payload, ensure_ascii=False).encode(),
+                    message_id=str(event_id),
+                    correlation_id=payload.get("correlation_id"),
+                    content_type="application/json",
+                )
+        except asyncio.CancelledError:
+            if being_cancelled():
+                raise
+            raise PublishInterrupted("the channel closed before the broker confirmed") from None
         finally:
             otel_context.detach(token)
 
@@ -92,12 +116,22 @@ class OutboxPublisher:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for row in rows:
-                await self.send(row.type, row.event_id, row.payload, row.headers)
-            if rows:
-                await session.execute(delete(t).where(t.c.event_id.in_([r.event_id for r in rows])))
-            await session.commit()
+            sent: list[uuid.UUID] = []
+            try:
+                for row in rows:
+                    await self.send(row.type, row.event_id, row.payload, row.headers)
+                    sent.append(row.event_id)
+            except Exception:
+                # What went out is not sent again; the rest is unlocked for the next run.
+                await self._forget(session, sent)
+                raise
+            await self._forget(session, sent)
             return len(rows)
+
+    async def _forget(self, session: AsyncSession, sent: list[uuid.UUID]) -> None:
+        if sent:
+            await session.execute(delete(self.table).where(self.table.c.event_id.in_(sent)))
+        await session.commit()
 
 
 def _seconds_ago(seconds: float) -> Any:

@@ -1,6 +1,9 @@
 """A background job that runs every `interval` seconds until the service stops.
 
-A failed run is logged (error class only) and the next one comes at its time.
+A failed run is logged (error class only) and the next one comes at its time. That includes a
+`CancelledError` that was not meant for the task: aiormq cancels the futures of a channel that
+closes (a pending publisher confirm when the broker's node goes away), and that error would
+otherwise end the loop for good, leaving, for the outbox relay, rows that nobody sends again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ class PeriodicTask:
             try:
                 if done := await self.job():
                     log.info("periodic job did work", job=self.name, count=done)
+            except asyncio.CancelledError:
+                if being_cancelled():
+                    raise  # stop() or shutdown: end the loop
+                log.warning("periodic job interrupted; will try again", job=self.name, error="CancelledError")
             except Exception as exc:
                 log.warning("periodic job failed; will try again", job=self.name, error=type(exc).__name__)
 
@@ -40,3 +47,9 @@ class PeriodicTask:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+def being_cancelled() -> bool:
+    """Whether someone asked to cancel the running task (not merely a future it awaited)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -8,7 +8,9 @@ test runs use them):
 - `restore()`: connections are accepted again on the same port, like the server coming back;
 - `drop_next(n)`: the next `n` connections are accepted, their first bytes (the request) read,
   and then reset (`reset=True`: the client's read fails, httpx's `ReadError`) or closed with
-  no answer (`reset=False`: httpx's `RemoteProtocolError`).
+  no answer (`reset=False`: httpx's `RemoteProtocolError`);
+- `freeze()`: connections stay open but no byte goes through either way, like a node that is
+  gone without a word (a partition), until `thaw()`.
 
 It runs its own event loop in a thread, so sync and async tests can use it alike.
 """
@@ -39,6 +41,8 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
         self._drops: list[bool] = []
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.accepted = 0
 
     @classmethod
@@ -75,6 +79,13 @@ class TcpProxy:
     def restore(self) -> None:
         """Accept connections again, on the same port."""
         self._call(self._listen())
+
+    def freeze(self) -> None:
+        """Hold every byte in both directions, connections left open, until `thaw()`."""
+        self._loop.call_soon_threadsafe(self._flowing.clear)
+
+    def thaw(self) -> None:
+        self._loop.call_soon_threadsafe(self._flowing.set)
 
     def drop_next(self, times: int = 1, *, reset: bool = True) -> None:
         """Accept the next `times` connections, read the request, then drop them."""
@@ -119,13 +130,16 @@ class TcpProxy:
             _reset(writer)
             return
         self._open.update((writer, upstream))
-        await asyncio.gather(_pipe(reader, upstream), _pipe(upstream_reader, writer))
+        await asyncio.gather(
+            _pipe(reader, upstream, self._flowing), _pipe(upstream_reader, writer, self._flowing)
+        )
         self._open.difference_update((writer, upstream))
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flowing: asyncio.Event) -> None:
     try:
         while data := await reader.read(65536):
+            await flowing.wait()
             writer.write(data)
             await writer.drain()
     except (ConnectionError, OSError):
