@@ -24,7 +24,14 @@ from .events.leads import (
     ScoreReason,
     Temperature,
 )
-from .events.marketing import InsightFact, InsightsChanged, InsightsChangedData
+from .events.marketing import (
+    AdStructure,
+    InsightFact,
+    InsightsChanged,
+    InsightsChangedData,
+    StructureChanged,
+    StructureChangedData,
+)
 from .events.messaging import (
     Attachment,
     ContactProfileUpdated,
@@ -63,6 +70,7 @@ __all__ = [
     "ALL_EVENTS",
     "ENVELOPE_VERSION",
     "AdReferral",
+    "AdStructure",
     "AnyEvent",
     "Attachment",
     "ChannelIdentity",
@@ -114,6 +122,8 @@ __all__ = [
     "ReplyGeneratedData",
     "ReplySource",
     "ScoreReason",
+    "StructureChanged",
+    "StructureChangedData",
     "Temperature",
     "any_event_adapter",
 ]

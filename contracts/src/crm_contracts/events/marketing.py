@@ -6,7 +6,7 @@ event, so a resync that changes nothing publishes nothing.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -52,3 +52,36 @@ class InsightsChanged(Event):
     type: Literal["marketing.insights_changed"] = "marketing.insights_changed"
     producer: str = "marketing"
     data: InsightsChangedData
+
+
+class AdStructure(EventData):
+    """One ad as marketing last synced it, with the ad set and campaign it belongs to."""
+
+    ad_id: str
+    ad_name: str
+    adset_id: str
+    adset_name: str | None = Field(description="Null until the ad set itself was synced.")
+    campaign_id: str
+    campaign_name: str | None = Field(description="Null until the campaign itself was synced.")
+    status: str | None = Field(description="Meta's effective status, e.g. `ACTIVE`, `PAUSED`, `ARCHIVED`.")
+    updated_time: datetime | None = Field(description="Meta's `updated_time` of the ad.")
+
+
+class StructureChangedData(EventData):
+    account_id: str = Field(description="The ad account, without `act_`.")
+    ads: list[AdStructure] = Field(
+        description="Ads whose name, status, ad set or campaign (or those's names) changed; "
+        "at most a few hundred per event. Each is the ad as it is now, not a difference."
+    )
+
+
+class StructureChanged(Event):
+    """A sync found new or changed ads, ad sets or campaigns: every ad they touch, as it is now.
+
+    A renamed campaign re-sends each of its ads, so a consumer keeps one row per ad and never
+    needs to join campaigns and ad sets itself.
+    """
+
+    type: Literal["marketing.structure_changed"] = "marketing.structure_changed"
+    producer: str = "marketing"
+    data: StructureChangedData

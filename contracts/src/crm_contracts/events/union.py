@@ -15,7 +15,7 @@ from crm_contracts.envelope import Event
 from .catalog import ProductChanged
 from .customers import CustomerCreated, CustomerMerged, CustomerMergeUndone, CustomerUpdated
 from .leads import CustomerInsightsUpdated, LeadScored
-from .marketing import InsightsChanged
+from .marketing import InsightsChanged, StructureChanged
 from .messaging import (
     ContactProfileUpdated,
     ContactSeen,
@@ -46,6 +46,7 @@ AnyEvent = Annotated[
     | CustomerErasureRequested
     | CustomerErasureProgress
     | InsightsChanged
+    | StructureChanged
     | LeadScored
     | CustomerInsightsUpdated,
     Field(discriminator="type"),
@@ -72,6 +73,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CustomerErasureRequested,
     CustomerErasureProgress,
     InsightsChanged,
+    StructureChanged,
     LeadScored,
     CustomerInsightsUpdated,
 )

@@ -1,0 +1,233 @@
+"""Marketing analytics snapshots: what the cache-writer writes under `CRM_CACHE_DIR/analytics/` and
+`ads/`, and the gateway's dashboards read (docs/metrics.md defines every figure).
+
+- `analytics/daily_<YYYY-MM-DD>.json`  one `PeriodSnapshot` per Asia/Bangkok day
+- `analytics/monthly_<YYYY-MM>.json`   one `PeriodSnapshot` per Bangkok month (the sum of its days)
+- `analytics/summary.json`             a `SummarySnapshot`: today, yesterday, 7 and 30 days, month
+- `ads/structure.json`                 an `AdStructureSnapshot`: every ad with its ad set and campaign
+
+Only counts and sums are stored, never ratios: every figure of a period is the sum of its days'
+(and of its ads'), so any date range is the sum of daily snapshots, and ROAS, CAC, AOV, cost per
+lead and conversion are worked out from those sums when read (`kpis`), rounded half-up to the
+satang (or a ten-thousandth for rates) only then.
+
+Attribution variants are keys of the per-variant maps: `last_1d`, `last_7d`, `last_28d` (the
+order's latest ad touch within 1, 7 or 28 days before the order was taken) and `first` (the
+customer's first ad touch, whenever it was). Revenue that a variant cannot attribute stays in the
+period's `unattributed` figures under the same key: never dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ANALYTICS_SCHEMA_VERSION = 1
+
+Attribution = Literal["last_1d", "last_7d", "last_28d", "first"]
+ATTRIBUTIONS: tuple[Attribution, ...] = get_args(Attribution)
+DEFAULT_ATTRIBUTION: Attribution = "last_28d"
+WINDOWS: dict[Attribution, int | None] = {"last_1d": 1, "last_7d": 7, "last_28d": 28, "first": None}
+CohortWindow = Literal["1d", "7d", "28d"]
+COHORT_WINDOWS: dict[CohortWindow, int] = {"1d": 1, "7d": 7, "28d": 28}
+
+SUMMARY_PATH = "analytics/summary.json"
+STRUCTURE_PATH = "ads/structure.json"
+UNKNOWN = "unknown"  # campaign or ad set of an ad marketing has not described (yet)
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+RATE = Decimal("0.0001")
+
+
+def daily_path(day: date) -> str:
+    return f"analytics/daily_{day.isoformat()}.json"
+
+
+def monthly_path(month: str) -> str:
+    """`month` is `YYYY-MM`."""
+    return f"analytics/monthly_{month}.json"
+
+
+def _per_attribution_money() -> dict[Attribution, Decimal]:
+    return dict.fromkeys(ATTRIBUTIONS, ZERO)
+
+
+def _per_attribution_count() -> dict[Attribution, int]:
+    return dict.fromkeys(ATTRIBUTIONS, 0)
+
+
+def _per_window() -> dict[CohortWindow, int]:
+    return dict.fromkeys(COHORT_WINDOWS, 0)
+
+
+class Figures(BaseModel):
+    """Additive figures of one ad (or of all ads, or of what no ad explains) over one period."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    # Meta's numbers, as synced (the ad account's days).
+    spend: Decimal = Field(default=ZERO, description="THB; the daily rows (they win over hourly ones).")
+    spend_hourly: Decimal = Field(default=ZERO, description="THB; the hourly rows summed, for comparison.")
+    impressions: int = 0
+    clicks: int = 0
+    meta_conversations_started: int = Field(default=0, description="Meta's messaging conversations started.")
+    meta_leads: int = 0
+    meta_purchases: int = 0
+    meta_purchase_value: Decimal = ZERO
+    # The CRM's own.
+    leads: int = Field(
+        default=0, description="Customers created from an ad touch, on their Bangkok creation day."
+    )
+    revenue: dict[Attribution, Decimal] = Field(
+        default_factory=_per_attribution_money,
+        description="THB received minus refunded on the period's Bangkok days, by attribution.",
+    )
+    paid_orders: dict[Attribution, int] = Field(
+        default_factory=_per_attribution_count, description="Orders fully paid during the period."
+    )
+    new_paying_customers: dict[Attribution, int] = Field(
+        default_factory=_per_attribution_count,
+        description="Customers whose first order became paid during the period.",
+    )
+    converted_leads: dict[CohortWindow, int] = Field(
+        default_factory=_per_window,
+        description="Of this period's leads, how many paid within 1, 7 or 28 days of becoming one.",
+    )
+
+    def add(self, other: Figures) -> None:
+        for name in ("spend", "spend_hourly", "meta_purchase_value"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in (
+            "impressions",
+            "clicks",
+            "meta_conversations_started",
+            "meta_leads",
+            "meta_purchases",
+            "leads",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for key in ATTRIBUTIONS:
+            self.revenue[key] = self.revenue.get(key, ZERO) + other.revenue.get(key, ZERO)
+            self.paid_orders[key] = self.paid_orders.get(key, 0) + other.paid_orders.get(key, 0)
+            self.new_paying_customers[key] = self.new_paying_customers.get(
+                key, 0
+            ) + other.new_paying_customers.get(key, 0)
+        for window in COHORT_WINDOWS:
+            self.converted_leads[window] = self.converted_leads.get(window, 0) + other.converted_leads.get(
+                window, 0
+            )
+
+    def is_empty(self) -> bool:
+        return self == Figures()
+
+
+class PeriodSnapshot(BaseModel):
+    """One Bangkok day or month: every ad's figures, what no ad explains, and the total."""
+
+    schema_version: int = ANALYTICS_SCHEMA_VERSION
+    period: str = Field(description="`YYYY-MM-DD` for a day, `YYYY-MM` for a month.")
+    since: date
+    until: date = Field(description="Inclusive.")
+    currency: str = "THB"
+    generated_at: datetime
+    last_event_at: datetime | None = Field(
+        description="When the newest event this snapshot reflects happened: how current it is."
+    )
+    ads: dict[str, Figures] = Field(description="By ad id; only ads with something to show.")
+    unattributed: Figures = Field(
+        description="Revenue, paid orders and new paying customers no ad explains, per attribution; "
+        "spend is always an ad's, so it is zero here."
+    )
+    total: Figures = Field(description="Every ad plus unattributed.")
+
+
+class SummaryPeriod(BaseModel):
+    since: date
+    until: date
+    unattributed: Figures
+    total: Figures
+
+
+class SummarySnapshot(BaseModel):
+    schema_version: int = ANALYTICS_SCHEMA_VERSION
+    today: date = Field(description="The Bangkok day the summary was written on.")
+    generated_at: datetime
+    last_event_at: datetime | None
+    periods: dict[
+        Literal["today", "yesterday", "last_7_days", "last_30_days", "month_to_date"], SummaryPeriod
+    ]
+
+
+class AdNode(BaseModel):
+    ad_id: str
+    ad_name: str | None = None
+    adset_id: str = UNKNOWN
+    adset_name: str | None = None
+    campaign_id: str = UNKNOWN
+    campaign_name: str | None = None
+    status: str | None = None
+
+
+class AdStructureSnapshot(BaseModel):
+    schema_version: int = ANALYTICS_SCHEMA_VERSION
+    generated_at: datetime
+    ads: dict[str, AdNode] = Field(description="By ad id: every ad marketing described or an event named.")
+
+
+class Kpis(BaseModel):
+    """Ratios worked out from a period's figures under one attribution; null when undefined."""
+
+    spend: Decimal
+    revenue: Decimal = Field(description="THB received minus refunded (for an ad: what it is credited with).")
+    attributed_revenue: Decimal = Field(description="The part of `revenue` credited to ads.")
+    leads: int
+    paid_orders: int
+    new_paying_customers: int
+    converted_leads: int
+    roas: Decimal | None = Field(description="Attributed revenue / spend, two decimals.")
+    cac: Decimal | None = Field(description="Spend / new paying customers, THB.")
+    aov: Decimal | None = Field(description="Revenue / paid orders, THB.")
+    cost_per_lead: Decimal | None = Field(description="Spend / leads, THB.")
+    conversion_rate: Decimal | None = Field(
+        description="Converted leads / leads, four decimals (0.1250 = 12.5%)."
+    )
+
+
+def _ratio(top: Decimal, bottom: Decimal | int, step: Decimal) -> Decimal | None:
+    if not bottom:
+        return None
+    return (Decimal(top) / Decimal(bottom)).quantize(step, rounding=ROUND_HALF_UP)
+
+
+def kpis(
+    figures: Figures,
+    attribution: Attribution = DEFAULT_ATTRIBUTION,
+    window: CohortWindow = "28d",
+    *,
+    unattributed: Figures | None = None,
+) -> Kpis:
+    """The KPIs of `figures` under one attribution: an ad's, a campaign's, or (with the period's
+    `unattributed`) the whole account's, whose ROAS counts only what ads are credited with."""
+    revenue = figures.revenue.get(attribution, ZERO)
+    attributed = revenue - (unattributed.revenue.get(attribution, ZERO) if unattributed else ZERO)
+    paid = figures.paid_orders.get(attribution, 0)
+    new = figures.new_paying_customers.get(attribution, 0)
+    converted = figures.converted_leads.get(window, 0)
+    return Kpis(
+        spend=figures.spend,
+        revenue=revenue,
+        attributed_revenue=attributed,
+        leads=figures.leads,
+        paid_orders=paid,
+        new_paying_customers=new,
+        converted_leads=converted,
+        roas=_ratio(attributed, figures.spend, CENT),
+        cac=_ratio(figures.spend, new, CENT),
+        aov=_ratio(revenue, paid, CENT),
+        cost_per_lead=_ratio(figures.spend, figures.leads, CENT),
+        conversion_rate=_ratio(Decimal(converted), figures.leads, RATE),
+    )
