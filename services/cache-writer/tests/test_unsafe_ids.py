@@ -95,6 +95,8 @@ async def test_a_published_event_with_a_path_traversal_id_is_parked_and_writes_n
     outside = root.parent.parent
     (root.parent / "outside.json").write_text("{}")  # what `../outside` would overwrite or delete
     before = files_under(outside)
+    # Every queue bound to an event's type gets (and parks) its own copy.
+    bound = [sub.queue.routing() for sub in app.state.runtime.broker.subscribers]
     sent = 0
     for customer_id in TRAVERSALS:
         for event in hostile_events(customer_id):
@@ -102,7 +104,7 @@ async def test_a_published_event_with_a_path_traversal_id_is_parked_and_writes_n
             await app.state.runtime.broker.publish(
                 event, exchange="crm.events", routing_key=event["type"], message_id=event["event_id"]
             )
-            sent += 1
+            sent += bound.count(event["type"])
     queues = list(app.state.runtime.topology.policies)
 
     async def all_parked() -> list[Any]:

@@ -69,6 +69,17 @@ class OrderStatusChangedData(EventData):
     )
     latest_touch: AdReferral | None = None
     changed_at: datetime
+    kind: Literal["payment", "refund", "cancel"] | None = Field(
+        default=None, description="What caused the change (null in events sent before it was added)."
+    )
+    moved_at: datetime | None = Field(
+        default=None,
+        description="When the payment's money arrived as staff recorded it, or when the refund was made; "
+        "revenue counts on this moment's Asia/Bangkok day. Null for a cancel.",
+    )
+    order_created_at: datetime | None = Field(
+        default=None, description="When the order was taken: the attribution window ends there."
+    )
 
 
 class OrderStatusChanged(Event):

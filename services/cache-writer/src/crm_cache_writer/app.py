@@ -6,6 +6,8 @@ from crm_contracts import CustomerErasureProgress
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
 from . import handlers
+from .analytics import tables as _analytics_tables  # noqa: F401  (their tables join the metadata)
+from .analytics import wiring as analytics
 from .config import CacheWriterSettings
 from .models import metadata
 
@@ -14,6 +16,7 @@ def build(settings: CacheWriterSettings | None = None) -> Runtime:
     settings = settings or CacheWriterSettings()
     runtime = build_runtime(settings, metadata, emits=[CustomerErasureProgress])
     handlers.register(runtime, settings)
+    runtime.extras["analytics"] = analytics.install(runtime, settings)
     return runtime
 
 

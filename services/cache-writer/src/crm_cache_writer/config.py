@@ -10,3 +10,5 @@ class CacheWriterSettings(ServiceSettings):
     port: int = 8004
     # Shared with the gateway, which reads what is written here.
     crm_cache_dir: Path = Path("var/cache")
+    # How often the analytics snapshots of the days events marked are written (coalesced).
+    analytics_render_seconds: float = 2.0

@@ -64,6 +64,13 @@ class AmountRejected(Problem):
         super().__init__(detail, errors=[{"field": "amount", "location": "body", "detail": detail}])
 
 
+KINDS: dict[str, Literal["payment", "refund", "cancel"]] = {
+    "order.pay": "payment",
+    "order.refund": "refund",
+    "order.cancel": "cancel",
+}
+
+
 @dataclass(frozen=True)
 class Payment:
     """A payment or refund as staff record it (amounts in THB, exact)."""
@@ -238,6 +245,9 @@ async def _record(
                 first_touch=touch(attribution.get("first_touch")),
                 latest_touch=touch(attribution.get("latest_touch")),
                 changed_at=after.updated_at,
+                kind=KINDS[action],
+                moved_at=(money.received_at or after.updated_at) if money is not None else None,
+                order_created_at=after.created_at,
             ),
         )
     )

@@ -1,0 +1,194 @@
+"""Write the analytics snapshots of the days events marked, coalesced.
+
+Consumers only store facts and mark days (`facts.py`); this renderer, run every few seconds by
+each replica (one at a time, by an advisory lock), writes each marked day's file, the months they
+fall in and the summary, once per run however many events marked them: a burst of 10,000
+insight facts rewrites each file once. Marks made while a run renders stay for the next run.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm_cache_writer.files import write_model
+from crm_contracts.analytics import (
+    STRUCTURE_PATH,
+    SUMMARY_PATH,
+    AdNode,
+    AdStructureSnapshot,
+    PeriodSnapshot,
+    SummaryPeriod,
+    SummarySnapshot,
+    daily_path,
+    monthly_path,
+)
+from crm_servicekit.logging import get_logger
+
+from .compute import DayFigures, figures_of_days
+from .facts import BANGKOK
+from .tables import ad_structure, analytics_state, dirty_days
+
+log = get_logger(__name__)
+
+RENDER_LOCK_KEY = 0x43524D10
+BATCH_DAYS = 366
+
+
+def today_in_bangkok() -> date:
+    return datetime.now(BANGKOK).date()
+
+
+class Renderer:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], cache_dir: Path) -> None:
+        self.sessionmaker = sessionmaker
+        self.cache_dir = cache_dir
+        self.summary_day: date | None = None  # the Bangkok day of the summary last written
+
+    async def render_once(self) -> int:
+        """Write what is marked; returns how many files were written (0: nothing to do)."""
+        async with self.sessionmaker() as session:
+            locked = await session.scalar(select(func.pg_try_advisory_xact_lock(RENDER_LOCK_KEY)))
+            if not locked:
+                return 0  # another replica is rendering
+            claimed = list(
+                await session.execute(
+                    select(dirty_days.c.day, dirty_days.c.marked_at)
+                    .order_by(dirty_days.c.day)
+                    .limit(BATCH_DAYS)
+                )
+            )
+            state = (await session.execute(select(analytics_state))).first()
+            last_event_at = state.last_event_at if state else None
+            today = today_in_bangkok()
+            written = 0
+            days = [row.day for row in claimed]
+            if days:
+                written += await self._days(session, days, last_event_at)
+                written += await self._months(session, {(d.year, d.month) for d in days}, last_event_at)
+            recent = any(d >= today - timedelta(days=31) for d in days)
+            if recent or self.summary_day != today:
+                await self._summary(session, today, last_event_at)
+                self.summary_day = today
+                written += 1
+            if state is not None and state.structure_dirty_at is not None:
+                await self._structure(session)
+                await session.execute(
+                    update(analytics_state)
+                    .where(analytics_state.c.structure_dirty_at == state.structure_dirty_at)
+                    .values(structure_dirty_at=None)
+                )
+                written += 1
+            if claimed:
+                await session.execute(
+                    delete(dirty_days).where(
+                        or_(
+                            *(
+                                and_(dirty_days.c.day == r.day, dirty_days.c.marked_at <= r.marked_at)
+                                for r in claimed
+                            )
+                        )
+                    )
+                )
+            await session.commit()
+        return written
+
+    async def _days(self, session: AsyncSession, days: list[date], last_event_at: datetime | None) -> int:
+        figures = await figures_of_days(session, days)
+        for day in days:
+            await write_model(
+                self.cache_dir,
+                daily_path(day),
+                _period(day.isoformat(), day, day, figures[day], last_event_at),
+            )
+        return len(days)
+
+    async def _months(
+        self, session: AsyncSession, months: set[tuple[int, int]], last_event_at: datetime | None
+    ) -> int:
+        for year, month in sorted(months):
+            first = date(year, month, 1)
+            last = date(year, month, calendar.monthrange(year, month)[1])
+            summed = _sum((await figures_of_days(session, _range(first, last))).values())
+            await write_model(
+                self.cache_dir,
+                monthly_path(f"{year:04d}-{month:02d}"),
+                _period(f"{year:04d}-{month:02d}", first, last, summed, last_event_at),
+            )
+        return len(months)
+
+    async def _summary(self, session: AsyncSession, today: date, last_event_at: datetime | None) -> None:
+        month_start = today.replace(day=1)
+        earliest = min(today - timedelta(days=29), month_start)
+        figures = await figures_of_days(session, _range(earliest, today))
+        spans = {
+            "today": (today, today),
+            "yesterday": (today - timedelta(days=1), today - timedelta(days=1)),
+            "last_7_days": (today - timedelta(days=6), today),
+            "last_30_days": (today - timedelta(days=29), today),
+            "month_to_date": (month_start, today),
+        }
+        periods: dict[str, SummaryPeriod] = {}
+        for name, (since, until) in spans.items():
+            summed = _sum(figures[d] for d in _range(since, until) if d in figures)
+            periods[name] = SummaryPeriod(
+                since=since, until=until, unattributed=summed.unattributed, total=summed.total()
+            )
+        snapshot = SummarySnapshot(
+            today=today,
+            generated_at=datetime.now(UTC),
+            last_event_at=last_event_at,
+            periods=periods,  # type: ignore[arg-type]
+        )
+        await write_model(self.cache_dir, SUMMARY_PATH, snapshot)
+
+    async def _structure(self, session: AsyncSession) -> None:
+        ads = {
+            row.ad_id: AdNode(
+                ad_id=row.ad_id,
+                ad_name=row.ad_name,
+                adset_id=row.adset_id,
+                adset_name=row.adset_name,
+                campaign_id=row.campaign_id,
+                campaign_name=row.campaign_name,
+                status=row.status,
+            )
+            for row in await session.execute(select(ad_structure).order_by(ad_structure.c.ad_id))
+        }
+        await write_model(
+            self.cache_dir, STRUCTURE_PATH, AdStructureSnapshot(generated_at=datetime.now(UTC), ads=ads)
+        )
+
+
+def _range(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _sum(days: Iterable[DayFigures]) -> DayFigures:
+    summed = DayFigures()
+    for day in days:
+        for ad_id, figures in day.ads.items():
+            summed.ads[ad_id].add(figures)
+        summed.unattributed.add(day.unattributed)
+    return summed
+
+
+def _period(
+    name: str, since: date, until: date, figures: DayFigures, last_event_at: datetime | None
+) -> PeriodSnapshot:
+    ads = {ad_id: f for ad_id, f in sorted(figures.ads.items()) if not f.is_empty()}
+    return PeriodSnapshot(
+        period=name,
+        since=since,
+        until=until,
+        generated_at=datetime.now(UTC),
+        last_event_at=last_event_at,
+        ads=ads,
+        unattributed=figures.unattributed,
+        total=figures.total(),
+    )

@@ -1,0 +1,121 @@
+"""The analytics read model: the facts the marketing figures are worked out from, copied from
+events (ADR 19). Days are Asia/Bangkok days, worked out once when a fact is stored."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import UUID
+
+from crm_cache_writer.models import metadata
+
+# Every ad marketing described (marketing.structure_changed), the newest description per ad.
+ad_structure = Table(
+    "ad_structure",
+    metadata,
+    Column("ad_id", String(32), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("ad_name", Text),
+    Column("adset_id", String(32), nullable=False),
+    Column("adset_name", Text),
+    Column("campaign_id", String(32), nullable=False),
+    Column("campaign_name", Text),
+    Column("status", String(32)),
+    Column("described_at", DateTime(timezone=True), nullable=False),
+)
+
+# Meta's daily numbers per ad and account day (marketing.insights_changed, granularity day). The
+# newest sync run wins when two runs' facts arrive out of order.
+ad_days = Table(
+    "ad_days",
+    metadata,
+    Column("ad_id", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("sync_run_id", BigInteger, nullable=False),
+    Column("spend", Numeric(14, 2), nullable=False),
+    Column("impressions", BigInteger, nullable=False),
+    Column("clicks", BigInteger, nullable=False),
+    Column("meta_conversations_started", Integer, nullable=False),
+    Column("meta_leads", Integer, nullable=False),
+    Column("meta_purchases", Integer, nullable=False),
+    Column("meta_purchase_value", Numeric(14, 2), nullable=False),
+)
+
+ad_hours = Table(
+    "ad_hours",
+    metadata,
+    Column("ad_id", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("hour", SmallInteger, primary_key=True),
+    Column("sync_run_id", BigInteger, nullable=False),
+    Column("spend", Numeric(14, 2), nullable=False),
+)
+
+# A customer created from an ad touch, counted once on the Bangkok day they were created.
+leads = Table(
+    "leads",
+    metadata,
+    Column("customer_id", String(40), primary_key=True),
+    Column("ad_id", String(32), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("day", Date, nullable=False, index=True),
+)
+
+# Orders with the attribution stamped when they were taken. Filled by order.created and by any
+# order.status_changed (whichever comes first); `paid_at` is when payments first reached the total.
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", UUID(as_uuid=True), primary_key=True),
+    Column("customer_id", String(40), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True)),
+    Column("total", Numeric(14, 2)),
+    Column("first_ad_id", String(32)),
+    Column("first_touch_at", DateTime(timezone=True)),
+    Column("latest_ad_id", String(32)),
+    Column("latest_touch_at", DateTime(timezone=True)),
+    Column("paid_at", DateTime(timezone=True)),
+    Column("paid_day", Date, index=True),
+)
+
+# Every payment (+) and refund (-) on the Bangkok day the money moved; one row per event.
+money = Table(
+    "money",
+    metadata,
+    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("order_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("customer_id", String(40), nullable=False),
+    Column("amount", Numeric(14, 2), nullable=False),
+    Column("moved_at", DateTime(timezone=True), nullable=False),
+    Column("day", Date, nullable=False, index=True),
+)
+
+# Days whose snapshot must be written again; a burst of events marks a day once, and the
+# renderer writes it once (coalescing). `marked_at` lets a render keep marks made meanwhile.
+dirty_days = Table(
+    "dirty_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("marked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# One row: the newest event time reflected (snapshots' `last_event_at`), structure dirtiness.
+analytics_state = Table(
+    "analytics_state",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("last_event_at", DateTime(timezone=True)),
+    Column("structure_dirty_at", DateTime(timezone=True)),
+)
