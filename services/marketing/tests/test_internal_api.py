@@ -258,6 +258,7 @@ ROUTES = [
     ("POST", "/internal/v1/syncs"),
     ("GET", f"/internal/v1/campaigns?since={D1}&until={D3}"),
     ("GET", f"/internal/v1/insights?level=ad&since={D1}&until={D3}"),
+    ("POST", "/internal/v1/structure/republish"),
 ]
 
 

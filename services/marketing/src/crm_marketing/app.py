@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from crm_contracts import Event, InsightsChanged
+from crm_contracts import Event, InsightsChanged, StructureChanged
 from crm_servicekit.periodic import PeriodicTask
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
@@ -11,7 +11,7 @@ from .config import MarketingSettings
 from .models import metadata
 from .sync import Syncer
 
-EMITS: list[type[Event]] = [InsightsChanged]
+EMITS: list[type[Event]] = [InsightsChanged, StructureChanged]
 SCHEDULE_CHECK_SECONDS = 60.0
 
 

@@ -1,6 +1,7 @@
 """Internal API for the gateway, the only door for staff (ADR 7): sync runs (list, one, trigger)
-and the numbers (campaign tree, insights by level). Every route needs the shared service token in
-`X-Internal-Token`; the gateway decides which staff member may do what.
+and the numbers (campaign tree, insights by level), and for operators the re-sending of every
+ad's `marketing.structure_changed` (a consumer rebuilding its copy). Every route needs the shared
+service token in `X-Internal-Token`; the gateway decides which staff member may do what.
 
 A refusal staff can act on is a 422 (409 when no ad account is configured) whose `detail` is a
 sentence written for them; the gateway passes it on. Ids out of BIGINT's range, in the path or
@@ -28,6 +29,7 @@ from .reports import by_level, syncs, tree
 from .reports.by_level import InsightGranularity, InsightsReport, Level
 from .reports.syncs import RunStatus, SyncRunView
 from .reports.tree import CampaignTree
+from .structure_events import republish_all
 
 # Meta keeps insights for 37 months (about 1131 days); hourly rows are read a month at a time.
 MAX_DAY_RANGE_DAYS = 1131
@@ -41,6 +43,11 @@ class SyncRunPage(BaseModel):
 
 class SyncRunsQueued(BaseModel):
     items: list[SyncRunView]
+
+
+class Republished(BaseModel):
+    ads: int = Field(description="Ads described again.")
+    events: int = Field(description="`marketing.structure_changed` events written to the outbox.")
 
 
 class SyncRequest(BaseModel):
@@ -183,5 +190,14 @@ def router(runtime: Runtime, settings: MarketingSettings) -> APIRouter:
                 object_id=object_id,
                 account_id=account(account_id),
             )
+
+    @api.post("/structure/republish", response_model=Republished)
+    async def republish_structure() -> Republished:
+        """Send `marketing.structure_changed` for every ad of every account, as it is now.
+
+        For a consumer that rebuilds its copy; the others keep the newest per ad, so a second
+        copy changes nothing for them."""
+        done = await republish_all(runtime)
+        return Republished(ads=done.ads, events=done.events)
 
     return api

@@ -4,6 +4,10 @@ Every effective status is asked for explicitly: without it Meta leaves archived 
 objects out, and their names are what old numbers are reported under. A listing's cursor is
 the newest `updated_time` it returned, stored once the whole listing was read; the next sync asks
 only for objects updated since (one second of overlap: the upsert makes repeats harmless).
+
+A page whose objects are new or changed (name, status, effective status, parent ids) emits
+`marketing.structure_changed` with every ad they touch, in the transaction that stores the page
+(see `structure_events`); a resync that changes nothing publishes nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from crm_servicekit.runtime import Runtime
+
 from .meta.client import MarketingClient
 from .models import ad_accounts, ads, adsets, campaigns, structure_cursors
+from .structure_events import ads_touched, emit_structure
 
 EFFECTIVE_STATUSES = (
     "ACTIVE",
@@ -41,6 +48,9 @@ LEVELS: tuple[tuple[str, str, Table, tuple[str, ...]], ...] = (
     ("adset", "adsets", adsets, (*_COMMON, "campaign_id", "daily_budget", "lifetime_budget")),
     ("ad", "ads", ads, (*_COMMON, "campaign_id", "adset_id")),
 )
+# What a consumer of `marketing.structure_changed` sees of an object; other fields (budgets,
+# times) are stored without publishing anything.
+_DESCRIBING = ("name", "status", "effective_status", "campaign_id", "adset_id")
 
 
 def meta_time(value: Any) -> datetime | None:
@@ -72,12 +82,19 @@ def _record(account_id: str, item: dict[str, Any], fields: tuple[str, ...]) -> d
 
 async def sync_structure(
     client: MarketingClient,
-    sessions: async_sessionmaker[AsyncSession],
+    runtime: Runtime,
     account_id: str,
     *,
     page_size: int = 200,
+    correlation_id: str | None = None,
 ) -> dict[str, int]:
-    """Fetch what changed since the last sync; returns how many objects were stored per level."""
+    """Fetch what changed since the last sync; returns how many objects were stored per level.
+
+    New or changed objects emit `marketing.structure_changed` (with `correlation_id`, by
+    default `structure-sync-<account>`) carrying every ad they touch.
+    """
+    sessions = runtime.sessionmaker
+    correlation_id = correlation_id or f"structure-sync-{account_id}"
     account = await client.get(f"/act_{account_id}", {"fields": ACCOUNT_FIELDS})
     async with sessions() as session, session.begin():
         values = {
@@ -96,20 +113,35 @@ async def sync_structure(
         )
     counts: dict[str, int] = {}
     for level, edge, table, fields in LEVELS:
-        counts[level] = await _sync_level(client, sessions, account_id, level, edge, table, fields, page_size)
+        counts[level] = await _sync_level(
+            client, runtime, account_id, level, edge, table, fields, page_size, correlation_id
+        )
     return counts
+
+
+async def _changed(session: AsyncSession, table: Table, records: list[dict[str, Any]]) -> set[str]:
+    """Ids of the records that are new, or differ from the stored row in what consumers see.
+
+    Read (and locked) in the transaction that then upserts them."""
+    watched = [name for name in _DESCRIBING if name in table.c]
+    ids = [r["id"] for r in records]
+    query = select(table.c.id, *(table.c[n] for n in watched)).where(table.c.id.in_(ids)).with_for_update()
+    stored = {row.id: tuple(row)[1:] for row in await session.execute(query)}
+    return {r["id"] for r in records if stored.get(r["id"]) != tuple(r.get(n) for n in watched)}
 
 
 async def _sync_level(
     client: MarketingClient,
-    sessions: async_sessionmaker[AsyncSession],
+    runtime: Runtime,
     account_id: str,
     level: str,
     edge: str,
     table: Table,
     fields: tuple[str, ...],
     page_size: int,
+    correlation_id: str,
 ) -> int:
+    sessions = runtime.sessionmaker
     async with sessions() as session:
         since = await session.scalar(
             select(structure_cursors.c.updated_since).where(
@@ -127,9 +159,10 @@ async def _sync_level(
         records = [_record(account_id, item, fields) for item in page if item.get("id")]
         if not records:
             continue
-        async with sessions() as session, session.begin():
+        async with runtime.uow() as uow:
+            changed = await _changed(uow.session, table, records)
             stmt = insert(table).values(records)
-            await session.execute(
+            await uow.session.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["id"],
                     set_={
@@ -138,6 +171,9 @@ async def _sync_level(
                     },
                 )
             )
+            touched = await ads_touched(uow.session, account_id, level, changed)
+            emit_structure(uow, account_id, touched, correlation_id)
+            await uow.commit()
         stored += len(records)
         for r in records:
             if r["updated_time"] is not None and (newest is None or r["updated_time"] > newest):

@@ -203,7 +203,13 @@ class Syncer:
     async def _execute(self, state: RunState) -> None:
         run, s = state.run, self.settings
         sessions = self.runtime.sessionmaker
-        stored = await sync_structure(state.client, sessions, run.account_id, page_size=s.insights_page_size)
+        stored = await sync_structure(
+            state.client,
+            self.runtime,
+            run.account_id,
+            page_size=s.insights_page_size,
+            correlation_id=f"sync-run-{run.id}",
+        )
         log.info("structure synced", run_id=run.id, **stored)
         async with sessions() as session:
             currency = await session.scalar(
