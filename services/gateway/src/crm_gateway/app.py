@@ -35,6 +35,8 @@ from .config import GatewaySettings
 from .conversations import api as conversations_api
 from .customers import api as customers_api
 from .customers import handlers as customer_handlers
+from .dashboards import api as dashboards_api
+from .dashboards.snapshots import SnapshotStore
 from .deps import storable_input
 from .errors import install_problem_handlers
 from .knowledge import api as knowledge_api
@@ -120,6 +122,7 @@ def routers() -> list[APIRouter]:
     protected.include_router(conversations_api.router)
     protected.include_router(conversations_api.messenger_router)
     protected.include_router(marketing_api.router)
+    protected.include_router(dashboards_api.router)
     protected.include_router(knowledge_api.router)
     protected.include_router(catalog_api.router)
     protected.include_router(orders_api.router)
@@ -146,14 +149,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         runtime,
         title="V School CRM gateway",
         description="The staff API: sign-in, customers (from the cache-writer's snapshots first), "
-        "Messenger conversations (through the messenger's internal API) and Meta ad numbers "
-        "(through the marketing service's internal API).",
+        "Messenger conversations (through the messenger's internal API), Meta ad numbers "
+        "(through the marketing service's internal API) and marketing dashboards (from the "
+        "cache-writer's analytics snapshots).",
         routers=routers(),
     )
     app.state.messenger = messenger
     app.state.marketing = marketing
     app.state.ai = ai
     app.state.reads = reads
+    app.state.dashboard_snapshots = SnapshotStore(
+        settings.crm_cache_dir, max_bytes=settings.crm_dashboard_cache_max_bytes
+    )
     install_problem_handlers(app)
     # The staff API faces outside; /docs, /openapi.json and /metrics answer on INTERNAL_PORT (ADR 17).
     declare_public(app, f"{API_PREFIX}/")

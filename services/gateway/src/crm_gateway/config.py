@@ -29,6 +29,11 @@ class GatewaySettings(InternalApiSettings, RateLimitSettings):
     port: int = 8000
     # Written by the cache-writer, only read here: snapshots served before asking the database.
     crm_cache_dir: Path = Path("var/cache")
+    # A dashboard answer is `stale` when the newest analytics snapshot it used is older than this.
+    crm_dashboard_stale_after_seconds: int = Field(default=3600, ge=1)
+    # Parsed analytics snapshots kept in memory (least recently used go first), counted by the size
+    # of their files; parsed, they take about four times as much (a year of 50-ad days is ~14 MB).
+    crm_dashboard_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
     # The first admin, created at startup unless a staff user with this e-mail already exists.
     crm_admin_email: str | None = None
     crm_admin_password: SecretStr | None = None

@@ -37,6 +37,7 @@ class Permission(StrEnum):
     CONVERSATION_MANAGE = "conversation:manage"
     MARKETING_READ = "marketing:read"
     MARKETING_SYNC = "marketing:sync"
+    DASHBOARD_READ = "dashboard:read"
     KNOWLEDGE_MANAGE = "knowledge:manage"
     AUDIT_READ = "audit:read"
     STAFF_ADMIN = "staff:admin"
@@ -47,12 +48,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.MANAGER: frozenset(Permission) - {P.STAFF_ADMIN},
     Role.MARKETER: frozenset(
-        {P.CUSTOMER_READ, P.CONVERSATION_READ, P.MARKETING_READ, P.MARKETING_SYNC, P.CATALOG_WRITE}
+        {
+            P.CUSTOMER_READ,
+            P.CONVERSATION_READ,
+            P.MARKETING_READ,
+            P.MARKETING_SYNC,
+            P.DASHBOARD_READ,
+            P.CATALOG_WRITE,
+        }
     ),
     Role.AGENT: frozenset(
         {P.CUSTOMER_READ, P.CUSTOMER_WRITE, P.ORDER_WRITE, P.CONVERSATION_READ, P.CONVERSATION_REPLY}
     ),
-    Role.VIEWER: frozenset({P.CUSTOMER_READ, P.CONVERSATION_READ, P.MARKETING_READ}),
+    # Whoever sees Meta's numbers (`marketing:read`) sees the dashboards built on them.
+    Role.VIEWER: frozenset({P.CUSTOMER_READ, P.CONVERSATION_READ, P.MARKETING_READ, P.DASHBOARD_READ}),
 }
 
 
