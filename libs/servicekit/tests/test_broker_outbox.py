@@ -84,6 +84,48 @@ async def test_failing_handler_is_retried_with_backoff_then_parked_and_replayabl
     assert await list_parked(rabbitmq_url, queue) == []
 
 
+async def test_a_database_outage_does_not_spend_the_attempts_of_messages_in_flight(
+    broker: tuple[RabbitBroker, Topology], rabbitmq_url: str
+) -> None:
+    """PostgreSQL restarting for longer than the backoff must not park what was in flight."""
+    rabbit, topology = broker
+    outage_failures = 3  # more than the policy's one retry
+    calls: dict[str, int] = {"outage": 0, "bug": 0}
+    handled: list[uuid.UUID] = []
+
+    @subscribe(rabbit, topology, "contacts", ContactSeen, retry=RetryPolicy(delays=(1,)))
+    async def on_contact(event: ContactSeen) -> None:
+        kind = event.correlation_id
+        calls[kind] += 1
+        if kind == "bug":
+            raise RuntimeError("a mistake in the handler")
+        if calls[kind] <= outage_failures:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        handled.append(event.event_id)
+
+    await rabbit.connect()
+    await declare_topology(rabbit, topology)
+    await rabbit.start()
+    during_outage = contact_seen().model_copy(update={"correlation_id": "outage"})
+    broken = contact_seen().model_copy(update={"correlation_id": "bug"})
+    publisher = rabbit.publisher(exchange="crm.events", routing_key=ContactSeen.event_type)
+    for event in (during_outage, broken):
+        await publisher.publish(event.model_dump_json().encode(), message_id=str(event.event_id))
+
+    await eventually(lambda: asyncio.sleep(0, handled), timeout=15)
+    assert handled == [during_outage.event_id]
+    assert calls["outage"] == outage_failures + 1
+
+    queue = topology.queue_name("contacts")
+
+    async def parked() -> list[object]:
+        return list(await list_parked(rabbitmq_url, queue))
+
+    [message] = await eventually(parked, timeout=10)
+    assert message.message_id == str(broken.event_id)  # type: ignore[attr-defined]
+    assert calls["bug"] == 2, "an ordinary failure still parks after its one retry"
+
+
 async def test_unparseable_message_is_parked_at_once(
     broker: tuple[RabbitBroker, Topology], rabbitmq_url: str
 ) -> None:

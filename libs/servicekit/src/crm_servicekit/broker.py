@@ -6,6 +6,11 @@
 - A handler that raises is not requeued at once. `RetryMiddleware` republishes the message to
   the shared delay queue for its attempt (`crm.retry.<n>s`: a quorum queue with a TTL that
   dead-letters back to the original queue through the default exchange) and acks it.
+- A failure because the database cannot be reached (`unavailable.database_unavailable`: a
+  restart, a failover) is not the message's fault, so it does not spend the message's attempts:
+  it is retried with the same backoff (capped at the last delay) up to `OUTAGE_RETRIES` times,
+  counted apart, before its attempts count again. Without this, every message in flight when
+  PostgreSQL went away for longer than the sum of the delays was parked.
 - After the last delay, or at once for a message that can never succeed (it does not parse),
   the message is parked in `<queue>.parked` with the error in its headers, where
   `python -m crm_servicekit.parking` lists and replays it.
@@ -45,6 +50,7 @@ from crm_contracts import Event
 
 from .amqp import FailoverRabbitBroker
 from .logging import get_logger
+from .unavailable import database_unavailable
 
 log = get_logger(__name__)
 
@@ -53,6 +59,10 @@ ATTEMPT_HEADER = "x-crm-attempt"
 ERROR_HEADER = "x-crm-error"
 FAILED_AT_HEADER = "x-crm-failed-at"
 ORIGIN_HEADER = "x-crm-original-queue"
+OUTAGE_HEADER = "x-crm-outage-attempt"
+# Retries while the database is unreachable, apart from the message's own attempts: with the
+# default delays, about an hour at the last one (120 s).
+OUTAGE_RETRIES = 30
 # Redeliveries without an ack (consumer crashed mid-message) before the queue parks it itself.
 DELIVERY_LIMIT = 10
 
@@ -168,8 +178,22 @@ async def _retry_or_park(
 ) -> None:
     headers = {k: v for k, v in (msg.headers or {}).items() if not k.startswith("x-death")}
     attempt = int(headers.get(ATTEMPT_HEADER, 0))
+    outage = int(headers.get(OUTAGE_HEADER, 0))
     permanent = isinstance(exc, PermanentError | ValidationError)
     event_id = msg.message_id
+    if not permanent and outage < OUTAGE_RETRIES and database_unavailable(exc) is not None:
+        delay = policy.delays[min(outage, len(policy.delays) - 1)]
+        headers[OUTAGE_HEADER] = outage + 1
+        await _schedule(broker, queue, msg, headers, delay)
+        log.warning(
+            "message will be retried: database unavailable",
+            queue=queue,
+            event_id=event_id,
+            outage_attempt=outage + 1,
+            delay_seconds=delay,
+            error=type(exc).__name__,
+        )
+        return
     if permanent or attempt >= len(policy.delays):
         reason = "permanent" if permanent else "retries_exhausted"
         headers.update(
@@ -199,16 +223,7 @@ async def _retry_or_park(
         return
     delay = policy.delays[attempt]
     headers[ATTEMPT_HEADER] = attempt + 1
-    await broker.publish(
-        msg.body,
-        exchange=retry_exchange(delay),
-        routing_key=queue,
-        headers=headers,
-        message_id=event_id,
-        content_type=msg.content_type,
-        persist=True,
-    )
-    RETRIED.labels(queue=queue).inc()
+    await _schedule(broker, queue, msg, headers, delay)
     log.warning(
         "message will be retried",
         queue=queue,
@@ -217,6 +232,22 @@ async def _retry_or_park(
         delay_seconds=delay,
         error=type(exc).__name__,
     )
+
+
+async def _schedule(
+    broker: RabbitBroker, queue: str, msg: StreamMessage[Any], headers: dict[str, Any], delay: int
+) -> None:
+    """Send `msg` back to `queue` through the delay queue of `delay` seconds."""
+    await broker.publish(
+        msg.body,
+        exchange=retry_exchange(delay),
+        routing_key=queue,
+        headers=headers,
+        message_id=msg.message_id,
+        content_type=msg.content_type,
+        persist=True,
+    )
+    RETRIED.labels(queue=queue).inc()
 
 
 def _describe(exc: Exception) -> str:
