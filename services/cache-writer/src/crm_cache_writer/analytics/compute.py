@@ -126,9 +126,12 @@ async def _paid(session: AsyncSession, days: list[date], result: dict[date, DayF
     customers = {row.customer_id for row in became_paid}
     first: dict[str, Any] = {}
     if customers:
+        # A subquery, not the customers' ids as parameters: a year's render names
+        # more customers than one statement may carry (32,767 parameters).
+        paying = select(orders.c.customer_id).where(orders.c.paid_day.in_(days))
         earliest = (
             select(*_ORDER)
-            .where(orders.c.customer_id.in_(customers), orders.c.paid_at.is_not(None))
+            .where(orders.c.customer_id.in_(paying), orders.c.paid_at.is_not(None))
             .order_by(orders.c.customer_id, orders.c.paid_at, orders.c.order_id)
             .distinct(orders.c.customer_id)
         )
