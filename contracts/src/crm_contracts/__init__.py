@@ -1,6 +1,7 @@
 """Shared event contracts of the V School CRM: the envelope and every event model."""
 
 from .envelope import ENVELOPE_VERSION, Event, EventData
+from .events.analytics import AnalyticsRefreshRequested, AnalyticsRefreshRequestedData, RefreshReason
 from .events.attribution import AdReferral
 from .events.catalog import PackageItemRef, ProductChanged, ProductChangedData
 from .events.customers import (
@@ -71,6 +72,8 @@ __all__ = [
     "ENVELOPE_VERSION",
     "AdReferral",
     "AdStructure",
+    "AnalyticsRefreshRequested",
+    "AnalyticsRefreshRequestedData",
     "AnyEvent",
     "Attachment",
     "ChannelIdentity",
@@ -118,6 +121,7 @@ __all__ = [
     "PaymentMethod",
     "ProductChanged",
     "ProductChangedData",
+    "RefreshReason",
     "ReplyGenerated",
     "ReplyGeneratedData",
     "ReplySource",

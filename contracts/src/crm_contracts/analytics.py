@@ -231,3 +231,24 @@ def kpis(
         cost_per_lead=_ratio(figures.spend, figures.leads, CENT),
         conversion_rate=_ratio(Decimal(converted), figures.leads, RATE),
     )
+
+
+RENDER_STATE_PATH = "analytics/state.json"
+
+
+class RenderState(BaseModel):
+    """The renderer's heartbeat, `analytics/state.json`: written after every run that wrote a
+    file, and at least every `ANALYTICS_HEARTBEAT_SECONDS` while it has nothing to do, so a reader
+    tells "nothing happened" (a recent heartbeat, nothing pending) from "the cache-writer is down
+    or behind" (an old heartbeat, or days pending) from the files alone."""
+
+    schema_version: int = ANALYTICS_SCHEMA_VERSION
+    rendered_at: datetime = Field(description="When the run that wrote this heartbeat started.")
+    caught_up_at: datetime | None = Field(
+        description="When the latest run that left no day marked started: every fact the "
+        "cache-writer had stored by then is in the files. Null while it has never caught up."
+    )
+    last_event_at: datetime | None = Field(description="When the newest event the read model holds happened.")
+    days_pending: int = Field(
+        ge=0, description="Days marked and not rendered yet when the run ended (0: caught up)."
+    )

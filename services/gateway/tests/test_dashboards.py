@@ -20,12 +20,14 @@ from pydantic import BaseModel
 
 from crm_contracts.analytics import (
     ATTRIBUTIONS,
+    RENDER_STATE_PATH,
     STRUCTURE_PATH,
     SUMMARY_PATH,
     AdNode,
     AdStructureSnapshot,
     Figures,
     PeriodSnapshot,
+    RenderState,
     SummaryPeriod,
     SummarySnapshot,
     daily_path,
@@ -113,6 +115,20 @@ def write(root: Path, relative: str, model: BaseModel | bytes, *, mtime: float |
 
 def write_day(root: Path, snapshot: PeriodSnapshot, **kw: Any) -> None:
     write(root, daily_path(snapshot.since), snapshot, **kw)
+
+
+def heartbeat(
+    root: Path, *, rendered_at: datetime | None = None, caught_up_at: datetime | None = None, pending: int = 0
+) -> None:
+    """The cache-writer's heartbeat, as its renderer writes it: a fresh one unless told otherwise."""
+    rendered_at = rendered_at or datetime.now(UTC)
+    state = RenderState(
+        rendered_at=rendered_at,
+        caught_up_at=caught_up_at or rendered_at,
+        last_event_at=None,
+        days_pending=pending,
+    )
+    write(root, RENDER_STATE_PATH, state)
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +247,8 @@ async def test_summary_kpis_to_the_satang(
 ) -> None:
     generated_at = datetime.now(UTC) - timedelta(seconds=90)
     write(cache_dir, SUMMARY_PATH, summary_snapshot(generated_at))
+    rendered_at = datetime.now(UTC) - timedelta(seconds=10)
+    heartbeat(cache_dir, rendered_at=rendered_at, caught_up_at=generated_at)
 
     response = await client.get(f"{BASE}/summary", headers=auth)
     assert response.status_code == 200, response.text
@@ -289,11 +307,13 @@ async def test_summary_kpis_to_the_satang(
     assert week["cost_per_lead"] == "600.25"  # 1,800.75 / 3
     assert week["conversion_rate"] == "0.6667"  # 2 / 3 = 0.66666…
 
-    # Freshness: the summary is the snapshot used.
+    # Freshness: the summary is the snapshot used; the age counts from when the cache-writer
+    # last caught up, its heartbeat is recent and nothing waits: not stale.
     assert datetime.fromisoformat(body["generated_at"]) == generated_at
     assert datetime.fromisoformat(body["last_event_at"]) == generated_at - timedelta(seconds=30)
+    assert datetime.fromisoformat(body["rendered_at"]) == rendered_at
     assert 90 <= body["age_seconds"] < 90 + 60
-    assert body["stale"] is False
+    assert (body["stale"], body["stale_reason"]) == (False, None)
     assert body["problems"] == []
     assert int(response.headers["Age"]) == body["age_seconds"]
 
@@ -560,7 +580,7 @@ async def test_no_analytics_yet_is_zeros_and_stale(client: httpx.AsyncClient, au
         assert response.status_code == 200, route
         body = response.json()
         assert (body["generated_at"], body["last_event_at"], body["age_seconds"]) == (None, None, None)
-        assert body["stale"] is True
+        assert (body["stale"], body["stale_reason"], body["rendered_at"]) == (True, "no_heartbeat", None)
         assert body["problems"] == []
         assert "Age" not in response.headers
     summary = await get(client, auth, "/summary")
@@ -575,23 +595,44 @@ async def test_no_analytics_yet_is_zeros_and_stale(client: httpx.AsyncClient, au
     assert summary["periods"][0]["since"] == datetime.now(BANGKOK).date().isoformat()
 
 
-async def test_old_snapshots_are_stale(
+async def test_old_snapshots_with_a_recent_heartbeat_are_fresh_and_an_old_heartbeat_is_stale(
     client: httpx.AsyncClient, auth: dict[str, str], cache_dir: Path
 ) -> None:
+    """The cache-writer rewrites only days that changed: files of two hours ago are right while
+    its heartbeat says it is up and caught up. Without that, the same files are stale."""
     two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
     write(cache_dir, SUMMARY_PATH, summary_snapshot(two_hours_ago))
     write_day(cache_dir, day(date(2026, 5, 4), {"A1": fig("10.00")}, generated_at=two_hours_ago))
-    for route, params in (("/summary", {}), ("/daily", {"since": "2026-05-01", "until": "2026-05-07"})):
+    daily = ("/daily", {"since": "2026-05-01", "until": "2026-05-07"})
+    caught_up = datetime.now(UTC) - timedelta(seconds=20)
+    heartbeat(cache_dir, caught_up_at=caught_up)
+    for route, params in (("/summary", {}), daily):
         response = await client.get(BASE + route, params=params, headers=auth)
         body = response.json()
-        assert body["stale"] is True, route  # older than the default hour
-        assert 7200 <= body["age_seconds"] < 7200 + 60
+        assert (body["stale"], body["stale_reason"]) == (False, None), route
+        assert 20 <= body["age_seconds"] < 20 + 60  # since it caught up, not since the files were written
         assert response.headers["Age"] == str(body["age_seconds"])
 
-    write_day(cache_dir, day(date(2026, 5, 5), {"A1": fig("10.00")}))  # just written
-    fresh = await get(client, auth, "/daily", since="2026-05-01", until="2026-05-07")
-    assert fresh["stale"] is False
-    assert fresh["age_seconds"] < 60
+    # The heartbeat stopped three minutes ago (over the default 120 s): the cache-writer is down.
+    three_minutes_ago = datetime.now(UTC) - timedelta(minutes=3)
+    heartbeat(cache_dir, rendered_at=three_minutes_ago)
+    for route, params in (("/summary", {}), daily):
+        body = await get(client, auth, route, **params)
+        assert (body["stale"], body["stale_reason"]) == (True, "heartbeat_old"), route
+        assert 180 <= body["age_seconds"] < 180 + 60
+
+    # Running, but days wait to be rendered: the age is since it last caught up.
+    heartbeat(cache_dir, caught_up_at=caught_up - timedelta(minutes=5), pending=3)
+    body = await get(client, auth, *daily[:1], **daily[1])
+    assert (body["stale"], body["stale_reason"]) == (True, "days_pending")
+    assert 320 <= body["age_seconds"] < 320 + 60
+
+    # No heartbeat at all: the newest file used is all there is to go by.
+    (cache_dir / RENDER_STATE_PATH).unlink()
+    body = await get(client, auth, *daily[:1], **daily[1])
+    assert (body["stale"], body["stale_reason"]) == (True, "no_heartbeat")
+    assert 7200 <= body["age_seconds"] < 7200 + 60
+    assert body["totals"]["spend"] == "10.00"  # served from the files all the same
 
 
 async def test_a_changed_file_is_read_again_and_an_unchanged_one_is_not(
@@ -634,7 +675,9 @@ async def test_an_unusable_file_counts_as_missing_and_is_listed(
         {"file": "analytics/daily_2026-07-02.json", "problem": "invalid"},
         {"file": "analytics/daily_2026-07-03.json", "problem": "mismatched"},
     ]
-    assert body["stale"] is False
+    assert body["stale"] is True  # no heartbeat
+    heartbeat(cache_dir)
+    assert (await get(client, auth, "/summary", since="2026-07-01", until="2026-07-31"))["stale"] is False
 
     write(cache_dir, SUMMARY_PATH, b"[]")
     summary = await get(client, auth, "/summary")  # the periods from the day files instead

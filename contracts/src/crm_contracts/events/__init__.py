@@ -6,6 +6,7 @@
 - `catalog`, `orders`: products and their prices; orders, payments and refunds (gateway)
 - `marketing`: ad insights that a sync found new or changed (marketing)
 - `leads`: a customer's lead score and the insights from their conversation (ai)
+- `analytics`: the dashboards' hint to the cache-writer to render stale days again (gateway)
 - `attribution`: the ad referral those events carry; `union`: `AnyEvent` and `ALL_EVENTS`
 
 Events carry what their consumers need (ids, texts, amounts, times) so nobody calls back.

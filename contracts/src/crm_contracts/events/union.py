@@ -12,6 +12,7 @@ from pydantic import Field, TypeAdapter
 
 from crm_contracts.envelope import Event
 
+from .analytics import AnalyticsRefreshRequested
 from .catalog import ProductChanged
 from .customers import CustomerCreated, CustomerMerged, CustomerMergeUndone, CustomerUpdated
 from .leads import CustomerInsightsUpdated, LeadScored
@@ -48,7 +49,8 @@ AnyEvent = Annotated[
     | InsightsChanged
     | StructureChanged
     | LeadScored
-    | CustomerInsightsUpdated,
+    | CustomerInsightsUpdated
+    | AnalyticsRefreshRequested,
     Field(discriminator="type"),
 ]
 """Parse any event by its `type`."""
@@ -76,4 +78,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     StructureChanged,
     LeadScored,
     CustomerInsightsUpdated,
+    AnalyticsRefreshRequested,
 )

@@ -113,7 +113,7 @@ class Stack:
             # Services that call another's internal API find it where this stack started it.
             **{
                 f"{other.upper()}_INTERNAL_URL": self.internal_url(other)
-                for other in ("messenger", "marketing", "ai")
+                for other in ("gateway", "messenger", "marketing", "ai")
                 if other in self.ports
             },
         }

@@ -23,6 +23,7 @@ from crm_servicekit.doors import declare_public
 from crm_servicekit.logging import get_logger
 from crm_servicekit.runtime import Runtime, build_runtime, create_service_app
 
+from . import exports
 from .audit import api as audit_api
 from .auth import api as auth_api
 from .auth import service as auth_service
@@ -36,6 +37,9 @@ from .conversations import api as conversations_api
 from .customers import api as customers_api
 from .customers import handlers as customer_handlers
 from .dashboards import api as dashboards_api
+from .dashboards import integrity_api as dashboards_integrity
+from .dashboards import reconciliation_api as dashboards_reconciliation
+from .dashboards import refresh as dashboards_refresh
 from .dashboards.snapshots import SnapshotStore
 from .deps import storable_input
 from .errors import install_problem_handlers
@@ -123,6 +127,8 @@ def routers() -> list[APIRouter]:
     protected.include_router(conversations_api.messenger_router)
     protected.include_router(marketing_api.router)
     protected.include_router(dashboards_api.router)
+    protected.include_router(dashboards_integrity.router)
+    protected.include_router(dashboards_reconciliation.router)
     protected.include_router(knowledge_api.router)
     protected.include_router(catalog_api.router)
     protected.include_router(orders_api.router)
@@ -152,7 +158,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         "Messenger conversations (through the messenger's internal API), Meta ad numbers "
         "(through the marketing service's internal API) and marketing dashboards (from the "
         "cache-writer's analytics snapshots).",
-        routers=routers(),
+        # The internal API (exports for a consumer rebuilding its copy): internal port only.
+        routers=[*routers(), exports.router(runtime, settings)],
     )
     app.state.messenger = messenger
     app.state.marketing = marketing
@@ -160,6 +167,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.state.reads = reads
     app.state.dashboard_snapshots = SnapshotStore(
         settings.crm_cache_dir, max_bytes=settings.crm_dashboard_cache_max_bytes
+    )
+    # A stale dashboard answer asks the cache-writer to render its days again (a hint, no outbox).
+    app.state.dashboard_refresh = dashboards_refresh.install(
+        runtime,
+        interval_seconds=settings.crm_dashboard_refresh_interval_seconds,
+        timeout_seconds=settings.crm_dashboard_refresh_timeout_seconds,
     )
     install_problem_handlers(app)
     # The staff API faces outside; /docs, /openapi.json and /metrics answer on INTERNAL_PORT (ADR 17).

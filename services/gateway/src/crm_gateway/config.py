@@ -29,8 +29,15 @@ class GatewaySettings(InternalApiSettings, RateLimitSettings):
     port: int = 8000
     # Written by the cache-writer, only read here: snapshots served before asking the database.
     crm_cache_dir: Path = Path("var/cache")
-    # A dashboard answer is `stale` when the newest analytics snapshot it used is older than this.
-    crm_dashboard_stale_after_seconds: int = Field(default=3600, ge=1)
+    # A dashboard answer is `stale` when the cache-writer's heartbeat (analytics/state.json, written
+    # every ANALYTICS_HEARTBEAT_SECONDS = 30 s while it runs) is older than this, or missing, or
+    # says days wait to be rendered: a few heartbeats, so one slow render is no false alarm.
+    crm_dashboard_stale_after_seconds: int = Field(default=120, ge=1)
+    # A stale answer asks the cache-writer to render its days again (analytics.refresh_requested),
+    # at most once this often per process for overlapping ranges, waiting at most the timeout for
+    # the broker (the answer never waits: it is served from the files at once).
+    crm_dashboard_refresh_interval_seconds: float = Field(default=60.0, ge=0)
+    crm_dashboard_refresh_timeout_seconds: float = Field(default=2.0, gt=0)
     # Parsed analytics snapshots kept in memory (least recently used go first), counted by the size
     # of their files; parsed, they take about four times as much (a year of 50-ad days is ~14 MB).
     crm_dashboard_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)

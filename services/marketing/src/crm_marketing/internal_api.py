@@ -23,7 +23,7 @@ from crm_servicekit.internal import internal_router
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.storable import BIGINT_MAX
 
-from . import runs
+from . import exports, runs
 from .config import MarketingSettings
 from .reports import by_level, syncs, tree
 from .reports.by_level import InsightGranularity, InsightsReport, Level
@@ -200,4 +200,5 @@ def router(runtime: Runtime, settings: MarketingSettings) -> APIRouter:
         done = await republish_all(runtime)
         return Republished(ads=done.ads, events=done.events)
 
+    exports.register(api, runtime)
     return api

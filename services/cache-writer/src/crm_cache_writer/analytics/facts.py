@@ -7,25 +7,40 @@ may arrive in any order: every store is an upsert that keeps the newest knowledg
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, func, select, union
+from sqlalchemy import Table, delete, func, select, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import (
     AdReferral,
+    ChannelIdentity,
     CustomerCreatedData,
+    CustomerMergedData,
+    CustomerMergeUndoneData,
     InsightsChangedData,
     OrderCreatedData,
     OrderStatusChangedData,
     StructureChangedData,
 )
 
-from .tables import ad_days, ad_hours, ad_structure, analytics_state, dirty_days, leads, money, orders
+from .tables import (
+    ad_days,
+    ad_hours,
+    ad_structure,
+    analytics_state,
+    customer_psids,
+    customers,
+    dirty_days,
+    leads,
+    money,
+    orders,
+)
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
 
@@ -134,7 +149,9 @@ async def _upsert_newest(
 
 
 async def customer_created(session: AsyncSession, data: CustomerCreatedData) -> set[date]:
-    """A customer created from an ad touch is a lead of that ad on their creation day."""
+    """Every customer is kept (channel, first touch, PSID digests); one created from an ad touch
+    is also a lead of that ad on their creation day."""
+    await _store_customer(session, data)
     touch = data.first_touch
     if touch is None or not touch.ad_id:
         return set()
@@ -144,6 +161,70 @@ async def customer_created(session: AsyncSession, data: CustomerCreatedData) -> 
     )
     await session.execute(stmt.on_conflict_do_nothing(index_elements=[leads.c.customer_id]))
     return {day}
+
+
+async def _store_customer(session: AsyncSession, data: CustomerCreatedData) -> None:
+    first_ad, first_at = _touch(data.first_touch)
+    stmt = insert(customers).values(
+        customer_id=data.customer_id,
+        channel=data.channel,
+        created_at=data.created_at,
+        first_ad_id=first_ad,
+        first_touch_at=first_at,
+    )
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=[customers.c.customer_id]))
+    await _add_psids(session, data.customer_id, data.identities)
+
+
+def psid_digest(identity: ChannelIdentity) -> str:
+    """What the read model keeps of a PSID: equal PSIDs of one Page have equal digests."""
+    return hashlib.sha256(f"{identity.page_id or ''}:{identity.external_id}".encode()).hexdigest()
+
+
+async def _add_psids(session: AsyncSession, customer_id: str, identities: list[ChannelIdentity]) -> None:
+    rows = [
+        {"psid_digest": psid_digest(i), "customer_id": customer_id}
+        for i in identities
+        if i.channel == "messenger" and i.external_id
+    ]
+    if rows:
+        await session.execute(insert(customer_psids).values(rows).on_conflict_do_nothing())
+
+
+async def _move_psids(
+    session: AsyncSession, identities: list[ChannelIdentity], source: str, target: str
+) -> None:
+    digests = [psid_digest(i) for i in identities if i.channel == "messenger" and i.external_id]
+    if digests:
+        await session.execute(
+            delete(customer_psids).where(
+                customer_psids.c.customer_id == source, customer_psids.c.psid_digest.in_(digests)
+            )
+        )
+    await _add_psids(session, target, identities)
+
+
+async def customer_merged(session: AsyncSession, data: CustomerMergedData) -> None:
+    """The merged customer's PSIDs go to the survivor: one person is no longer two customers."""
+    await _move_psids(session, data.identities, data.merged_id, data.survivor_id)
+    await session.execute(
+        customers.update()
+        .where(customers.c.customer_id == data.merged_id)
+        .values(merged_into=data.survivor_id)
+    )
+
+
+async def customer_merge_undone(session: AsyncSession, data: CustomerMergeUndoneData) -> None:
+    await _move_psids(session, data.identities, data.survivor_id, data.restored_id)
+    await session.execute(
+        customers.update()
+        .where(customers.c.customer_id == data.restored_id, customers.c.merged_into == data.survivor_id)
+        .values(merged_into=None)
+    )
+
+
+async def customer_erased(session: AsyncSession, customer_id: str) -> None:
+    await session.execute(delete(customer_psids).where(customer_psids.c.customer_id == customer_id))
 
 
 def _touch(touch: AdReferral | None) -> tuple[str | None, datetime | None]:
@@ -247,6 +328,10 @@ async def _days_of_customer(session: AsyncSession, customer_id: str) -> set[date
         select(money.c.day).where(money.c.customer_id == customer_id),
         select(orders.c.paid_day).where(orders.c.customer_id == customer_id, orders.c.paid_day.is_not(None)),
         select(leads.c.day).where(leads.c.customer_id == customer_id),
+        # The day an order was taken: its reconciliation with Meta counts payments made later.
+        select(func.date(func.timezone("Asia/Bangkok", orders.c.created_at))).where(
+            orders.c.customer_id == customer_id, orders.c.created_at.is_not(None)
+        ),
     )
     return set((await session.execute(query)).scalars())
 

@@ -4,25 +4,37 @@ Consumers only store facts and mark days (`facts.py`); this renderer, run every 
 each replica (one at a time, by an advisory lock), writes each marked day's file, the months they
 fall in and the summary, once per run however many events marked them: a burst of 10,000
 insight facts rewrites each file once. Marks made while a run renders stay for the next run.
+
+After a run that wrote something, and at least every `analytics_heartbeat_seconds` otherwise, it
+writes the heartbeat `analytics/state.json` (`RenderState`: when it ran, when it last left nothing
+marked, how many days wait): the gateway tells an idle cache-writer from a stopped or lagging one
+by it. A dashboard that found its answer stale asks for its days again
+(`analytics.refresh_requested`, `request_refresh`): they are marked, and the next run rewrites
+them, the summary and the heartbeat.
 """
 
 from __future__ import annotations
 
+import asyncio
 import calendar
+import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, union, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_cache_writer.files import write_model
 from crm_contracts.analytics import (
+    RENDER_STATE_PATH,
     STRUCTURE_PATH,
     SUMMARY_PATH,
     AdNode,
     AdStructureSnapshot,
     PeriodSnapshot,
+    RenderState,
     SummaryPeriod,
     SummarySnapshot,
     daily_path,
@@ -32,12 +44,14 @@ from crm_servicekit.logging import get_logger
 
 from .compute import DayFigures, figures_of_days
 from .facts import BANGKOK
-from .tables import ad_structure, analytics_state, dirty_days
+from .reconcile import write_reconciliations
+from .tables import ad_days, ad_hours, ad_structure, analytics_state, dirty_days, leads, money, orders
 
 log = get_logger(__name__)
 
 RENDER_LOCK_KEY = 0x43524D10
 BATCH_DAYS = 366
+REFRESH_MAX_DAYS = 400  # a refresh request marks at most this many days, the latest of its range
 
 
 def today_in_bangkok() -> date:
@@ -45,13 +59,24 @@ def today_in_bangkok() -> date:
 
 
 class Renderer:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], cache_dir: Path) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        cache_dir: Path,
+        *,
+        heartbeat_seconds: float = 30.0,
+    ) -> None:
         self.sessionmaker = sessionmaker
         self.cache_dir = cache_dir
+        self.heartbeat_seconds = heartbeat_seconds
         self.summary_day: date | None = None  # the Bangkok day of the summary last written
+        self.heartbeat_at: float | None = None  # time.monotonic() of the last heartbeat written
+        self.caught_up_at: datetime | None = None  # the last run that left nothing marked
 
     async def render_once(self) -> int:
-        """Write what is marked; returns how many files were written (0: nothing to do)."""
+        """Write what is marked, then the heartbeat when one is due; returns how many snapshot
+        files were written (0: nothing to do, or another replica is rendering)."""
+        started = datetime.now(UTC)
         async with self.sessionmaker() as session:
             locked = await session.scalar(select(func.pg_try_advisory_xact_lock(RENDER_LOCK_KEY)))
             if not locked:
@@ -95,8 +120,29 @@ class Renderer:
                         )
                     )
                 )
+            pending = await session.scalar(select(func.count()).select_from(dirty_days)) or 0
             await session.commit()
+        if written or self._heartbeat_due():
+            await self._heartbeat(started, last_event_at, pending)
         return written
+
+    def _heartbeat_due(self) -> bool:
+        return self.heartbeat_at is None or time.monotonic() - self.heartbeat_at >= self.heartbeat_seconds
+
+    async def _heartbeat(self, started: datetime, last_event_at: datetime | None, pending: int) -> None:
+        """`analytics/state.json`, after the run's commit: what it says has happened."""
+        if pending == 0:
+            self.caught_up_at = started
+        elif self.caught_up_at is None:
+            self.caught_up_at = await _previous_caught_up_at(self.cache_dir)
+        state = RenderState(
+            rendered_at=started,
+            caught_up_at=self.caught_up_at,
+            last_event_at=last_event_at,
+            days_pending=pending,
+        )
+        await write_model(self.cache_dir, RENDER_STATE_PATH, state)
+        self.heartbeat_at = time.monotonic()
 
     async def _days(self, session: AsyncSession, days: list[date], last_event_at: datetime | None) -> int:
         figures = await figures_of_days(session, days)
@@ -106,6 +152,7 @@ class Renderer:
                 daily_path(day),
                 _period(day.isoformat(), day, day, figures[day], last_event_at),
             )
+        await write_reconciliations(session, self.cache_dir, days, last_event_at)  # Meta vs the CRM
         return len(days)
 
     async def _months(
@@ -163,6 +210,36 @@ class Renderer:
         await write_model(
             self.cache_dir, STRUCTURE_PATH, AdStructureSnapshot(generated_at=datetime.now(UTC), ads=ads)
         )
+
+
+async def _previous_caught_up_at(cache_dir: Path) -> datetime | None:
+    """What the heartbeat already on disk says (another replica, or before a restart)."""
+    try:
+        data = await asyncio.to_thread((cache_dir / RENDER_STATE_PATH).read_bytes)
+        return RenderState.model_validate_json(data).caught_up_at
+    except (OSError, ValueError):
+        return None
+
+
+async def request_refresh(session: AsyncSession, since: date, until: date) -> set[date]:
+    """Mark again the days of `since`..`until` that have facts (at most the latest
+    `REFRESH_MAX_DAYS` of them), and today, whose render rewrites the summary; a day without
+    facts has no file to correct. Runs in the consumer's unit of work; `last_event_at` is not
+    moved: a refresh request is no fact."""
+    until = min(until, today_in_bangkok())
+    since = max(since, until - timedelta(days=REFRESH_MAX_DAYS - 1))
+    with_facts = union(
+        *(
+            select(column).where(column.between(since, until))
+            for column in (ad_days.c.day, ad_hours.c.day, leads.c.day, money.c.day, orders.c.paid_day)
+        )
+    )
+    days = set((await session.execute(with_facts)).scalars()) | {today_in_bangkok()}
+    stmt = insert(dirty_days).values([{"day": d} for d in sorted(days)])
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=[dirty_days.c.day], set_={"marked_at": func.now()})
+    )
+    return days
 
 
 def _range(first: date, last: date) -> list[date]:

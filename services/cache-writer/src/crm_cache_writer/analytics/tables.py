@@ -119,3 +119,25 @@ analytics_state = Table(
     Column("last_event_at", DateTime(timezone=True)),
     Column("structure_dirty_at", DateTime(timezone=True)),
 )
+
+# Every customer (not only leads), for the integrity checks and the reconciliation: the channel
+# (Meta cannot see walk-ins or LINE), the first ad touch, and which customer a merge folded it into.
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", String(40), primary_key=True),
+    Column("channel", String(8), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("first_ad_id", String(32)),
+    Column("first_touch_at", DateTime(timezone=True)),
+    Column("merged_into", String(40)),
+)
+
+# A customer's Messenger identities as SHA-256 digests of `<page_id>:<psid>`: equal PSIDs are
+# found without keeping a PSID here. Moved to the survivor by a merge, back by its undo.
+customer_psids = Table(
+    "customer_psids",
+    metadata,
+    Column("psid_digest", String(64), primary_key=True),
+    Column("customer_id", String(40), primary_key=True, index=True),
+)

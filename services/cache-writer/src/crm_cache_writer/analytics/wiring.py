@@ -1,5 +1,6 @@
 """Analytics inside the running cache-writer: five subscribers that store facts and mark days,
-and the renderer every replica runs (one at a time) to write the snapshots."""
+one that marks days again when a dashboard found them stale (`analytics.refresh_requested`), and
+the renderer every replica runs (one at a time) to write the snapshots and the heartbeat."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_cache_writer.config import CacheWriterSettings
 from crm_contracts import (
+    AnalyticsRefreshRequested,
     CustomerCreated,
     Event,
     InsightsChanged,
@@ -21,14 +23,16 @@ from crm_servicekit.broker import subscribe
 from crm_servicekit.periodic import PeriodicTask
 from crm_servicekit.runtime import Runtime
 
-from . import facts
-from .render import Renderer
+from . import facts, integrity
+from .render import Renderer, request_refresh
 
 CONSUMER = "cache-writer.analytics"
 
 
 def install(runtime: Runtime, settings: CacheWriterSettings) -> Renderer:
-    renderer = Renderer(runtime.sessionmaker, settings.crm_cache_dir)
+    renderer = Renderer(
+        runtime.sessionmaker, settings.crm_cache_dir, heartbeat_seconds=settings.analytics_heartbeat_seconds
+    )
 
     async def apply(event: Event, store: Callable[[AsyncSession], Awaitable[set[date]]]) -> None:
         async with runtime.uow() as uow:
@@ -68,6 +72,17 @@ def install(runtime: Runtime, settings: CacheWriterSettings) -> Renderer:
         """A payment or refund (revenue on the day money moved), an order becoming paid."""
         await apply(event, lambda session: facts.order_status_changed(session, event.event_id, event.data))
 
+    @subscribe(runtime.broker, runtime.topology, "analytics-refresh", AnalyticsRefreshRequested)
+    async def on_refresh_requested(event: AnalyticsRefreshRequested) -> None:
+        """A dashboard answer was stale: render its days (the latest 400 with facts), the summary
+        and the heartbeat again."""
+        async with runtime.uow() as uow:
+            if not await uow.claim(event.event_id, CONSUMER):
+                return
+            await request_refresh(uow.session, event.data.since, event.data.until)
+            await uow.commit()
+
+    runtime.extras["analytics_integrity"] = integrity.install(runtime, settings)
     task = PeriodicTask("analytics-render", settings.analytics_render_seconds, renderer.render_once)
     runtime.on_startup.append(task.start)
     runtime.on_shutdown.append(task.stop)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
@@ -33,8 +34,26 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return problem_responses(_DESCRIBED, *statuses)
 
 
+E = TypeVar("E", bound=Callable[..., Any])
+_WITHOUT_DATABASE = "crm_answers_without_database"
+
+
+def without_database(endpoint: E) -> E:
+    """Marks a route that answers from files (the dashboards): while the database cannot be
+    reached, its caller is who their signed access token says (`service.signed_in`) and the
+    request is not counted against the rate limits, instead of a 503."""
+    setattr(endpoint, _WITHOUT_DATABASE, True)
+    return endpoint
+
+
+def answers_without_database(request: Request) -> bool:
+    """Whether the route this request matched is marked `without_database`."""
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    return bool(getattr(endpoint, _WITHOUT_DATABASE, False))
+
+
 async def current_login(
-    token: Annotated[str | None, Depends(bearer)], reads: ReadsDep, settings: SettingsDep
+    request: Request, token: Annotated[str | None, Depends(bearer)], reads: ReadsDep, settings: SettingsDep
 ) -> SignedIn:
     """The signed-in staff user and their session; 401 with `WWW-Authenticate: Bearer` otherwise.
 
@@ -42,7 +61,7 @@ async def current_login(
     is back in its pool before the route's own work starts. FastAPI runs it once per request
     however many dependencies ask for it.
     """
-    return await service.signed_in(reads, settings, token)
+    return await service.signed_in(reads, settings, token, without_database=answers_without_database(request))
 
 
 CurrentLogin = Annotated[SignedIn, Depends(current_login)]

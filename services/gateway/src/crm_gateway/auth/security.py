@@ -5,7 +5,9 @@ An access token names its staff user (`sub`) and session (`sid`), its issuer (`i
 and audience (`aud`, the staff API), and lives minutes; a token without both, or naming another
 issuer or audience, is refused even when its signature is right. Every request checks the
 session and the staff row, so a sign-out or a deactivation ends it at once. Its `role` claim
-is for display only: the role that decides is read from the database on each request.
+is for display only: the role that decides is read from the database on each request, except
+on the routes that answer from files while the database cannot be reached (the dashboards,
+`auth.api.without_database`), where the signed claims are all there is to go by.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class TokenClaims:
     staff_id: uuid.UUID
     session_id: uuid.UUID
     jti: str
+    role: str | None = None  # as signed at issue; decides only while the database is unreachable
 
 
 class InvalidToken(Exception):
@@ -103,8 +106,12 @@ def decode_token(token: str, *, secret: str, issuer: str = ISSUER, audience: str
             audience=audience,
             options={"require": ["iss", "aud", "sub", "sid", "exp", "iat", "jti"]},
         )
+        role = claims.get("role")
         return TokenClaims(
-            staff_id=uuid.UUID(claims["sub"]), session_id=uuid.UUID(claims["sid"]), jti=str(claims["jti"])
+            staff_id=uuid.UUID(claims["sub"]),
+            session_id=uuid.UUID(claims["sid"]),
+            jti=str(claims["jti"]),
+            role=role if isinstance(role, str) else None,
         )
     except (jwt.InvalidTokenError, ValueError, TypeError, AttributeError) as exc:
         raise InvalidToken(type(exc).__name__) from exc

@@ -3,12 +3,13 @@ no other service is called, no table is read). Every route needs `dashboard:read
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from crm_contracts.analytics import DEFAULT_ATTRIBUTION, Attribution, CohortWindow
+from crm_gateway.auth.api import without_database
 from crm_gateway.auth.permissions import Permission, allow
 from crm_gateway.deps import SettingsDep
 from crm_gateway.errors import problem_responses
@@ -16,6 +17,7 @@ from crm_gateway.errors import problem_responses
 from . import periods, service
 from .campaigns import campaigns_of
 from .periods import MONTH_PATTERN, Month
+from .refresh import Revalidator
 from .schemas import CampaignsOut, DailyOut, Freshness, MonthlyOut, SummaryOut
 from .snapshots import SnapshotStore
 
@@ -30,11 +32,16 @@ _DESCRIBED = {
     "parameter and `detail` says why.",
 }
 FRESHNESS = (
-    "\n\nFresh or not, the answer is 200: `generated_at` is when the newest snapshot used was "
-    "written (also the `Age` header, in seconds; no `Age` when there was none), `last_event_at` "
-    "the newest event it reflects, and `stale` is true when there was no snapshot at all or the "
-    "newest is older than `CRM_DASHBOARD_STALE_AFTER_SECONDS`. Before the cache-writer has written "
-    "any analytics every figure is zero and `stale` true. A file that is there but cannot be used "
+    "\n\nFresh or not, the answer is 200 and comes from the files at once, even while the "
+    "cache-writer or the database is down. `stale` is true when the cache-writer's heartbeat "
+    "(`rendered_at`) is missing, older than `CRM_DASHBOARD_STALE_AFTER_SECONDS` (120 s), or says "
+    "days wait to be rendered (`stale_reason`); a stale answer also asks the cache-writer to render "
+    "its days again (`analytics.refresh_requested`, at most once a minute for overlapping ranges). "
+    "`age_seconds` (and the `Age` header; none when unknown) is how old the data may be: since the "
+    "cache-writer last caught up, or without a heartbeat since `generated_at`, when the newest "
+    "snapshot used was written; `last_event_at` is the newest event it reflects. Before the "
+    "cache-writer has written any analytics every figure is zero and `stale` true. A file that is "
+    "there but cannot be used "
     "(unreadable, invalid, or of another period than its name) is logged, counted as missing and "
     "listed in `problems`.\n\nPermission: `dashboard:read`."
 )
@@ -70,8 +77,7 @@ CAMPAIGNS_HELP = (
 
 AGE_HEADER = {
     "Age": {
-        "description": "Seconds since the newest snapshot used was written (`age_seconds`); absent "
-        "when there was none.",
+        "description": "How old the data may be, in seconds (`age_seconds`); absent when unknown.",
         "schema": {"type": "integer", "minimum": 0},
     }
 }
@@ -89,6 +95,16 @@ def get_store(request: Request) -> SnapshotStore:
 
 
 StoreDep = Annotated[SnapshotStore, Depends(get_store)]
+
+
+def get_revalidator(request: Request) -> Revalidator:
+    revalidator = request.app.state.dashboard_refresh
+    if not isinstance(revalidator, Revalidator):
+        raise TypeError("app.state.dashboard_refresh is set by create_app()")
+    return revalidator
+
+
+RefreshDep = Annotated[Revalidator, Depends(get_revalidator)]
 Since = Annotated[date | None, Query(description="First Bangkok day; 29 days before `until` when left out.")]
 Until = Annotated[date | None, Query(description="Last Bangkok day, included; today when left out.")]
 AttributionQuery = Annotated[
@@ -120,15 +136,23 @@ def _aged(response: Response, answer: Freshness) -> None:
         response.headers["Age"] = str(answer.age_seconds)
 
 
+def _revalidate(refresh: Revalidator, answer: Freshness, since: date, until: date) -> None:
+    """A stale answer is served as it is; the cache-writer is asked to render its days again."""
+    if answer.stale_reason is not None:
+        refresh.request(since, until, answer.stale_reason)
+
+
 @router.get(
     "/summary",
     summary="KPIs today, yesterday, over 7 and 30 days and this month; or over a range",
     description=SUMMARY_HELP + FRESHNESS,
     responses=_responses(),
 )
+@without_database
 async def summary(
     response: Response,
     store: StoreDep,
+    refresh: RefreshDep,
     settings: SettingsDep,
     since: Annotated[
         date | None,
@@ -144,6 +168,9 @@ async def summary(
         since, until = periods.day_range(since, until, max_days=MAX_DAYS, now=ask.today)
     answer = await service.off_the_loop(service.summary_of, store, ask, since, until)
     _aged(response, answer)
+    if since is None or until is None:  # the summary's periods: the last 30 days and this month
+        since, until = min(ask.today - timedelta(days=29), ask.today.replace(day=1)), ask.today
+    _revalidate(refresh, answer, since, until)
     return answer
 
 
@@ -153,9 +180,11 @@ async def summary(
     description=DAILY_HELP + FRESHNESS,
     responses=_responses(),
 )
+@without_database
 async def daily(
     response: Response,
     store: StoreDep,
+    refresh: RefreshDep,
     settings: SettingsDep,
     since: Since = None,
     until: Until = None,
@@ -167,6 +196,7 @@ async def daily(
     first, last = periods.day_range(since, until, max_days=MAX_DAILY_DAYS, now=ask.today)
     answer = await service.off_the_loop(service.daily_of, store, ask, first, last)
     _aged(response, answer)
+    _revalidate(refresh, answer, first, last)
     return answer
 
 
@@ -176,9 +206,11 @@ async def daily(
     description=MONTHLY_HELP + FRESHNESS,
     responses=_responses(),
 )
+@without_database
 async def monthly(
     response: Response,
     store: StoreDep,
+    refresh: RefreshDep,
     settings: SettingsDep,
     since: Annotated[
         str | None,
@@ -207,6 +239,7 @@ async def monthly(
     )
     answer = await service.off_the_loop(service.monthly_of, store, ask, first, last)
     _aged(response, answer)
+    _revalidate(refresh, answer, first.first, last.last)
     return answer
 
 
@@ -216,9 +249,11 @@ async def monthly(
     description=CAMPAIGNS_HELP + FRESHNESS,
     responses=_responses(),
 )
+@without_database
 async def campaigns(
     response: Response,
     store: StoreDep,
+    refresh: RefreshDep,
     settings: SettingsDep,
     since: Since = None,
     until: Until = None,
@@ -230,4 +265,5 @@ async def campaigns(
     first, last = periods.day_range(since, until, max_days=MAX_DAYS, now=ask.today)
     answer = await service.off_the_loop(campaigns_of, store, ask, first, last)
     _aged(response, answer)
+    _revalidate(refresh, answer, first, last)
     return answer

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from crm_contracts import RefreshReason
 from crm_contracts.analytics import Attribution, CohortWindow, Kpis
 
 SummaryPeriodName = Literal["today", "yesterday", "last_7_days", "last_30_days", "month_to_date"]
@@ -56,18 +57,36 @@ class SnapshotProblemOut(BaseModel):
 
 
 class Freshness(BaseModel):
-    """How current an answer is, from the snapshot files it was made of."""
+    """How current an answer is: from the cache-writer's heartbeat (`analytics/state.json`) and the
+    snapshot files the answer was made of. A stale answer is served all the same, and a refresh of
+    its days is asked of the cache-writer."""
 
     generated_at: datetime | None = Field(
-        description="When the newest snapshot used was written; null when there was none."
+        description="When the newest snapshot used was written; null when there was none. The "
+        "cache-writer rewrites only days that changed, so an old file is normally still right."
     )
     last_event_at: datetime | None = Field(
         description="When the newest event those snapshots reflect happened; null when none does."
     )
-    age_seconds: int | None = Field(description="Seconds since `generated_at` (also the `Age` header).")
+    rendered_at: datetime | None = Field(
+        default=None,
+        description="The cache-writer's last heartbeat: when its renderer last ran (every 30 s or "
+        "so while it is up); null when there is no usable heartbeat.",
+    )
+    age_seconds: int | None = Field(
+        description="How old the data may be, in seconds (also the `Age` header): since the "
+        "cache-writer last caught up (every event it had stored by then is in the files), or, "
+        "without a heartbeat saying so, since `generated_at`; null when neither is known."
+    )
     stale: bool = Field(
-        description="True when no snapshot was found, or the newest one used is older than "
-        "`CRM_DASHBOARD_STALE_AFTER_SECONDS` (an hour by default): the cache-writer may be behind."
+        description="True when the cache-writer's heartbeat is missing or unusable, older than "
+        "`CRM_DASHBOARD_STALE_AFTER_SECONDS` (120 s by default: the cache-writer is down or stuck), "
+        "or says days are still waiting to be rendered. The figures are the files' all the same."
+    )
+    stale_reason: RefreshReason | None = Field(
+        default=None,
+        description="Why the answer is stale: `no_heartbeat`, `heartbeat_old` or `days_pending`; "
+        "null when it is not.",
     )
     problems: list[SnapshotProblemOut] = Field(
         description="Snapshot files that were there but could not be used; each counts as missing "

@@ -6,6 +6,13 @@ whose file is missing or unusable is the sum of its days instead. A day without 
 to count: zero figures. Snapshots are shared with the store's cache, so figures are only ever
 added into new `Figures`, never changed.
 
+How current an answer is comes from the cache-writer's heartbeat, `analytics/state.json`
+(`RenderState`), not from the files' own times: the renderer rewrites only the days that changed,
+so an old file is normally still right. An answer is `stale` when the heartbeat is missing or
+unusable, older than `CRM_DASHBOARD_STALE_AFTER_SECONDS` (the cache-writer is down or stuck), or
+says days are waiting to be rendered; it is served all the same, and the route asks for a refresh
+(`refresh.py`).
+
 Each answer is built in one worker thread (`asyncio.to_thread`): the file reads and the sums stay
 off the event loop.
 """
@@ -18,7 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, get_args
 
+from crm_contracts import RefreshReason
 from crm_contracts.analytics import (
+    RENDER_STATE_PATH,
     STRUCTURE_PATH,
     SUMMARY_PATH,
     ZERO,
@@ -28,6 +37,7 @@ from crm_contracts.analytics import (
     Figures,
     Kpis,
     PeriodSnapshot,
+    RenderState,
     SummarySnapshot,
     daily_path,
     kpis,
@@ -120,17 +130,39 @@ class Reading:
                 self.last_event_at = last_event_at
 
     def freshness(self, ask: Ask) -> dict[str, Any]:
-        """The `Freshness` fields of the answer."""
+        """The `Freshness` fields of the answer, from the heartbeat and the files used.
+
+        The age is how old the data may be: since the cache-writer last caught up (every fact
+        it had stored by then is in the files), or, without a heartbeat saying so, since the
+        newest file used was written."""
+        state = self.store.load(RENDER_STATE_PATH, RenderState, self.problems)
+        reason = stale_reason(state, ask)
+        current_as_of = self.generated_at
+        if state is not None and state.caught_up_at is not None:
+            current_as_of = _aware(state.caught_up_at)
         age = None
-        if self.generated_at is not None:
-            age = max(0, int((ask.now - self.generated_at).total_seconds()))
+        if current_as_of is not None:
+            age = max(0, int((ask.now - current_as_of).total_seconds()))
         return {
             "generated_at": self.generated_at,
             "last_event_at": self.last_event_at,
+            "rendered_at": _aware(state.rendered_at) if state is not None else None,
             "age_seconds": age,
-            "stale": age is None or age > ask.stale_after_seconds,
+            "stale": reason is not None,
+            "stale_reason": reason,
             "problems": [SnapshotProblemOut(file=p.file, problem=p.problem) for p in self.problems],
         }
+
+
+def stale_reason(state: RenderState | None, ask: Ask) -> RefreshReason | None:
+    """Why an answer is stale (None: it is not): no heartbeat, an old one, or days pending."""
+    if state is None:
+        return "no_heartbeat"
+    if (ask.now - _aware(state.rendered_at)).total_seconds() > ask.stale_after_seconds:
+        return "heartbeat_old"
+    if state.days_pending > 0:
+        return "days_pending"
+    return None
 
 
 def _aware(moment: datetime) -> datetime:
