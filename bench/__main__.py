@@ -5,6 +5,7 @@ uv run python -m bench webhook --rates 100,250,500,750 --seconds 10
 uv run python -m bench insights --days 365
 uv run python -m bench gateway --customers 50000 --orders 200000 --concurrency 1,4,16
 uv run python -m bench retrieval --chunks 10000 --queries 500
+uv run python -m bench dashboards --customers 50000 --orders 200000 --ads 200 --days 365
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import gateway, insights, retrieval, webhook
+from . import dashboards, gateway, insights, retrieval, webhook
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         "knowledge retrieval on 10,000 chunks (query embedding + hybrid search) vs brute-force numpy cosine",
         retrieval.add_arguments,
         retrieval.main,
+    ),
+    "dashboards": Benchmark(
+        "a year's marketing for 200 ads: full render, a 10,000-fact burst, dashboard reads vs bare FastAPI",
+        dashboards.add_arguments,
+        dashboards.main,
     ),
 }
 
