@@ -14,11 +14,11 @@ from crm_gateway.auth.permissions import Permission, allow
 from crm_gateway.deps import SettingsDep
 from crm_gateway.errors import problem_responses
 
-from . import periods, service
+from . import answers, periods, service
 from .campaigns import campaigns_of
 from .periods import MONTH_PATTERN, Month
 from .refresh import Revalidator
-from .schemas import CampaignsOut, DailyOut, Freshness, MonthlyOut, SummaryOut
+from .schemas import CampaignsOut, DailyOut, MonthlyOut, SummaryOut
 from .snapshots import SnapshotStore
 
 MAX_DAYS = 400  # a summary or campaign range
@@ -131,12 +131,7 @@ def _ask(settings: SettingsDep, attribution: Attribution, window: CohortWindow) 
     )
 
 
-def _aged(response: Response, answer: Freshness) -> None:
-    if answer.age_seconds is not None:
-        response.headers["Age"] = str(answer.age_seconds)
-
-
-def _revalidate(refresh: Revalidator, answer: Freshness, since: date, until: date) -> None:
+def _revalidate(refresh: Revalidator, answer: answers.Served, since: date, until: date) -> None:
     """A stale answer is served as it is; the cache-writer is asked to render its days again."""
     if answer.stale_reason is not None:
         refresh.request(since, until, answer.stale_reason)
@@ -147,10 +142,10 @@ def _revalidate(refresh: Revalidator, answer: Freshness, since: date, until: dat
     summary="KPIs today, yesterday, over 7 and 30 days and this month; or over a range",
     description=SUMMARY_HELP + FRESHNESS,
     responses=_responses(),
+    response_model=SummaryOut,
 )
 @without_database
 async def summary(
-    response: Response,
     store: StoreDep,
     refresh: RefreshDep,
     settings: SettingsDep,
@@ -161,17 +156,16 @@ async def summary(
     until: Annotated[date | None, Query(description="Last Bangkok day of a range, included.")] = None,
     attribution: AttributionQuery = DEFAULT_ATTRIBUTION,
     cohort_window: WindowQuery = "28d",
-) -> SummaryOut:
+) -> Response:
     """Permission: `dashboard:read`."""
     ask = _ask(settings, attribution, cohort_window)
     if since is not None or until is not None:
         since, until = periods.day_range(since, until, max_days=MAX_DAYS, now=ask.today)
-    answer = await service.off_the_loop(service.summary_of, store, ask, since, until)
-    _aged(response, answer)
+    answer = await answers.answer(store, ask, service.summary_of, since, until)
     if since is None or until is None:  # the summary's periods: the last 30 days and this month
         since, until = min(ask.today - timedelta(days=29), ask.today.replace(day=1)), ask.today
     _revalidate(refresh, answer, since, until)
-    return answer
+    return answer.response()
 
 
 @router.get(
@@ -179,10 +173,10 @@ async def summary(
     summary="A day-by-day series over a range, ready to plot",
     description=DAILY_HELP + FRESHNESS,
     responses=_responses(),
+    response_model=DailyOut,
 )
 @without_database
 async def daily(
-    response: Response,
     store: StoreDep,
     refresh: RefreshDep,
     settings: SettingsDep,
@@ -190,14 +184,13 @@ async def daily(
     until: Until = None,
     attribution: AttributionQuery = DEFAULT_ATTRIBUTION,
     cohort_window: WindowQuery = "28d",
-) -> DailyOut:
+) -> Response:
     """Permission: `dashboard:read`."""
     ask = _ask(settings, attribution, cohort_window)
     first, last = periods.day_range(since, until, max_days=MAX_DAILY_DAYS, now=ask.today)
-    answer = await service.off_the_loop(service.daily_of, store, ask, first, last)
-    _aged(response, answer)
+    answer = await answers.answer(store, ask, service.daily_of, first, last)
     _revalidate(refresh, answer, first, last)
-    return answer
+    return answer.response()
 
 
 @router.get(
@@ -205,10 +198,10 @@ async def daily(
     summary="A month-by-month series over a range",
     description=MONTHLY_HELP + FRESHNESS,
     responses=_responses(),
+    response_model=MonthlyOut,
 )
 @without_database
 async def monthly(
-    response: Response,
     store: StoreDep,
     refresh: RefreshDep,
     settings: SettingsDep,
@@ -228,7 +221,7 @@ async def monthly(
     ] = None,
     attribution: AttributionQuery = DEFAULT_ATTRIBUTION,
     cohort_window: WindowQuery = "28d",
-) -> MonthlyOut:
+) -> Response:
     """Permission: `dashboard:read`."""
     ask = _ask(settings, attribution, cohort_window)
     first, last = periods.month_range(
@@ -237,10 +230,9 @@ async def monthly(
         max_months=MAX_MONTHS,
         now=ask.today,
     )
-    answer = await service.off_the_loop(service.monthly_of, store, ask, first, last)
-    _aged(response, answer)
+    answer = await answers.answer(store, ask, service.monthly_of, first, last)
     _revalidate(refresh, answer, first.first, last.last)
-    return answer
+    return answer.response()
 
 
 @router.get(
@@ -248,10 +240,10 @@ async def monthly(
     summary="Campaigns → ad sets → ads with every KPI over a range, by spend",
     description=CAMPAIGNS_HELP + FRESHNESS,
     responses=_responses(),
+    response_model=CampaignsOut,
 )
 @without_database
 async def campaigns(
-    response: Response,
     store: StoreDep,
     refresh: RefreshDep,
     settings: SettingsDep,
@@ -259,11 +251,10 @@ async def campaigns(
     until: Until = None,
     attribution: AttributionQuery = DEFAULT_ATTRIBUTION,
     cohort_window: WindowQuery = "28d",
-) -> CampaignsOut:
+) -> Response:
     """Permission: `dashboard:read`."""
     ask = _ask(settings, attribution, cohort_window)
     first, last = periods.day_range(since, until, max_days=MAX_DAYS, now=ask.today)
-    answer = await service.off_the_loop(campaigns_of, store, ask, first, last)
-    _aged(response, answer)
+    answer = await answers.answer(store, ask, campaigns_of, first, last)
     _revalidate(refresh, answer, first, last)
-    return answer
+    return answer.response()

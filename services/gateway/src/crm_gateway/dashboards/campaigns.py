@@ -15,7 +15,6 @@ from crm_contracts.analytics import UNKNOWN, AdNode, Figures, kpis
 
 from .schemas import AdOut, AdSetOut, CampaignOut, CampaignsOut, NodeOut
 from .service import Ask, Reading, Sum, account_kpis, meta_numbers, range_sum
-from .snapshots import SnapshotStore
 
 
 @dataclass
@@ -54,9 +53,8 @@ def _campaign(campaign_id: str, group: _Group, ask: Ask) -> CampaignOut:
     )
 
 
-def campaigns_of(store: SnapshotStore, ask: Ask, since: date, until: date) -> CampaignsOut:
+def campaigns_of(reading: Reading, ask: Ask, since: date, until: date) -> CampaignsOut:
     """The tree over `since`..`until`, by spend, highest first, at every level."""
-    reading = Reading(store)
     summed: Sum = range_sum(reading, since, until, with_ads=True)
     structure = reading.structure()
     described = structure.ads if structure is not None else {}

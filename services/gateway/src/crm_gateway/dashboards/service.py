@@ -13,8 +13,9 @@ unusable, older than `CRM_DASHBOARD_STALE_AFTER_SECONDS` (the cache-writer is do
 says days are waiting to be rendered; it is served all the same, and the route asks for a refresh
 (`refresh.py`).
 
-Each answer is built in one worker thread (`asyncio.to_thread`): the file reads and the sums stay
-off the event loop.
+Each answer is made in one worker thread (`asyncio.to_thread`): the file reads and the sums stay
+off the event loop. It is made from a `Reading` that notes every file version it used, so
+`answers.py` serves it again, serialized, while those files are unchanged.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ from .schemas import (
     SummaryOut,
     SummaryPeriodName,
 )
-from .snapshots import FileProblem, SnapshotStore
+from .snapshots import FileProblem, SnapshotStore, Versions
 
 log = get_logger(__name__)
 
@@ -83,13 +84,14 @@ class Ask:
 
 @dataclass
 class Reading:
-    """The files one answer is made of: loads them and notes how current they are and which
-    could not be used."""
+    """The files one answer is made of: loads them and notes how current they are, which could
+    not be used, and (`versions`) which versions were read."""
 
     store: SnapshotStore
     generated_at: datetime | None = None
     last_event_at: datetime | None = None
     problems: list[FileProblem] = field(default_factory=list)
+    versions: Versions = field(default_factory=dict)
 
     def day(self, day: date) -> PeriodSnapshot | None:
         return self._period(daily_path(day), day.isoformat(), day, day)
@@ -98,19 +100,19 @@ class Reading:
         return self._period(monthly_path(month.name), month.name, month.first, month.last)
 
     def summary(self) -> SummarySnapshot | None:
-        snapshot = self.store.load(SUMMARY_PATH, SummarySnapshot, self.problems)
+        snapshot = self.store.load(SUMMARY_PATH, SummarySnapshot, self.problems, self.versions)
         if snapshot is not None:
             self._used(snapshot.generated_at, snapshot.last_event_at)
         return snapshot
 
     def structure(self) -> AdStructureSnapshot | None:
-        snapshot = self.store.load(STRUCTURE_PATH, AdStructureSnapshot, self.problems)
+        snapshot = self.store.load(STRUCTURE_PATH, AdStructureSnapshot, self.problems, self.versions)
         if snapshot is not None:
             self._used(snapshot.generated_at, None)
         return snapshot
 
     def _period(self, relative: str, name: str, since: date, until: date) -> PeriodSnapshot | None:
-        snapshot = self.store.load(relative, PeriodSnapshot, self.problems)
+        snapshot = self.store.load(relative, PeriodSnapshot, self.problems, self.versions)
         if snapshot is None:
             return None
         if (snapshot.period, snapshot.since, snapshot.until) != (name, since, until):
@@ -134,24 +136,38 @@ class Reading:
 
         The age is how old the data may be: since the cache-writer last caught up (every fact
         it had stored by then is in the files), or, without a heartbeat saying so, since the
-        newest file used was written."""
-        state = self.store.load(RENDER_STATE_PATH, RenderState, self.problems)
-        reason = stale_reason(state, ask)
-        current_as_of = self.generated_at
-        if state is not None and state.caught_up_at is not None:
-            current_as_of = _aware(state.caught_up_at)
-        age = None
-        if current_as_of is not None:
-            age = max(0, int((ask.now - current_as_of).total_seconds()))
-        return {
-            "generated_at": self.generated_at,
-            "last_event_at": self.last_event_at,
-            "rendered_at": _aware(state.rendered_at) if state is not None else None,
-            "age_seconds": age,
-            "stale": reason is not None,
-            "stale_reason": reason,
-            "problems": [SnapshotProblemOut(file=p.file, problem=p.problem) for p in self.problems],
-        }
+        newest file used was written. The heartbeat is read now, not noted in `versions`: an
+        answer's figures do not depend on it."""
+        problems = list(self.problems)
+        state = self.store.load(RENDER_STATE_PATH, RenderState, problems)
+        return freshness(self.generated_at, self.last_event_at, problems, state, ask)
+
+
+def freshness(
+    generated_at: datetime | None,
+    last_event_at: datetime | None,
+    problems: list[FileProblem],
+    state: RenderState | None,
+    ask: Ask,
+) -> dict[str, Any]:
+    """The `Freshness` fields of an answer made of files as new as `generated_at` and
+    `last_event_at`, with `problems`, for the heartbeat `state` at `ask.now`."""
+    reason = stale_reason(state, ask)
+    current_as_of = generated_at
+    if state is not None and state.caught_up_at is not None:
+        current_as_of = _aware(state.caught_up_at)
+    age = None
+    if current_as_of is not None:
+        age = max(0, int((ask.now - current_as_of).total_seconds()))
+    return {
+        "generated_at": generated_at,
+        "last_event_at": last_event_at,
+        "rendered_at": _aware(state.rendered_at) if state is not None else None,
+        "age_seconds": age,
+        "stale": reason is not None,
+        "stale_reason": reason,
+        "problems": [SnapshotProblemOut(file=p.file, problem=p.problem) for p in problems],
+    }
 
 
 def stale_reason(state: RenderState | None, ask: Ask) -> RefreshReason | None:
@@ -247,10 +263,9 @@ def summary_spans(today: date) -> dict[SummaryPeriodName, tuple[date, date]]:
     }
 
 
-def summary_of(store: SnapshotStore, ask: Ask, since: date | None, until: date | None) -> SummaryOut:
+def summary_of(reading: Reading, ask: Ask, since: date | None, until: date | None) -> SummaryOut:
     """`summary.json`'s periods; or, for a range, that range assembled from the files. Without a
     usable `summary.json` its periods are assembled from the files too (for today in Bangkok)."""
-    reading = Reading(store)
     periods: list[PeriodOut] = []
     if since is not None and until is not None:
         periods.append(_period_out("range", since, until, range_sum(reading, since, until), ask))
@@ -284,9 +299,8 @@ def _point(summed: Sum, ask: Ask) -> dict[str, Any]:
     }
 
 
-def daily_of(store: SnapshotStore, ask: Ask, since: date, until: date) -> DailyOut:
+def daily_of(reading: Reading, ask: Ask, since: date, until: date) -> DailyOut:
     """One point per Bangkok day of the range (zeros without a file), and the range's totals."""
-    reading = Reading(store)
     totals = Sum()
     points = []
     for day in days(since, until):
@@ -307,9 +321,8 @@ def daily_of(store: SnapshotStore, ask: Ask, since: date, until: date) -> DailyO
     )
 
 
-def monthly_of(store: SnapshotStore, ask: Ask, since: Month, until: Month) -> MonthlyOut:
+def monthly_of(reading: Reading, ask: Ask, since: Month, until: Month) -> MonthlyOut:
     """One point per Bangkok month (its file, or the sum of its days), and the range's totals."""
-    reading = Reading(store)
     totals = Sum()
     points = []
     for month in months(since, until):
