@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from crm_contracts.analytics import (
     SUMMARY_PATH,
     AdNode,
     AdStructureSnapshot,
+    Figures,
     daily_path,
     monthly_path,
 )
@@ -28,6 +30,7 @@ from crm_gateway.dashboards import answers, service
 from crm_gateway.dashboards.campaigns import campaigns_of
 from crm_gateway.dashboards.periods import Month
 from crm_gateway.dashboards.snapshots import Answer, AnswerCache, SnapshotStore
+from crm_gateway.dashboards.tally import Tally
 
 from .test_dashboards import BASE, day, fig, heartbeat, period, summary_snapshot, write, write_day
 
@@ -195,3 +198,18 @@ def test_the_answers_stay_within_their_bytes(tmp_path: Path) -> None:
     assert cache.get("big") is None  # larger than the whole cache: not kept
     store = SnapshotStore(tmp_path, max_bytes=32 * 1024 * 1024)
     assert store.answers.max_bytes + store.max_bytes == 32 * 1024 * 1024  # one budget, shared
+
+
+def test_a_tally_adds_up_as_figures_do() -> None:
+    """The hot path's sums (`Tally`) are `Figures.add`'s, Decimal for Decimal, missing keys as zero."""
+    parts = [
+        fig("10.10", hourly="9.99", leads=2, revenue="1000.00", paid=1, new=1, converted=1, clicks=7),
+        Figures(spend=Decimal("0.5"), revenue={"first": Decimal("3.125")}, paid_orders={"last_1d": 2}),
+        fig("0.00", meta_purchase_value=Decimal("15000.00"), impressions=48210),
+    ]
+    figures, tally = Figures(), Tally()
+    for part in parts:
+        figures.add(part)
+        tally.add(part)
+    assert tally.figures().model_dump() == figures.model_dump()
+    assert str(tally.spend) == str(figures.spend) == "10.60"  # the same exponent, not just the same value

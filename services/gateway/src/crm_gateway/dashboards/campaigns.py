@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from crm_contracts.analytics import UNKNOWN, AdNode, Figures, kpis
+from crm_contracts.analytics import UNKNOWN, AdNode, kpis
 
 from .schemas import AdOut, AdSetOut, CampaignOut, CampaignsOut, NodeOut
 from .service import Ask, Reading, Sum, account_kpis, meta_numbers, range_sum
+from .tally import Tally
 
 
 @dataclass
@@ -22,18 +23,18 @@ class _Group:
     """Ads added up under one id (an ad set or a campaign)."""
 
     name: str | None = None
-    figures: Figures = field(default_factory=Figures)
+    figures: Tally = field(default_factory=Tally)
     children: dict[str, _Group] = field(default_factory=dict)
-    ads: list[tuple[AdNode, Figures]] = field(default_factory=list)
+    ads: list[tuple[AdNode, Tally]] = field(default_factory=list)
 
     def named(self, name: str | None) -> _Group:
         self.name = self.name or name
         return self
 
 
-def _level(figures: Figures, ask: Ask) -> dict[str, Any]:
+def _level(figures: Tally, ask: Ask) -> dict[str, Any]:
     """A level's `kpis` and `meta`: what the ads below it are credited with."""
-    return {"kpis": kpis(figures, ask.attribution, ask.window), "meta": meta_numbers(figures)}
+    return {"kpis": kpis(figures.figures(), ask.attribution, ask.window), "meta": meta_numbers(figures)}
 
 
 def _adset(adset_id: str, group: _Group, ask: Ask) -> AdSetOut:
@@ -79,7 +80,9 @@ def campaigns_of(reading: Reading, ask: Ask, since: date, until: date) -> Campai
         campaigns=tree,
         # All of its revenue is unattributed: attributed revenue zero, ROAS none (it has no spend).
         unattributed=NodeOut(
-            kpis=kpis(unattributed, ask.attribution, ask.window, unattributed=unattributed),
+            kpis=kpis(
+                unattributed.figures(), ask.attribution, ask.window, unattributed=unattributed.figures()
+            ),
             meta=meta_numbers(unattributed),
         ),
         total=NodeOut(kpis=account_kpis(summed, ask), meta=meta_numbers(summed.total)),

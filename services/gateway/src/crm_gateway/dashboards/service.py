@@ -60,6 +60,7 @@ from .schemas import (
     SummaryPeriodName,
 )
 from .snapshots import FileProblem, SnapshotStore, Versions
+from .tally import Tally
 
 log = get_logger(__name__)
 
@@ -189,17 +190,19 @@ def _aware(moment: datetime) -> datetime:
 class Sum:
     """Figures added up: the total, what no ad explains, and (when asked for) each ad's."""
 
-    total: Figures = field(default_factory=Figures)
-    unattributed: Figures = field(default_factory=Figures)
-    ads: dict[str, Figures] = field(default_factory=dict)
+    total: Tally = field(default_factory=Tally)
+    unattributed: Tally = field(default_factory=Tally)
+    ads: dict[str, Tally] = field(default_factory=dict)
 
-    def add(self, total: Figures, unattributed: Figures, ads: Mapping[str, Figures] | None = None) -> None:
+    def add(
+        self, total: Figures | Tally, unattributed: Figures | Tally, ads: Mapping[str, Figures] | None = None
+    ) -> None:
         self.total.add(total)
         self.unattributed.add(unattributed)
         for ad_id, figures in (ads or {}).items():
             mine = self.ads.get(ad_id)
             if mine is None:
-                mine = self.ads[ad_id] = Figures()
+                mine = self.ads[ad_id] = Tally()
             mine.add(figures)
 
     def add_period(self, snapshot: PeriodSnapshot, *, with_ads: bool = False) -> None:
@@ -221,7 +224,7 @@ def range_sum(reading: Reading, since: date, until: date, *, with_ads: bool = Fa
     return summed
 
 
-def meta_numbers(figures: Figures) -> MetaNumbers:
+def meta_numbers(figures: Figures | Tally) -> MetaNumbers:
     return MetaNumbers(
         impressions=figures.impressions,
         clicks=figures.clicks,
@@ -234,7 +237,9 @@ def meta_numbers(figures: Figures) -> MetaNumbers:
 
 def account_kpis(summed: Sum, ask: Ask) -> Kpis:
     """The whole account's KPIs: ROAS on attributed revenue only."""
-    return kpis(summed.total, ask.attribution, ask.window, unattributed=summed.unattributed)
+    return kpis(
+        summed.total.figures(), ask.attribution, ask.window, unattributed=summed.unattributed.figures()
+    )
 
 
 def _period_out(name: PeriodName, since: date, until: date, summed: Sum, ask: Ask) -> PeriodOut:
