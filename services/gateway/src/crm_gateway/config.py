@@ -40,6 +40,7 @@ class GatewaySettings(InternalApiSettings, RateLimitSettings):
     crm_dashboard_refresh_timeout_seconds: float = Field(default=2.0, gt=0)
     # Parsed analytics snapshots kept in memory (least recently used go first), counted by the size
     # of their files; parsed, they take about four times as much (a year of 50-ad days is ~14 MB).
+    # A quarter of it goes to serialized dashboard answers (by their bytes), the rest to snapshots.
     crm_dashboard_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
     # The first admin, created at startup unless a staff user with this e-mail already exists.
     crm_admin_email: str | None = None
