@@ -203,7 +203,7 @@ def test_no_ingress_backend_or_open_rule_reaches_an_internal_port(production: li
     allowed_from = [
         [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}],
         [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
-        # The cache-writer's rebuild reads the gateway's and marketing's exports.
+        # The cache-writer's rebuild reads the gateway's, marketing's and the messenger's exports.
         [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "cache-writer"}}}],
     ]
     reaching_internal = []

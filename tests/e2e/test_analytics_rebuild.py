@@ -1,7 +1,7 @@
 """Issue 14's rebuild from nothing across real processes: what the live path (events) wrote
 under `analytics/` and `ads/` is written again by `python -m crm_cache_writer rebuild`, which
-empties the cache-writer's read model and files and asks the gateway and marketing for their
-facts through their internal APIs.
+empties the cache-writer's read model and files and asks the gateway, marketing and the
+messenger for their facts through their internal APIs.
 
 The dataset goes in as staff and Meta put it in: a backfill of Meta's day and hour rows through
 the gateway (marketing syncs the fake, structure too), customers who wrote to the Page from ads
@@ -52,7 +52,8 @@ ANALYTICS_EVENTS = {
 NOT_SNAPSHOTS = {"analytics/state.json", "analytics/integrity.json"}
 WHEN = ("generated_at", "last_event_at")
 PROGRESS = re.compile(
-    r"^(structure|insights \(day\)|insights \(hour\)|customers|orders|payments) ([\d,]+)/([\d,]+)$"
+    r"^(structure|insights \(day\)|insights \(hour\)|customers|orders|payments|ad referrals)"
+    r" ([\d,]+)/([\d,]+)$"
 )
 
 
@@ -90,7 +91,6 @@ def bangkok(day: Any, hour: int, minute: int = 0) -> str:
 
 
 async def make_dataset(system: System, http: httpx.AsyncClient) -> dict[str, Any]:
-    u = system.marketing.universe()
     since = system.marketing.since
     run = (
         await http.post(
@@ -110,7 +110,10 @@ async def make_dataset(system: System, http: httpx.AsyncClient) -> dict[str, Any
 
     assert (await eventually(finished, timeout=90, interval=0.2))["status"] == "succeeded"
 
-    ads = [ad.id for ad in u.ads[:3]]
+    # Ads the fake does not have (no structure: campaign `unknown`): the truth test
+    # (test_dashboards_truth.py) shares this stack and expects the CRM side of the fake's ads to be
+    # its own customer's alone, whichever module runs first.
+    ads = [f"1209990000000000{n:02d}" for n in range(1, 4)]
     psids = {"rb-1": ads[0], "rb-2": ads[1], "rb-3": ads[2], "rb-4": None}
     for psid, ad in psids.items():
         await write(system, psid, **({"referral": referral(ad)} if ad else {}))
@@ -122,6 +125,8 @@ async def make_dataset(system: System, http: httpx.AsyncClient) -> dict[str, Any
         return None
 
     customers = await eventually(all_customers, timeout=60, interval=0.3)
+    # A returning customer clicks another ad: a conversation that ad opened, not a new lead.
+    await write(system, "rb-1", referral=referral(ads[1]))
     product = await http.post(
         "/api/v1/products", json={"kind": "course", "name_th": "คอร์สราเมง", "price": "5000.00"}
     )
@@ -161,13 +166,20 @@ async def make_dataset(system: System, http: httpx.AsyncClient) -> dict[str, Any
     return {"since": since, "ads": ads}
 
 
+def counted(event: dict[str, Any]) -> bool:
+    """An event the analytics consumer stores (a contact only when an ad brought it)."""
+    if event.get("type") == "contact.seen":
+        return bool((event["data"].get("referral") or {}).get("ad_id"))
+    return event.get("type") in ANALYTICS_EVENTS
+
+
 async def settled(system: System, recorder: EventRecorder) -> None:
     """Every analytics event seen is handled by the cache-writer, nothing is left to render."""
     connection = await asyncpg.connect(libpq_database_url(system.stack.env["DATABASE_URL"]))
     try:
 
         async def done() -> bool:
-            ids = [e["event_id"] for e in recorder.events if e.get("type") in ANALYTICS_EVENTS]
+            ids = [e["event_id"] for e in recorder.events if counted(e)]
             handled = await connection.fetchval(
                 "SELECT count(*) FROM cache_writer.inbox WHERE consumer = 'cache-writer.analytics'"
                 " AND event_id = ANY($1::uuid[])",
@@ -189,6 +201,7 @@ async def rebuild(system: System) -> list[str]:
         **system.stack.service_env("cache-writer"),
         "GATEWAY_INTERNAL_URL": system.stack.internal_url("gateway"),
         "MARKETING_INTERNAL_URL": system.stack.internal_url("marketing"),
+        "MESSENGER_INTERNAL_URL": system.stack.internal_url("messenger"),
         "REBUILD_PAGE_SIZE": "2",  # several pages of everything
     }
     process = await asyncio.create_subprocess_exec(
@@ -224,6 +237,7 @@ async def test_a_rebuild_from_nothing_writes_the_files_the_events_wrote(system: 
     assert next_day.total.revenue["last_28d"] >= Decimal("6500.00")  # 4,000 (o1) + 2,500 (o2, part)
     today = PeriodSnapshot.model_validate_json(live[daily_path(datetime.now(BANGKOK).date())])
     assert today.total.leads >= 3
+    assert today.total.conversations_started >= 4
     assert "ads/structure.json" in live
     assert "analytics/summary.json" in live
 
@@ -234,7 +248,15 @@ async def test_a_rebuild_from_nothing_writes_the_files_the_events_wrote(system: 
 
     progress = [m for line in output if (m := PROGRESS.match(line))]
     sources = {m.group(1) for m in progress}
-    assert sources == {"structure", "insights (day)", "insights (hour)", "customers", "orders", "payments"}
+    assert sources == {
+        "structure",
+        "insights (day)",
+        "insights (hour)",
+        "customers",
+        "orders",
+        "payments",
+        "ad referrals",
+    }
     for source in sources:
         last = [m for m in progress if m.group(1) == source][-1]
         assert last.group(2) == last.group(3), f"{source}: every item counted ({last.group(0)})"

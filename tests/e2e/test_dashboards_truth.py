@@ -45,11 +45,12 @@ class Expected:
     spend: Decimal = Decimal("0.00")
     impressions: int = 0
     clicks: int = 0
-    conversations_started: int = 0
+    meta_conversations_started: int = 0
     meta_leads: int = 0
     purchases: int = 0
     purchase_value: Decimal = Decimal("0.00")
     leads: int = 0
+    conversations_started: int = 0
     revenue: Decimal = Decimal("0.00")
     paid_orders: int = 0
     new_paying_customers: int = 0
@@ -87,7 +88,7 @@ class World:
                 spend=f.spend,
                 impressions=f.impressions,
                 clicks=f.clicks,
-                conversations_started=f.messaging,
+                meta_conversations_started=f.messaging,
                 meta_leads=f.leads,
                 purchases=f.purchases,
                 purchase_value=f.purchase_value,
@@ -115,6 +116,7 @@ def node_mismatches(label: str, node: dict[str, Any], want: Expected) -> list[st
         "cac": half_up(want.spend, want.new_paying_customers, CENT),
         "aov": half_up(want.revenue, want.paid_orders, CENT),
         "cost_per_lead": half_up(want.spend, want.leads, CENT),
+        "cost_per_conversation": half_up(want.spend, want.conversations_started, CENT),
         "conversion_rate": half_up(want.converted_leads, want.leads, RATE),
     }
     return [
@@ -128,7 +130,7 @@ def node_mismatches(label: str, node: dict[str, Any], want: Expected) -> list[st
 META = {
     "impressions": "impressions",
     "clicks": "clicks",
-    "conversations_started": "conversations_started",
+    "meta_conversations_started": "conversations_started",
     "meta_leads": "leads",
     "purchases": "purchases",
     "purchase_value": "purchase_value",
@@ -254,7 +256,8 @@ async def world(system: System) -> World:
     world = World(u, synced, synced_hours, ad_id, lead_day, paid_day)
     # Attribution `last_28d`: the order was taken minutes after the touch. The lead paid within a
     # day of becoming one: converted, counted on the lead's day (the cohort).
-    world.crm[ad_id, lead_day] = Expected(leads=1, converted_leads=1)
+    # The customer's first message came through the ad: a conversation it opened, that day.
+    world.crm[ad_id, lead_day] = Expected(leads=1, converted_leads=1, conversations_started=1)
     world.crm[ad_id, paid_day] = world.crm.get((ad_id, paid_day), Expected()) + Expected(
         revenue=sum(PAYMENTS, Decimal("0.00")), paid_orders=1, new_paying_customers=1
     )
@@ -382,8 +385,8 @@ async def test_series_and_summaries_add_up_to_the_fakes_spend(system: System, wo
         assert _num(point["cost_per_lead"]) == half_up(Decimal(point["spend"]), point["leads"], CENT)
         if day == world.lead_day:
             assert point["leads"] >= 1
-        if day == world.paid_day:
-            assert Decimal(point["attributed_revenue"]) >= sum(PAYMENTS)
+        # Not the account's revenue on the paid day: another module's refunds made today lower
+        # it (its ad's own revenue is checked in the campaign tree above).
     assert Decimal(daily["totals"]["spend"]) == world.spend(u.start, u.end)
 
     for point in monthly["points"]:

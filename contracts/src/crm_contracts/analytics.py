@@ -82,6 +82,11 @@ class Figures(BaseModel):
     leads: int = Field(
         default=0, description="Customers created from an ad touch, on their Bangkok creation day."
     )
+    conversations_started: int = Field(
+        default=0,
+        description="Messenger conversations an ad opened (a referral naming the ad): one per "
+        "conversation, ad and Bangkok day, new customers and returning ones alike.",
+    )
     revenue: dict[Attribution, Decimal] = Field(
         default_factory=_per_attribution_money,
         description="THB received minus refunded on the period's Bangkok days, by attribution.",
@@ -108,6 +113,7 @@ class Figures(BaseModel):
             "meta_leads",
             "meta_purchases",
             "leads",
+            "conversations_started",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for key in ATTRIBUTIONS:
@@ -185,6 +191,9 @@ class Kpis(BaseModel):
     revenue: Decimal = Field(description="THB received minus refunded (for an ad: what it is credited with).")
     attributed_revenue: Decimal = Field(description="The part of `revenue` credited to ads.")
     leads: int
+    conversations_started: int = Field(
+        default=0, description="Messenger conversations ads opened, by the CRM's count (Meta's is beside it)."
+    )
     paid_orders: int
     new_paying_customers: int
     converted_leads: int
@@ -192,6 +201,9 @@ class Kpis(BaseModel):
     cac: Decimal | None = Field(description="Spend / new paying customers, THB.")
     aov: Decimal | None = Field(description="Revenue / paid orders, THB.")
     cost_per_lead: Decimal | None = Field(description="Spend / leads, THB.")
+    cost_per_conversation: Decimal | None = Field(
+        default=None, description="Spend / conversations started (the CRM's count), THB."
+    )
     conversion_rate: Decimal | None = Field(
         description="Converted leads / leads, four decimals (0.1250 = 12.5%)."
     )
@@ -222,6 +234,7 @@ def kpis(
         revenue=revenue,
         attributed_revenue=attributed,
         leads=figures.leads,
+        conversations_started=figures.conversations_started,
         paid_orders=paid,
         new_paying_customers=new,
         converted_leads=converted,
@@ -229,6 +242,7 @@ def kpis(
         cac=_ratio(figures.spend, new, CENT),
         aov=_ratio(revenue, paid, CENT),
         cost_per_lead=_ratio(figures.spend, figures.leads, CENT),
+        cost_per_conversation=_ratio(figures.spend, figures.conversations_started, CENT),
         conversion_rate=_ratio(Decimal(converted), figures.leads, RATE),
     )
 

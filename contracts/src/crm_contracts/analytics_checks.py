@@ -126,6 +126,9 @@ class CampaignReconciliation(BaseModel):
     campaign_id: str
     campaign_name: str | None = None
     meta_conversations_started: int = Field(default=0, description="Meta's, shown beside `leads`.")
+    conversations_started: int = Field(
+        default=0, description="Conversations its ads opened, by the CRM's count (beside Meta's)."
+    )
     leads: Difference = Field(
         default_factory=Difference, description="Meta's leads vs customers created from its ads."
     )
@@ -141,6 +144,7 @@ class CampaignReconciliation(BaseModel):
     def add(self, other: CampaignReconciliation) -> None:
         self.campaign_name = self.campaign_name or other.campaign_name
         self.meta_conversations_started += other.meta_conversations_started
+        self.conversations_started += other.conversations_started
         self.leads.add(other.leads)
         self.purchases.add(other.purchases)
         self.purchase_value.add(other.purchase_value)

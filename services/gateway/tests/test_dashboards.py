@@ -204,6 +204,7 @@ NOVEMBER = {
         revenue="16500.00",
         paid=3,
         new=3,
+        conversations_started=2,
         meta_conversations_started=41,
         meta_leads=2,
         meta_purchases=3,
@@ -265,6 +266,7 @@ async def test_summary_kpis_to_the_satang(
         "revenue": "16500.00",
         "attributed_revenue": "13500.00",  # 16,500 − 3,000 unattributed
         "leads": 1,
+        "conversations_started": 2,  # ads opened two conversations (Meta counted 41 of its own)
         "paid_orders": 3,
         "new_paying_customers": 3,
         "converted_leads": 0,
@@ -272,6 +274,7 @@ async def test_summary_kpis_to_the_satang(
         "cac": "166.83",  # 500.50 / 3 = 166.8333…
         "aov": "5500.00",  # 16,500 / 3 (every order, attributed or not)
         "cost_per_lead": "500.50",  # 500.50 / 1
+        "cost_per_conversation": "250.25",  # 500.50 / 2
         "conversion_rate": "0.0000",  # 0 / 1
     }
     assert today["meta"] == {
@@ -369,6 +372,7 @@ async def test_a_range_adds_whole_months_from_their_file_and_other_days_from_the
         "revenue": "4500.00",  # 1,000 + 3,000 (unattributed) + 500
         "attributed_revenue": "1500.00",  # 4,500 − 3,000
         "leads": 3,  # 1 + 2
+        "conversations_started": 0,
         "paid_orders": 3,
         "new_paying_customers": 2,
         "converted_leads": 1,
@@ -376,6 +380,7 @@ async def test_a_range_adds_whole_months_from_their_file_and_other_days_from_the
         "cac": "550.50",  # 1,100.99 / 2 = 550.495, half up
         "aov": "1500.00",  # 4,500 / 3
         "cost_per_lead": "367.00",  # 1,100.99 / 3 = 366.9966…
+        "cost_per_conversation": None,
         "conversion_rate": "0.3333",  # 1 / 3
     }
     assert only["unattributed_revenue"] == "3000.00"
@@ -511,6 +516,7 @@ async def test_the_campaign_tree_sums_ads_into_ad_sets_and_campaigns(
             "revenue": "1000.00",  # what A1 is credited with
             "attributed_revenue": "1000.00",
             "leads": 4,  # 2 + 1 + 1
+            "conversations_started": 0,
             "paid_orders": 1,
             "new_paying_customers": 1,
             "converted_leads": 1,
@@ -518,6 +524,7 @@ async def test_the_campaign_tree_sums_ads_into_ad_sets_and_campaigns(
             "cac": "450.00",  # 450 / 1
             "aov": "1000.00",
             "cost_per_lead": "112.50",  # 450 / 4
+            "cost_per_conversation": None,
             "conversion_rate": "0.2500",  # 1 / 4
         }
     assert body["unattributed"]["kpis"]["revenue"] == "2000.00"

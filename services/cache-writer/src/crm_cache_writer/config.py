@@ -20,6 +20,7 @@ class CacheWriterSettings(ServiceSettings):
     # internal APIs (the internal ports, ADR 17), with the service token `CRM_INTERNAL_TOKEN`.
     gateway_internal_url: str = "http://127.0.0.1:8100"
     marketing_internal_url: str = "http://127.0.0.1:8102"
+    messenger_internal_url: str = "http://127.0.0.1:8101"
     rebuild_page_size: int = 1000
 
 

@@ -29,6 +29,7 @@ from crm_messenger.pdpa import handlers as pdpa_handlers
 from crm_messenger.profiles import service as profiles
 from crm_messenger.tables import metadata
 from crm_messenger.webhooks import api as webhooks_api
+from crm_messenger.webhooks import exports as webhooks_exports
 from crm_messenger.webhooks.inbox import WebhookProcessor, WebhookStore
 from crm_servicekit.doors import declare_public
 from crm_servicekit.periodic import PeriodicTask
@@ -113,6 +114,7 @@ def create_app(settings: MessengerSettings | None = None) -> FastAPI:
             outbound_api.router(runtime, settings, runtime.extras["sender"]),
             webhooks_api.quarantine_router(runtime, settings),
             pdpa_api.router(runtime, settings),
+            webhooks_exports.router(runtime, settings),
         ],
     )
     # Meta's webhook is the one public route; the internal API answers on INTERNAL_PORT (ADR 17).

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts.analytics import ATTRIBUTIONS, COHORT_WINDOWS, WINDOWS, Attribution, Figures
 
-from .tables import ad_days, ad_hours, leads, money, orders
+from .tables import ad_conversations, ad_days, ad_hours, leads, money, orders
 
 
 @dataclass
@@ -84,6 +84,7 @@ async def figures_of_days(session: AsyncSession, days: list[date]) -> dict[date,
         result[row.day].ads[row.ad_id].spend_hourly += row.spend
 
     await _leads(session, days, result)
+    await _conversations(session, days, result)
     await _revenue(session, days, result)
     await _paid(session, days, result)
     return result
@@ -107,6 +108,16 @@ async def _leads(session: AsyncSession, days: list[date], result: dict[date, Day
         for window, length in COHORT_WINDOWS.items():
             if row.first_paid <= row.created_at + timedelta(days=length):
                 f.converted_leads[window] += 1
+
+
+async def _conversations(session: AsyncSession, days: list[date], result: dict[date, DayFigures]) -> None:
+    counted = (
+        select(ad_conversations.c.day, ad_conversations.c.ad_id, func.count().label("started"))
+        .where(ad_conversations.c.day.in_(days))
+        .group_by(ad_conversations.c.day, ad_conversations.c.ad_id)
+    )
+    for row in await session.execute(counted):
+        result[row.day].ads[row.ad_id].conversations_started += row.started
 
 
 async def _revenue(session: AsyncSession, days: list[date], result: dict[date, DayFigures]) -> None:

@@ -8,6 +8,7 @@ may arrive in any order: every store is an upsert that keeps the newest knowledg
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,6 +31,7 @@ from crm_contracts import (
 )
 
 from .tables import (
+    ad_conversations,
     ad_days,
     ad_hours,
     ad_structure,
@@ -161,6 +163,19 @@ async def customer_created(session: AsyncSession, data: CustomerCreatedData) -> 
     )
     await session.execute(stmt.on_conflict_do_nothing(index_elements=[leads.c.customer_id]))
     return {day}
+
+
+async def conversation_from_ad(
+    session: AsyncSession, conversation_id: uuid.UUID, ad_id: str, referred_at: datetime
+) -> set[date]:
+    """An ad opened a Messenger conversation: counted once per conversation, ad and Bangkok day
+    (a returning customer's new click counts; the same click told twice does not)."""
+    day = bangkok_day(referred_at)
+    stmt = insert(ad_conversations).values(
+        conversation_id=conversation_id, ad_id=ad_id, day=day, referred_at=referred_at
+    )
+    inserted = await session.execute(stmt.on_conflict_do_nothing().returning(ad_conversations.c.day))
+    return {day} if inserted.first() is not None else set()
 
 
 async def _store_customer(session: AsyncSession, data: CustomerCreatedData) -> None:

@@ -1,6 +1,6 @@
 """The producers' exports, as the rebuild reads them: the gateway's customers, orders and money,
-marketing's structure and insights, through their internal APIs (`/internal/v1/export/...`,
-the service token in `X-Internal-Token`), one keyset page after another.
+marketing's structure and insights, the messenger's ad referrals, through their internal APIs
+(`/internal/v1/export/...`, the service token in `X-Internal-Token`), one keyset page after another.
 
 The page shapes are this service's own copies of what the producers answer (extra fields are
 ignored); the items are the contracts' event data models, so they are stored by the same
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from types import TracebackType
 from typing import Generic, Literal, Self, TypeVar
 
@@ -43,6 +44,12 @@ class Page(BaseModel, Generic[T]):
 
 class ExportedAd(AdStructure):
     account_id: str
+
+
+class AdReferralRow(BaseModel):
+    conversation_id: uuid.UUID
+    ad_id: str
+    referred_at: datetime
 
 
 class MoneyMoved(BaseModel):
@@ -89,19 +96,21 @@ class Producer:
 
 
 class Producers:
-    """The gateway and marketing, as the rebuild asks them."""
+    """The gateway, marketing and the messenger, as the rebuild asks them."""
 
     def __init__(
         self,
         *,
         gateway_url: str,
         marketing_url: str,
+        messenger_url: str,
         token: str,
         page_size: int,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.gateway = Producer("gateway", gateway_url, token, transport)
         self.marketing = Producer("marketing", marketing_url, token, transport)
+        self.messenger = Producer("messenger", messenger_url, token, transport)
         self.page_size = page_size
 
     async def __aenter__(self) -> Self:
@@ -112,6 +121,7 @@ class Producers:
     ) -> None:
         await self.gateway.aclose()
         await self.marketing.aclose()
+        await self.messenger.aclose()
 
     def structure(self) -> AsyncIterator[Page[ExportedAd]]:
         return self.marketing.pages("/structure", Page[ExportedAd], self.page_size)
@@ -129,3 +139,6 @@ class Producers:
 
     def payments(self) -> AsyncIterator[Page[MoneyMoved]]:
         return self.gateway.pages("/payments", Page[MoneyMoved], self.page_size)
+
+    def ad_referrals(self) -> AsyncIterator[Page[AdReferralRow]]:
+        return self.messenger.pages("/ad-referrals", Page[AdReferralRow], self.page_size)

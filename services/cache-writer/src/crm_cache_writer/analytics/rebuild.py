@@ -3,7 +3,8 @@ from nothing, from what the producers hold now.
 
 1. In one transaction: every table of `tables.py` is emptied (the inbox, in `models.py`, is
    kept: an event already handled stays handled), then marketing's structure and insights and
-   the gateway's customers, orders and every payment and refund are read page by page from
+   the gateway's customers, orders and every payment and refund, and the messenger's ad
+   referrals are read page by page from
    their internal APIs (`producers.py`) and stored by the functions the subscribers use
    (`facts.py`), so whatever those store is rebuilt too; every day they touch is marked. A
    failure rolls all of it back: the read model stays as it was.
@@ -46,7 +47,7 @@ from crm_contracts.analytics import STRUCTURE_PATH, SUMMARY_PATH
 from crm_servicekit.db import create_engine, create_sessionmaker
 
 from . import facts, tables
-from .producers import ExportedAd, MoneyMoved, Page, Producers
+from .producers import AdReferralRow, ExportedAd, MoneyMoved, Page, Producers
 from .render import Renderer
 
 # Money rows rebuilt from a payment are keyed uuid5(MONEY_KEYS, payment id): stable across rebuilds.
@@ -84,6 +85,7 @@ async def rebuild(
     producers = producers or Producers(
         gateway_url=settings.gateway_internal_url,
         marketing_url=settings.marketing_internal_url,
+        messenger_url=settings.messenger_internal_url,
         token=settings.crm_internal_token.get_secret_value(),
         page_size=settings.rebuild_page_size,
     )
@@ -138,6 +140,12 @@ async def store_all(
                 done.days |= await facts.order_status_changed(session, key, moved.data)
             return len(page.items)
 
+        async def ad_referrals(page: Page[AdReferralRow]) -> int:
+            for r in page.items:
+                opened = facts.conversation_from_ad(session, r.conversation_id, r.ad_id, r.referred_at)
+                done.days |= await opened
+            return len(page.items)
+
         done.counts["structure"] = await _walk("structure", producers.structure(), structure, say)
         for granularity in ("day", "hour"):
             source = f"insights ({granularity})"
@@ -145,6 +153,7 @@ async def store_all(
         done.counts["customers"] = await _walk("customers", producers.customers(), customers, say)
         done.counts["orders"] = await _walk("orders", producers.orders(), orders, say)
         done.counts["payments"] = await _walk("payments", producers.payments(), payments, say)
+        done.counts["ad referrals"] = await _walk("ad referrals", producers.ad_referrals(), ad_referrals, say)
         await facts.mark_dirty(session, done.days, at)
     return done
 

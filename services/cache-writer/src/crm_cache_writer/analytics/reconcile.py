@@ -41,7 +41,7 @@ from crm_contracts.analytics_checks import (
 
 from .compute import credited_ad
 from .facts import bangkok_day
-from .tables import ad_days, ad_structure, customers, leads, money, orders
+from .tables import ad_conversations, ad_days, ad_structure, customers, leads, money, orders
 
 _ORDER = (
     orders.c.order_id,
@@ -99,6 +99,7 @@ async def reconcile(session: AsyncSession, days: list[date]) -> dict[date, list[
     built = _Days(days, campaigns)
     meta = await _meta(session, days, built)
     with_lead = await _crm_leads(session, days, built)
+    await _conversations(session, days, built)
     await _revenue(session, days, built)
     await _purchases(session, days, built)
     taken = select(_ORDER_DAY, orders.c.first_ad_id, orders.c.latest_ad_id).where(_ORDER_DAY.in_(days))
@@ -135,6 +136,12 @@ async def _crm_leads(session: AsyncSession, days: list[date], built: _Days) -> s
         built.row(r.day, built.campaign(r.ad_id)).leads.crm += 1
         touched.add((r.ad_id, r.day))
     return touched
+
+
+async def _conversations(session: AsyncSession, days: list[date], built: _Days) -> None:
+    opened = select(ad_conversations.c.ad_id, ad_conversations.c.day).where(ad_conversations.c.day.in_(days))
+    for r in await session.execute(opened):
+        built.row(r.day, built.campaign(r.ad_id)).conversations_started += 1
 
 
 async def _revenue(session: AsyncSession, days: list[date], built: _Days) -> None:
@@ -194,6 +201,8 @@ async def write_reconciliations(
 
 
 def _empty(row: CampaignReconciliation) -> bool:
-    return not row.meta_conversations_started and all(
-        d.is_empty() for d in (row.leads, row.purchases, row.purchase_value)
+    return (
+        not row.meta_conversations_started
+        and not row.conversations_started
+        and all(d.is_empty() for d in (row.leads, row.purchases, row.purchase_value))
     )

@@ -45,7 +45,17 @@ from crm_servicekit.logging import get_logger
 from .compute import DayFigures, figures_of_days
 from .facts import BANGKOK
 from .reconcile import write_reconciliations
-from .tables import ad_days, ad_hours, ad_structure, analytics_state, dirty_days, leads, money, orders
+from .tables import (
+    ad_conversations,
+    ad_days,
+    ad_hours,
+    ad_structure,
+    analytics_state,
+    dirty_days,
+    leads,
+    money,
+    orders,
+)
 
 log = get_logger(__name__)
 
@@ -231,7 +241,14 @@ async def request_refresh(session: AsyncSession, since: date, until: date) -> se
     with_facts = union(
         *(
             select(column).where(column.between(since, until))
-            for column in (ad_days.c.day, ad_hours.c.day, leads.c.day, money.c.day, orders.c.paid_day)
+            for column in (
+                ad_days.c.day,
+                ad_hours.c.day,
+                leads.c.day,
+                ad_conversations.c.day,
+                money.c.day,
+                orders.c.paid_day,
+            )
         )
     )
     days = set((await session.execute(with_facts)).scalars()) | {today_in_bangkok()}

@@ -73,6 +73,17 @@ leads = Table(
     Column("day", Date, nullable=False, index=True),
 )
 
+# Messenger conversations an ad opened (`contact.seen` with a referral naming an ad): one row per
+# conversation, ad and Bangkok day, however many referrals of that ad the day brought.
+ad_conversations = Table(
+    "ad_conversations",
+    metadata,
+    Column("conversation_id", UUID(as_uuid=True), primary_key=True),
+    Column("ad_id", String(32), primary_key=True),
+    Column("day", Date, primary_key=True, index=True),
+    Column("referred_at", DateTime(timezone=True), nullable=False),
+)
+
 # Orders with the attribution stamped when they were taken. Filled by order.created and by any
 # order.status_changed (whichever comes first); `paid_at` is when payments first reached the total.
 orders = Table(

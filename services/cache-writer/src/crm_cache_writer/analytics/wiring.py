@@ -1,4 +1,4 @@
-"""Analytics inside the running cache-writer: five subscribers that store facts and mark days,
+"""Analytics inside the running cache-writer: six subscribers that store facts and mark days,
 one that marks days again when a dashboard found them stale (`analytics.refresh_requested`), and
 the renderer every replica runs (one at a time) to write the snapshots and the heartbeat."""
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_cache_writer.config import CacheWriterSettings
 from crm_contracts import (
     AnalyticsRefreshRequested,
+    ContactSeen,
     CustomerCreated,
     Event,
     InsightsChanged,
@@ -61,6 +62,18 @@ def install(runtime: Runtime, settings: CacheWriterSettings) -> Renderer:
     async def on_customer_created(event: CustomerCreated) -> None:
         """A customer created from an ad touch is a lead."""
         await apply(event, lambda session: facts.customer_created(session, event.data))
+
+    @subscribe(runtime.broker, runtime.topology, "analytics-conversations", ContactSeen)
+    async def on_contact_seen(event: ContactSeen) -> None:
+        """A conversation an ad opened (a referral naming the ad); other contacts cost no query."""
+        referral = event.data.referral
+        if referral is None or not referral.ad_id:
+            return
+        ad_id, at = referral.ad_id, referral.referred_at or event.data.first_seen_at
+        await apply(
+            event,
+            lambda session: facts.conversation_from_ad(session, event.data.conversation_id, ad_id, at),
+        )
 
     @subscribe(runtime.broker, runtime.topology, "analytics-orders", OrderCreated)
     async def on_order_created(event: OrderCreated) -> None:

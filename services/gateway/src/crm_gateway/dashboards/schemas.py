@@ -20,6 +20,7 @@ KPIS_EXAMPLE: dict[str, JsonValue] = {
     "revenue": "16500.00",
     "attributed_revenue": "13500.00",
     "leads": 1,
+    "conversations_started": 3,
     "paid_orders": 3,
     "new_paying_customers": 3,
     "converted_leads": 0,
@@ -27,6 +28,7 @@ KPIS_EXAMPLE: dict[str, JsonValue] = {
     "cac": "166.83",
     "aov": "5500.00",
     "cost_per_lead": "500.50",
+    "cost_per_conversation": "166.83",
     "conversion_rate": "0.0000",
 }
 META_EXAMPLE: dict[str, JsonValue] = {
