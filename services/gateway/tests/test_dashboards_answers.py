@@ -204,6 +204,7 @@ def test_a_tally_adds_up_as_figures_do() -> None:
     """The hot path's sums (`Tally`) are `Figures.add`'s, Decimal for Decimal, missing keys as zero."""
     parts = [
         fig("10.10", hourly="9.99", leads=2, revenue="1000.00", paid=1, new=1, converted=1, clicks=7),
+        fig("0.00", conversations_started=3, meta_conversations_started=5, meta_leads=1, meta_purchases=1),
         Figures(spend=Decimal("0.5"), revenue={"first": Decimal("3.125")}, paid_orders={"last_1d": 2}),
         fig("0.00", meta_purchase_value=Decimal("15000.00"), impressions=48210),
     ]
@@ -212,4 +213,5 @@ def test_a_tally_adds_up_as_figures_do() -> None:
         figures.add(part)
         tally.add(part)
     assert tally.figures().model_dump() == figures.model_dump()
+    assert set(Tally.__slots__) == set(Figures.model_fields), "a field Figures gains is added up here too"
     assert str(tally.spend) == str(figures.spend) == "10.60"  # the same exponent, not just the same value

@@ -18,6 +18,7 @@ class Tally:
 
     __slots__ = (
         "clicks",
+        "conversations_started",
         "converted_leads",
         "impressions",
         "leads",
@@ -42,6 +43,7 @@ class Tally:
         self.meta_leads = 0
         self.meta_purchases = 0
         self.leads = 0
+        self.conversations_started = 0
         self.revenue: dict[Attribution, Decimal] = dict.fromkeys(ATTRIBUTIONS, ZERO)
         self.paid_orders: dict[Attribution, int] = dict.fromkeys(ATTRIBUTIONS, 0)
         self.new_paying_customers: dict[Attribution, int] = dict.fromkeys(ATTRIBUTIONS, 0)
@@ -58,6 +60,7 @@ class Tally:
         self.meta_leads += other.meta_leads
         self.meta_purchases += other.meta_purchases
         self.leads += other.leads
+        self.conversations_started += other.conversations_started
         revenue, paid, new = self.revenue, self.paid_orders, self.new_paying_customers
         their_revenue, their_paid, their_new = other.revenue, other.paid_orders, other.new_paying_customers
         for key in ATTRIBUTIONS:
