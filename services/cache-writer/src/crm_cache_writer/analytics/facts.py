@@ -39,6 +39,7 @@ from .tables import (
     dirty_days,
     leads,
     money,
+    order_lines,
     orders,
 )
 
@@ -264,8 +265,29 @@ async def order_created(session: AsyncSession, data: OrderCreatedData) -> set[da
             "latest_touch_at": latest_at,
         },
     )
-    # Payments that arrived first are attributed now that the order's time is known.
+    await _store_lines(session, data)
+    # Payments that arrived first are attributed (and split by product) now that the order is known.
     return await _days_of_customer(session, data.customer_id)
+
+
+async def _store_lines(session: AsyncSession, data: OrderCreatedData) -> None:
+    """The order's lines, numbered as the event lists them; an order's lines never change, so a
+    second delivery (or a rebuild's copy) finds them stored and changes nothing."""
+    rows = [
+        {
+            "order_id": data.order_id,
+            "line_no": number,
+            "product_id": line.product_id,
+            "product_name": line.product_name,
+            "product_kind": line.product_kind,
+            "quantity": line.quantity,
+            "line_total": line.line_total,
+            "ordered_at": data.created_at,
+        }
+        for number, line in enumerate(data.lines, start=1)
+    ]
+    if rows:
+        await session.execute(insert(order_lines).values(rows).on_conflict_do_nothing())
 
 
 async def order_status_changed(

@@ -90,6 +90,22 @@ orders = Table(
     Column("paid_day", Date, index=True),
 )
 
+# The lines of an order as `order.created` gave them (they never change once taken): revenue by
+# product splits each money row across them by `line_total`. `ordered_at` (the order's time)
+# picks the name a product is shown with: the one on its latest order.
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", UUID(as_uuid=True), primary_key=True),
+    Column("line_no", SmallInteger, primary_key=True),
+    Column("product_id", UUID(as_uuid=True), nullable=False),
+    Column("product_name", Text, nullable=False),
+    Column("product_kind", String(16)),
+    Column("quantity", Integer, nullable=False),
+    Column("line_total", Numeric(14, 2), nullable=False),
+    Column("ordered_at", DateTime(timezone=True), nullable=False),
+)
+
 # Every payment (+) and refund (-) on the Bangkok day the money moved; one row per event.
 money = Table(
     "money",
