@@ -359,11 +359,16 @@ async def _days_of_customer(session: AsyncSession, customer_id: str) -> set[date
 
 
 async def mark_dirty(session: AsyncSession, days: Iterable[date], at: datetime) -> None:
-    rows = [{"day": d} for d in sorted(set(days))]
+    # The statement's time, not the transaction's (`now()`): a mark must never go back in time, or
+    # a render that claimed a later mark would delete this one, made by a transaction that
+    # started before it and committed after the render read its facts (the day would stay stale).
+    rows = [{"day": d, "marked_at": func.clock_timestamp()} for d in sorted(set(days))]
     if rows:
         stmt = insert(dirty_days).values(rows)
         await session.execute(
-            stmt.on_conflict_do_update(index_elements=[dirty_days.c.day], set_={"marked_at": func.now()})
+            stmt.on_conflict_do_update(
+                index_elements=[dirty_days.c.day], set_={"marked_at": func.clock_timestamp()}
+            )
         )
     await _state(session, at)
 

@@ -251,9 +251,11 @@ async def request_refresh(session: AsyncSession, since: date, until: date) -> se
         )
     )
     days = set((await session.execute(with_facts)).scalars()) | {today_in_bangkok()}
-    stmt = insert(dirty_days).values([{"day": d} for d in sorted(days)])
+    stmt = insert(dirty_days).values([{"day": d, "marked_at": func.clock_timestamp()} for d in sorted(days)])
     await session.execute(
-        stmt.on_conflict_do_update(index_elements=[dirty_days.c.day], set_={"marked_at": func.now()})
+        stmt.on_conflict_do_update(
+            index_elements=[dirty_days.c.day], set_={"marked_at": func.clock_timestamp()}
+        )
     )
     return days
 
