@@ -39,6 +39,7 @@ from typing import Any
 import pytest
 
 from crm_cache_writer.analytics import tables
+from crm_cache_writer.analytics.compute import split
 from crm_contracts import OrderCreated, OrderLine
 from crm_contracts.analytics import (
     PRODUCTS_ALL_PATH,
@@ -193,3 +194,20 @@ async def test_the_all_time_file_is_every_day_added_up(files: Path) -> None:
     months = [period(files, monthly_path(m)) for m in ("2026-11", "2026-12")]
     for product, figures in ever.products.items():
         assert figures.revenue == sum(m.products[product].revenue for m in months if product in m.products)
+
+
+def test_the_split_is_exact_and_gives_the_left_over_satang_to_the_largest_remainders() -> None:
+    assert split(D("1000.00"), [D("2000.00"), D("1000.00")]) == [D("666.67"), D("333.33")]
+    assert split(D("100.00"), [D("1000.00")] * 3) == [D("33.34"), D("33.33"), D("33.33")]  # a tie: first
+    assert split(D("-1000.00"), [D("2000.00"), D("1000.00")]) == [D("-666.67"), D("-333.33")]
+    assert split(D("0.01"), [D("1.00"), D("3.00")]) == [D("0.00"), D("0.01")]
+    assert split(D("10.00"), [D("0.00"), D("0.00")]) == [D("5.00"), D("5.00")]  # free lines: equally
+    rng = random.Random(14)
+    for _ in range(2000):
+        weights = [D(rng.randint(0, 10**9)) / 100 for _ in range(rng.randint(1, 6))]
+        amount = D(rng.randint(-(10**12), 10**12)) / 100
+        shares = split(amount, weights)
+        assert sum(shares) == amount
+        if any(weights):  # every share within a satang of its exact proportion
+            whole = sum(weights)
+            assert all(abs(s - amount * w / whole) < D("0.01") for s, w in zip(shares, weights, strict=True))

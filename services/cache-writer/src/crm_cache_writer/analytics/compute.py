@@ -9,7 +9,9 @@ Revenue by product (`products`) needs no attribution: each money row is split ac
 order's lines in proportion to their totals, in whole satang, the satang left over going one each
 to the lines with the largest remainders (then by line number), so a day's products add up to its
 revenue exactly; money of an order whose lines are not known goes to `unknown`. Paid orders and
-units count on the day the order became paid. The split is done by PostgreSQL, exact in numeric.
+units count on the day the order became paid. The split is exact (integer satang, `split`).
+The renderer keeps each rendered day's products (`product_days`): a month and all of time are
+their sum (`products_between`), so only the days marked are split again.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, select
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts.analytics import (
@@ -30,12 +33,13 @@ from crm_contracts.analytics import (
     COHORT_WINDOWS,
     UNKNOWN_PRODUCT,
     WINDOWS,
+    ZERO,
     Attribution,
     Figures,
     ProductFigures,
 )
 
-from .tables import ad_days, ad_hours, leads, money, order_lines, orders
+from .tables import ad_days, ad_hours, leads, money, order_lines, orders, product_days
 
 
 @dataclass
@@ -97,7 +101,11 @@ _ORDER = (
 )
 
 
-async def figures_of_days(session: AsyncSession, days: list[date]) -> dict[date, DayFigures]:
+async def figures_of_days(
+    session: AsyncSession, days: list[date], *, products: bool = True
+) -> dict[date, DayFigures]:
+    """The figures of each of `days`; revenue by product only when `products` (a month's and all
+    of time's come from the days' products the renderer kept: `products_between`)."""
     result: dict[date, DayFigures] = {d: DayFigures() for d in days}
     if not days:
         return result
@@ -121,7 +129,8 @@ async def figures_of_days(session: AsyncSession, days: list[date]) -> dict[date,
     await _leads(session, days, result)
     await _revenue(session, days, result)
     await _paid(session, days, result)
-    await _products(session, days, result)
+    if products:
+        await _products(session, days, result)
     return result
 
 
@@ -181,15 +190,27 @@ async def _paid(session: AsyncSession, days: list[date], result: dict[date, DayF
                 credited.new_paying_customers[attribution] += 1
 
 
-def _satang(amount: Any) -> Decimal:
-    return (Decimal(amount or 0) / 100).quantize(CENT)
+def split(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """`amount` shared in proportion to `weights` (all zero: equally), in whole satang: each
+    share's whole satang, then the satang left over one each to the largest remainders, the
+    earlier weight first on a tie. The shares add up to `amount` exactly; a negative amount is
+    split as its opposite (a refund of a payment takes back the same shares)."""
+    if len(weights) == 1:
+        return [amount]
+    cents = [int(w * 100) for w in weights] if any(weights) else [1] * len(weights)  # integers: exact
+    satang = int(abs(amount) * 100)
+    whole = sum(cents)
+    base = [satang * c // whole for c in cents]
+    rests = [satang * c % whole for c in cents]
+    for i in sorted(range(len(cents)), key=lambda i: (-rests[i], i))[: satang - sum(base)]:
+        base[i] += 1
+    sign = -1 if amount < 0 else 1
+    return [(Decimal(sign * b) / 100).quantize(CENT) for b in base]
 
 
-def _shares(days: list[date] | None) -> Select[Any]:
-    """Every money row split across its order's lines, in satang, summed per day (when `days`
-    are given) and product: (day, product_id, product_name, product_kind, revenue, refunds,
-    named_at). Lines weigh their `line_total`; all-free lines weigh one each."""
-    joined = select(
+async def _products(session: AsyncSession, days: list[date], result: dict[date, DayFigures]) -> None:
+    """Revenue, refunds, paid orders and units by product on `days`."""
+    shares = select(
         money.c.event_id,
         money.c.day,
         money.c.amount,
@@ -199,103 +220,116 @@ def _shares(days: list[date] | None) -> Select[Any]:
         order_lines.c.product_kind,
         order_lines.c.ordered_at,
         order_lines.c.line_total,
-        func.sum(order_lines.c.line_total).over(partition_by=money.c.event_id).label("whole"),
-        func.count().over(partition_by=money.c.event_id).label("lines"),
     ).join_from(money, order_lines, order_lines.c.order_id == money.c.order_id)
-    if days is not None:
-        joined = joined.where(money.c.day.in_(days))
-    j = joined.subquery("j")
-    weight = case((j.c.whole > 0, j.c.line_total), else_=1)
-    whole = case((j.c.whole > 0, j.c.whole), else_=j.c.lines)
-    cents = func.abs(j.c.amount) * 100
-    f = select(
-        j,
-        func.div(cents * weight, whole).label("base"),
-        func.mod(cents * weight, whole).label("rest"),
-        cents.label("cents"),
-    ).subquery("f")
-    r = select(
-        f,
-        (f.c.cents - func.sum(f.c.base).over(partition_by=f.c.event_id)).label("left"),
-        func.row_number()
-        .over(partition_by=f.c.event_id, order_by=(f.c.rest.desc(), f.c.line_no))
-        .label("place"),
-    ).subquery("r")
-    share = r.c.base + case((r.c.place <= r.c.left, 1), else_=0)
-    keys = [r.c.product_id, r.c.product_name, r.c.product_kind]
-    if days is not None:
-        keys.insert(0, r.c.day)
-    return select(
-        *keys,
-        func.sum(share * func.sign(r.c.amount)).label("revenue"),
-        func.sum(case((r.c.amount < 0, share), else_=0)).label("refunds"),
-        func.max(r.c.ordered_at).label("named_at"),
-    ).group_by(*keys)
+    of_money: dict[Any, list[Any]] = defaultdict(list)
+    for row in await session.execute(shares.where(money.c.day.in_(days))):
+        of_money[row.event_id].append(row)
+    for lines in of_money.values():
+        lines.sort(key=lambda line: line.line_no)
+        day = result[lines[0].day]
+        for line, share in zip(lines, split(lines[0].amount, [x.line_total for x in lines]), strict=True):
+            product = str(line.product_id)
+            figures = day.products[product]
+            figures.revenue += share
+            figures.refunds -= min(share, ZERO)
+            day.name(product, line.product_name, line.product_kind, line.ordered_at)
 
-
-def _lineless(days: list[date] | None) -> Select[Any]:
-    """Money of orders whose lines are not known: (day,) revenue, refunds in THB."""
     no_lines = ~exists().where(order_lines.c.order_id == money.c.order_id)
-    keys = [money.c.day] if days is not None else []
-    query = select(
-        *keys,
-        func.sum(money.c.amount).label("revenue"),
-        func.sum(case((money.c.amount < 0, -money.c.amount), else_=0)).label("refunds"),
-    ).where(no_lines)
-    if days is not None:
-        query = query.where(money.c.day.in_(days))
-    return query.group_by(*keys)
+    lineless = (
+        select(
+            money.c.day,
+            func.sum(money.c.amount).label("revenue"),
+            func.sum(func.least(money.c.amount, 0)).label("refunded"),
+        )
+        .where(money.c.day.in_(days), no_lines)
+        .group_by(money.c.day)
+    )
+    for row in await session.execute(lineless):
+        figures = result[row.day].products[UNKNOWN_PRODUCT]
+        figures.revenue += row.revenue
+        figures.refunds -= Decimal(row.refunded).quantize(CENT)
 
-
-def _sold(days: list[date] | None) -> Select[Any]:
-    """Orders that became paid, per (day and) product: paid orders, units; product null when the
-    order's lines are not known."""
-    keys: list[Any] = [order_lines.c.product_id, order_lines.c.product_name, order_lines.c.product_kind]
-    if days is not None:
-        keys.insert(0, orders.c.paid_day.label("day"))
-    query = select(
-        *keys,
-        func.count(orders.c.order_id.distinct()).label("paid_orders"),
-        func.coalesce(func.sum(order_lines.c.quantity), 0).label("units"),
-        func.max(order_lines.c.ordered_at).label("named_at"),
-    ).join_from(orders, order_lines, order_lines.c.order_id == orders.c.order_id, isouter=True)
-    paid = orders.c.paid_day.in_(days) if days is not None else orders.c.paid_day.is_not(None)
-    return query.where(paid).group_by(*keys)
-
-
-async def _fill(session: AsyncSession, days: list[date] | None, of: Any) -> None:
-    """Revenue, refunds, paid orders and units by product into `of(row)`'s DayFigures."""
-    for row in await session.execute(_shares(days)):
-        into: DayFigures = of(row)
-        product = str(row.product_id)
-        figures = into.products[product]
-        figures.revenue += _satang(row.revenue)
-        figures.refunds += _satang(row.refunds)
-        into.name(product, row.product_name, row.product_kind, row.named_at)
-    for row in await session.execute(_lineless(days)):
-        if row.revenue is None:  # all of time without any such money: one row of nulls
-            continue
-        figures = of(row).products[UNKNOWN_PRODUCT]
-        figures.revenue += Decimal(row.revenue).quantize(CENT)
-        figures.refunds += Decimal(row.refunds).quantize(CENT)
-    for row in await session.execute(_sold(days)):
-        into = of(row)
+    sold = (
+        select(
+            orders.c.paid_day,
+            order_lines.c.product_id,
+            order_lines.c.product_name,
+            order_lines.c.product_kind,
+            func.count(orders.c.order_id.distinct()).label("paid_orders"),
+            func.coalesce(func.sum(order_lines.c.quantity), 0).label("units"),
+            func.max(order_lines.c.ordered_at).label("named_at"),
+        )
+        .join_from(orders, order_lines, order_lines.c.order_id == orders.c.order_id, isouter=True)
+        .where(orders.c.paid_day.in_(days))
+        .group_by(
+            orders.c.paid_day,
+            order_lines.c.product_id,
+            order_lines.c.product_name,
+            order_lines.c.product_kind,
+        )
+    )
+    for row in await session.execute(sold):
+        day = result[row.paid_day]
         product = str(row.product_id) if row.product_id is not None else UNKNOWN_PRODUCT
-        figures = into.products[product]
+        figures = day.products[product]
         figures.paid_orders += row.paid_orders
         figures.units += row.units
         if row.product_id is not None:
-            into.name(product, row.product_name, row.product_kind, row.named_at)
+            day.name(product, row.product_name, row.product_kind, row.named_at)
 
 
-async def _products(session: AsyncSession, days: list[date], result: dict[date, DayFigures]) -> None:
-    await _fill(session, days, lambda row: result[row.day])
+async def remember_days(session: AsyncSession, figures: dict[date, DayFigures]) -> None:
+    """Keep the products' figures of the days just rendered (`product_days`): all of time is
+    their sum, without splitting every payment there ever was again."""
+    await session.execute(delete(product_days).where(product_days.c.day.in_(list(figures))))
+    rows = [
+        {
+            "day": day,
+            "product_id": product,
+            "name": f.name,
+            "kind": f.kind,
+            "named_at": of_day.named_at.get(product),
+            "revenue": f.revenue,
+            "refunds": f.refunds,
+            "paid_orders": f.paid_orders,
+            "units": f.units,
+        }
+        for day, of_day in figures.items()
+        for product, f in of_day.products.items()
+    ]
+    for start in range(0, len(rows), 1000):  # a statement's parameters are limited
+        await session.execute(insert(product_days).values(rows[start : start + 1000]))
 
 
-async def products_of_all_time(session: AsyncSession) -> DayFigures:
-    """Every product's figures over every day there is (`products/__all__.json`)."""
+async def products_between(session: AsyncSession, since: date | None, until: date | None) -> DayFigures:
+    """Every product's figures from `since` to `until` (None: all of time), the sum of the days
+    the renderer kept (`remember_days`); the name of the latest order counted wins."""
     everything = DayFigures()
-    await _fill(session, None, lambda row: everything)
+    within = [product_days.c.day >= since] if since is not None else []
+    within += [product_days.c.day <= until] if until is not None else []
+    sums = (
+        select(
+            product_days.c.product_id,
+            func.sum(product_days.c.revenue).label("revenue"),
+            func.sum(product_days.c.refunds).label("refunds"),
+            func.sum(product_days.c.paid_orders).label("paid_orders"),
+            func.sum(product_days.c.units).label("units"),
+        )
+        .where(*within)
+        .group_by(product_days.c.product_id)
+    )
+    for row in await session.execute(sums):
+        figures = everything.products[row.product_id]
+        figures.revenue, figures.refunds = row.revenue, row.refunds
+        figures.paid_orders, figures.units = int(row.paid_orders), int(row.units)
+    names = (
+        select(product_days.c.product_id, product_days.c.name, product_days.c.kind, product_days.c.named_at)
+        .where(product_days.c.named_at.is_not(None), *within)
+        .order_by(product_days.c.product_id, product_days.c.named_at.desc(), product_days.c.day.desc())
+        .distinct(product_days.c.product_id)
+    )
+    for row in await session.execute(names):
+        everything.name(row.product_id, row.name, row.kind, row.named_at)
     return everything
 
 

@@ -45,7 +45,7 @@ from crm_contracts.analytics import (
 )
 from crm_servicekit.logging import get_logger
 
-from .compute import DayFigures, figures_of_days, products_of_all_time, sum_days
+from .compute import DayFigures, figures_of_days, products_between, remember_days, sum_days
 from .facts import BANGKOK
 from .reconcile import write_reconciliations
 from .tables import ad_days, ad_hours, ad_structure, analytics_state, dirty_days, leads, money, orders
@@ -152,6 +152,7 @@ class Renderer:
 
     async def _days(self, session: AsyncSession, days: list[date], last_event_at: datetime | None) -> int:
         figures = await figures_of_days(session, days)
+        await remember_days(session, figures)  # all of time is the sum of the days' products
         for day in days:
             await write_model(
                 self.cache_dir,
@@ -167,7 +168,8 @@ class Renderer:
         for year, month in sorted(months):
             first = date(year, month, 1)
             last = date(year, month, calendar.monthrange(year, month)[1])
-            summed = sum_days((await figures_of_days(session, _range(first, last))).values())
+            summed = sum_days((await figures_of_days(session, _range(first, last), products=False)).values())
+            summed.add_products(await products_between(session, first, last))  # the days' just kept
             await write_model(
                 self.cache_dir,
                 monthly_path(f"{year:04d}-{month:02d}"),
@@ -178,7 +180,7 @@ class Renderer:
     async def _summary(self, session: AsyncSession, today: date, last_event_at: datetime | None) -> None:
         month_start = today.replace(day=1)
         earliest = min(today - timedelta(days=29), month_start)
-        figures = await figures_of_days(session, _range(earliest, today))
+        figures = await figures_of_days(session, _range(earliest, today), products=False)
         spans = {
             "today": (today, today),
             "yesterday": (today - timedelta(days=1), today - timedelta(days=1)),
@@ -202,7 +204,7 @@ class Renderer:
 
     async def _products(self, session: AsyncSession, last_event_at: datetime | None) -> None:
         """Every product's figures of all time, written with the summary."""
-        everything = await products_of_all_time(session)
+        everything = await products_between(session, None, None)
         snapshot = ProductsSnapshot(
             generated_at=datetime.now(UTC),
             last_event_at=last_event_at,

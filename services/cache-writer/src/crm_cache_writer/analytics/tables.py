@@ -118,6 +118,23 @@ money = Table(
     Column("day", Date, nullable=False, index=True),
 )
 
+# What the renderer wrote of each day's products (render output, not facts): all of time is the sum
+# of the days, so `products/__all__.json` does not split every payment there ever was again. A
+# day's rows are replaced whenever it is rendered; a rebuild empties them and renders every day.
+product_days = Table(
+    "product_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("product_id", String(36), primary_key=True),  # a product's id, or `unknown`
+    Column("name", Text),
+    Column("kind", String(16)),
+    Column("named_at", DateTime(timezone=True)),  # when the order the name was taken from was taken
+    Column("revenue", Numeric(14, 2), nullable=False),
+    Column("refunds", Numeric(14, 2), nullable=False),
+    Column("paid_orders", Integer, nullable=False),
+    Column("units", Integer, nullable=False),
+)
+
 # Days whose snapshot must be written again; a burst of events marks a day once, and the
 # renderer writes it once (coalescing). `marked_at` lets a render keep marks made meanwhile.
 dirty_days = Table(

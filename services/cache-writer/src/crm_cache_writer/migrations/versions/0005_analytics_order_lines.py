@@ -1,4 +1,4 @@
-"""analytics order lines (revenue by product)
+"""analytics order lines and product days (revenue by product)
 
 Revision ID: 0005
 Revises: 0004
@@ -29,7 +29,21 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('order_id', 'line_no', name=op.f('pk_order_lines')),
     schema='cache_writer'
     )
+    op.create_table('product_days',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('product_id', sa.String(length=36), nullable=False),
+    sa.Column('name', sa.Text(), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=True),
+    sa.Column('named_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revenue', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('refunds', sa.Numeric(precision=14, scale=2), nullable=False),
+    sa.Column('paid_orders', sa.Integer(), nullable=False),
+    sa.Column('units', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'product_id', name=op.f('pk_product_days')),
+    schema='cache_writer'
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('product_days', schema='cache_writer')
     op.drop_table('order_lines', schema='cache_writer')
