@@ -1,13 +1,14 @@
 """Issue 14's rebuild from nothing across real processes: what the live path (events) wrote
-under `analytics/` and `ads/` is written again by `python -m crm_cache_writer rebuild`, which
-empties the cache-writer's read model and files and asks the gateway, marketing and the
-messenger for their facts through their internal APIs.
+under `analytics/`, `ads/` and `products/` is written again by `python -m crm_cache_writer
+rebuild`, which empties the cache-writer's read model and files and asks the gateway, marketing
+and the messenger for their facts through their internal APIs.
 
 The dataset goes in as staff and Meta put it in: a backfill of Meta's day and hour rows through
 the gateway (marketing syncs the fake, structure too), customers who wrote to the Page from ads
-and one who did not, orders of a course, payments across a Bangkok midnight, a part payment, a
-partial and a full refund. Once the cache-writer has handled every event and rendered every
-marked day, the files are copied; then the rebuild runs twice.
+and one who did not, orders of a course (one with a kit beside it: its payments are split across
+the two lines), payments across a Bangkok midnight, a part payment, a partial and a full refund.
+Once the cache-writer has handled every event and rendered every marked day, the files are
+copied; then the rebuild runs twice.
 
 The files are compared byte for byte after removing exactly two top-level keys, `generated_at`
 and `last_event_at`: they record when a file was written and the newest event time it
@@ -32,7 +33,7 @@ import asyncpg
 import httpx
 import pytest
 
-from crm_contracts.analytics import PeriodSnapshot, daily_path
+from crm_contracts.analytics import PRODUCTS_ALL_PATH, PeriodSnapshot, ProductsSnapshot, daily_path
 from crm_fakes.webhooks import meta_json, page_webhook, referral, text_message_event
 from crm_servicekit.settings import libpq_database_url
 from crm_servicekit.testing import EventRecorder, eventually
@@ -58,9 +59,10 @@ PROGRESS = re.compile(
 
 
 def snapshots(cache_dir: Path) -> dict[str, bytes]:
-    """Every snapshot file under analytics/ and ads/, by its path under the cache directory."""
+    """Every snapshot file under analytics/, ads/ and products/, by its path under the cache
+    directory."""
     found = {}
-    for folder in ("analytics", "ads"):
+    for folder in ("analytics", "ads", "products"):
         for path in sorted((cache_dir / folder).rglob("*.json")):
             relative = path.relative_to(cache_dir).as_posix()
             if relative not in NOT_SNAPSHOTS:
@@ -132,10 +134,17 @@ async def make_dataset(system: System, http: httpx.AsyncClient) -> dict[str, Any
     )
     assert product.status_code == 201, product.text
     course = product.json()["id"]
+    product = await http.post(
+        "/api/v1/products", json={"kind": "equipment", "name_th": "ชุดมีด", "price": "333.33"}
+    )
+    assert product.status_code == 201, product.text
+    kit = product.json()["id"]
 
-    async def order(psid: str, quantity: int) -> str:
-        line = {"product_id": course, "quantity": quantity}
-        response = await http.post("/api/v1/orders", json={"customer_id": customers[psid], "lines": [line]})
+    async def order(psid: str, quantity: int, *, with_kit: bool = False) -> str:
+        lines = [{"product_id": course, "quantity": quantity}]
+        if with_kit:
+            lines.append({"product_id": kit, "quantity": 1})
+        response = await http.post("/api/v1/orders", json={"customer_id": customers[psid], "lines": lines})
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
@@ -153,7 +162,7 @@ async def make_dataset(system: System, http: httpx.AsyncClient) -> dict[str, Any
         await order("rb-1", 2),
         await order("rb-2", 1),
         await order("rb-3", 1),
-        await order("rb-4", 1),
+        await order("rb-4", 1, with_kit=True),  # 5,000.00 + 333.33
     )
     # Across a Bangkok midnight: 23:30 and 00:30 are two days (16:30Z and 17:30Z the same UTC day).
     await pay(o1, "6000.00", bangkok(since, 23, 30))
@@ -162,8 +171,12 @@ async def make_dataset(system: System, http: httpx.AsyncClient) -> dict[str, Any
     await pay(o2, "2500.00", bangkok(since + timedelta(days=1), 10))  # half paid: still pending
     await pay(o3, "5000.00", bangkok(since + timedelta(days=2), 9))
     await refund(o3, "5000.00")  # all of it: refunded
-    await pay(o4, "5000.00", bangkok(since + timedelta(days=2), 15))  # no ad touch: unattributed
-    return {"since": since, "ads": ads}
+    # No ad touch: unattributed. 2,000.00 split 5,000 : 333.33 is 1,875.0011... : 124.9988..., in
+    # satang 1,875.00 : 125.00 (the kit's larger remainder takes the left-over satang); 3,333.33 is
+    # 3,125.00 : 208.33. The kit's 333.33 in all.
+    await pay(o4, "2000.00", bangkok(since + timedelta(days=2), 15))
+    await pay(o4, "3333.33", bangkok(since + timedelta(days=2), 16))
+    return {"since": since, "ads": ads, "course": course, "kit": kit}
 
 
 def counted(event: dict[str, Any]) -> bool:
@@ -240,6 +253,12 @@ async def test_a_rebuild_from_nothing_writes_the_files_the_events_wrote(system: 
     assert today.total.conversations_started >= 4
     assert "ads/structure.json" in live
     assert "analytics/summary.json" in live
+    third_day = PeriodSnapshot.model_validate_json(live[daily_path(since + timedelta(days=2))])
+    assert dataset["kit"] in third_day.products  # the split is in the files being compared
+    assert sum(p.revenue for p in third_day.products.values()) == third_day.total.revenue["last_28d"]
+    ever = ProductsSnapshot.model_validate_json(live[PRODUCTS_ALL_PATH])
+    assert ever.products[dataset["kit"]].revenue == Decimal("333.33")
+    assert ever.products[dataset["course"]].kind == "course"
 
     output = await rebuild(system)
     rebuilt = snapshots(cache_dir)

@@ -5,6 +5,11 @@
 - `analytics/monthly_<YYYY-MM>.json`   one `PeriodSnapshot` per Bangkok month (the sum of its days)
 - `analytics/summary.json`             a `SummarySnapshot`: today, yesterday, 7 and 30 days, month
 - `ads/structure.json`                 an `AdStructureSnapshot`: every ad with its ad set and campaign
+- `products/__all__.json`              a `ProductsSnapshot`: every product's figures of all time
+
+Daily and monthly snapshots also carry `products`: revenue by product (each payment and refund
+split across its order's lines in proportion to their totals, to the satang, largest remainder
+first), so the products' revenue of a period adds up to its total revenue exactly.
 
 Only counts and sums are stored, never ratios: every figure of a period is the sum of its days'
 (and of its ads'), so any date range is the sum of daily snapshots, and ROAS, CAC, AOV, cost per
@@ -25,6 +30,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .events.orders import ProductKind
+
 ANALYTICS_SCHEMA_VERSION = 1
 
 Attribution = Literal["last_1d", "last_7d", "last_28d", "first"]
@@ -36,7 +43,9 @@ COHORT_WINDOWS: dict[CohortWindow, int] = {"1d": 1, "7d": 7, "28d": 28}
 
 SUMMARY_PATH = "analytics/summary.json"
 STRUCTURE_PATH = "ads/structure.json"
+PRODUCTS_ALL_PATH = "products/__all__.json"
 UNKNOWN = "unknown"  # campaign or ad set of an ad marketing has not described (yet)
+UNKNOWN_PRODUCT = "unknown"  # money of orders whose lines are not known (yet): never dropped
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -131,6 +140,38 @@ class Figures(BaseModel):
         return self == Figures()
 
 
+class ProductFigures(BaseModel):
+    """Additive figures of one product (or of orders whose lines are not known) over one period."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(
+        default=None, description="The name on the lines of the latest order taken; null for `unknown`."
+    )
+    kind: ProductKind | None = Field(
+        default=None, description="The catalog kind; null for `unknown` and for orders sent before it."
+    )
+    revenue: Decimal = Field(
+        default=ZERO,
+        description="THB: the product's share of every payment minus every refund on the period's "
+        "Bangkok days (each split across its order's lines by their totals, largest remainder first).",
+    )
+    refunds: Decimal = Field(
+        default=ZERO, description="THB: the product's share of refunds, positive; already in `revenue`."
+    )
+    paid_orders: int = Field(default=0, description="Orders with this product that became paid.")
+    units: int = Field(default=0, description="The quantity of this product in those orders.")
+
+    def add(self, other: ProductFigures) -> None:
+        """Add a later period's figures: its name and kind, when it has them, win."""
+        self.name = other.name or self.name
+        self.kind = other.kind or self.kind
+        self.revenue += other.revenue
+        self.refunds += other.refunds
+        self.paid_orders += other.paid_orders
+        self.units += other.units
+
+
 class PeriodSnapshot(BaseModel):
     """One Bangkok day or month: every ad's figures, what no ad explains, and the total."""
 
@@ -149,6 +190,20 @@ class PeriodSnapshot(BaseModel):
         "spend is always an ad's, so it is zero here."
     )
     total: Figures = Field(description="Every ad plus unattributed.")
+    products: dict[str, ProductFigures] = Field(
+        default_factory=dict,
+        description="By product id, and `unknown` for orders whose lines are not known (yet); "
+        "their revenue adds up to the total revenue exactly.",
+    )
+
+
+class ProductsSnapshot(BaseModel):
+    """`products/__all__.json`: every product's figures of all time (the sum of every day)."""
+
+    schema_version: int = ANALYTICS_SCHEMA_VERSION
+    generated_at: datetime
+    last_event_at: datetime | None
+    products: dict[str, ProductFigures] = Field(description="By product id, and `unknown`.")
 
 
 class SummaryPeriod(BaseModel):
@@ -244,6 +299,33 @@ def kpis(
         cost_per_lead=_ratio(figures.spend, figures.leads, CENT),
         cost_per_conversation=_ratio(figures.spend, figures.conversations_started, CENT),
         conversion_rate=_ratio(Decimal(converted), figures.leads, RATE),
+    )
+
+
+class ProductKpis(BaseModel):
+    """One product's figures over a period and the ratios worked out from them."""
+
+    revenue: Decimal
+    refunds: Decimal
+    paid_orders: int
+    units: int
+    share_of_revenue: Decimal | None = Field(
+        description="Revenue / the period's total revenue, four decimals; null when that is not positive."
+    )
+    average_order_value: Decimal | None = Field(
+        description="Revenue / paid orders with the product, THB; null without paid orders."
+    )
+
+
+def product_kpis(figures: ProductFigures, total_revenue: Decimal) -> ProductKpis:
+    """A product's ratios, from its sums and the period's total revenue (every product's)."""
+    return ProductKpis(
+        revenue=figures.revenue,
+        refunds=figures.refunds,
+        paid_orders=figures.paid_orders,
+        units=figures.units,
+        share_of_revenue=_ratio(figures.revenue, total_revenue, RATE) if total_revenue > 0 else None,
+        average_order_value=_ratio(figures.revenue, figures.paid_orders, CENT),
     )
 
 

@@ -71,6 +71,8 @@ async def test_the_exports_say_what_the_events_said(
     assert {k: OrderCreatedData.model_validate(o) for k, o in exported_orders.items()} == {
         e["data"]["order_id"]: OrderCreatedData.model_validate(e["data"]) for e in created
     }
+    assert {line["product_kind"] for o in exported_orders.values() for line in o["lines"]} == {"course"}
+    assert {line["product_kind"] for e in created for line in e["data"]["lines"]} == {"course"}
 
     exported = [m for m in await walk(client, "payments", 1) if m["data"]["order_id"] in ours]
     # As models: a moment is equal whatever zone it was written in (the event keeps the +07:00 staff sent).

@@ -17,10 +17,17 @@ from crm_contracts.envelope import Event, EventData
 
 from .attribution import AdReferral
 
+ProductKind = Literal["course", "package", "equipment", "menu_item"]
+
 
 class OrderLine(EventData):
     product_id: uuid.UUID
     product_name: str
+    product_kind: ProductKind | None = Field(
+        default=None,
+        description="The catalog kind of the product when the order was taken (null in events sent "
+        "before it was added).",
+    )
     session_id: uuid.UUID | None = None
     quantity: int
     unit_price: Decimal

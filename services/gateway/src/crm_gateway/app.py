@@ -38,6 +38,7 @@ from .customers import api as customers_api
 from .customers import handlers as customer_handlers
 from .dashboards import api as dashboards_api
 from .dashboards import integrity_api as dashboards_integrity
+from .dashboards import products_api as dashboards_products
 from .dashboards import reconciliation_api as dashboards_reconciliation
 from .dashboards import refresh as dashboards_refresh
 from .dashboards.snapshots import SnapshotStore
@@ -128,6 +129,7 @@ def routers() -> list[APIRouter]:
     protected.include_router(marketing_api.router)
     protected.include_router(dashboards_api.router)
     protected.include_router(dashboards_integrity.router)
+    protected.include_router(dashboards_products.router)
     protected.include_router(dashboards_reconciliation.router)
     protected.include_router(knowledge_api.router)
     protected.include_router(catalog_api.router)

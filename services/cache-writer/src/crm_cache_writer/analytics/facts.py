@@ -41,6 +41,7 @@ from .tables import (
     dirty_days,
     leads,
     money,
+    order_lines,
     orders,
 )
 
@@ -279,8 +280,29 @@ async def order_created(session: AsyncSession, data: OrderCreatedData) -> set[da
             "latest_touch_at": latest_at,
         },
     )
-    # Payments that arrived first are attributed now that the order's time is known.
+    await _store_lines(session, data)
+    # Payments that arrived first are attributed (and split by product) now that the order is known.
     return await _days_of_customer(session, data.customer_id)
+
+
+async def _store_lines(session: AsyncSession, data: OrderCreatedData) -> None:
+    """The order's lines, numbered as the event lists them; an order's lines never change, so a
+    second delivery (or a rebuild's copy) finds them stored and changes nothing."""
+    rows = [
+        {
+            "order_id": data.order_id,
+            "line_no": number,
+            "product_id": line.product_id,
+            "product_name": line.product_name,
+            "product_kind": line.product_kind,
+            "quantity": line.quantity,
+            "line_total": line.line_total,
+            "ordered_at": data.created_at,
+        }
+        for number, line in enumerate(data.lines, start=1)
+    ]
+    if rows:
+        await session.execute(insert(order_lines).values(rows).on_conflict_do_nothing())
 
 
 async def order_status_changed(
@@ -352,11 +374,16 @@ async def _days_of_customer(session: AsyncSession, customer_id: str) -> set[date
 
 
 async def mark_dirty(session: AsyncSession, days: Iterable[date], at: datetime) -> None:
-    rows = [{"day": d} for d in sorted(set(days))]
+    # The statement's time, not the transaction's (`now()`): a mark must never go back in time, or
+    # a render that claimed a later mark would delete this one, made by a transaction that
+    # started before it and committed after the render read its facts (the day would stay stale).
+    rows = [{"day": d, "marked_at": func.clock_timestamp()} for d in sorted(set(days))]
     if rows:
         stmt = insert(dirty_days).values(rows)
         await session.execute(
-            stmt.on_conflict_do_update(index_elements=[dirty_days.c.day], set_={"marked_at": func.now()})
+            stmt.on_conflict_do_update(
+                index_elements=[dirty_days.c.day], set_={"marked_at": func.clock_timestamp()}
+            )
         )
     await _state(session, at)
 

@@ -8,7 +8,7 @@ from nothing, from what the producers hold now.
    their internal APIs (`producers.py`) and stored by the functions the subscribers use
    (`facts.py`), so whatever those store is rebuilt too; every day they touch is marked. A
    failure rolls all of it back: the read model stays as it was.
-2. The files under `analytics/` and `ads/` are deleted, and the renderer (`render.py`) writes
+2. The files under `analytics/`, `ads/` and `products/` are deleted, and the renderer (`render.py`) writes
    every marked day, its months, the summary and the structure.
 
 Progress goes to stdout, a line per page (`orders 12,000/50,000`). The producers are asked
@@ -43,7 +43,7 @@ from crm_contracts import (
     OrderCreatedData,
     StructureChangedData,
 )
-from crm_contracts.analytics import STRUCTURE_PATH, SUMMARY_PATH
+from crm_contracts.analytics import PRODUCTS_ALL_PATH, STRUCTURE_PATH, SUMMARY_PATH
 from crm_servicekit.db import create_engine, create_sessionmaker
 
 from . import facts, tables
@@ -172,8 +172,8 @@ async def _walk(
 
 
 def delete_files(cache_dir: Path) -> None:
-    """Every file under the analytics and ads folders (the renderer writes them again)."""
-    for folder in {Path(SUMMARY_PATH).parent, Path(STRUCTURE_PATH).parent}:
+    """Every file under the analytics, ads and products folders (the renderer writes them again)."""
+    for folder in {Path(SUMMARY_PATH).parent, Path(STRUCTURE_PATH).parent, Path(PRODUCTS_ALL_PATH).parent}:
         shutil.rmtree(cache_dir / folder, ignore_errors=True)
 
 

@@ -2,8 +2,9 @@
 
 Consumers only store facts and mark days (`facts.py`); this renderer, run every few seconds by
 each replica (one at a time, by an advisory lock), writes each marked day's file, the months they
-fall in and the summary, once per run however many events marked them: a burst of 10,000
-insight facts rewrites each file once. Marks made while a run renders stay for the next run.
+fall in, the summary and every product's figures of all time (`products/__all__.json`), once
+per run however many events marked them: a burst of 10,000 insight facts rewrites each file once.
+Marks made while a run renders stay for the next run.
 
 After a run that wrote something, and at least every `analytics_heartbeat_seconds` otherwise, it
 writes the heartbeat `analytics/state.json` (`RenderState`: when it ran, when it last left nothing
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import calendar
 import time
-from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -28,12 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_cache_writer.files import write_model
 from crm_contracts.analytics import (
+    PRODUCTS_ALL_PATH,
     RENDER_STATE_PATH,
     STRUCTURE_PATH,
     SUMMARY_PATH,
     AdNode,
     AdStructureSnapshot,
     PeriodSnapshot,
+    ProductFigures,
+    ProductsSnapshot,
     RenderState,
     SummaryPeriod,
     SummarySnapshot,
@@ -42,7 +45,7 @@ from crm_contracts.analytics import (
 )
 from crm_servicekit.logging import get_logger
 
-from .compute import DayFigures, figures_of_days
+from .compute import DayFigures, figures_of_days, products_between, remember_days, sum_days
 from .facts import BANGKOK
 from .reconcile import write_reconciliations
 from .tables import (
@@ -111,6 +114,9 @@ class Renderer:
                 await self._summary(session, today, last_event_at)
                 self.summary_day = today
                 written += 1
+            if days or written:  # with the summary, and whenever a day (however old) changed
+                await self._products(session, last_event_at)
+                written += 1
             if state is not None and state.structure_dirty_at is not None:
                 await self._structure(session)
                 await session.execute(
@@ -156,6 +162,7 @@ class Renderer:
 
     async def _days(self, session: AsyncSession, days: list[date], last_event_at: datetime | None) -> int:
         figures = await figures_of_days(session, days)
+        await remember_days(session, figures)  # all of time is the sum of the days' products
         for day in days:
             await write_model(
                 self.cache_dir,
@@ -171,7 +178,8 @@ class Renderer:
         for year, month in sorted(months):
             first = date(year, month, 1)
             last = date(year, month, calendar.monthrange(year, month)[1])
-            summed = _sum((await figures_of_days(session, _range(first, last))).values())
+            summed = sum_days((await figures_of_days(session, _range(first, last), products=False)).values())
+            summed.add_products(await products_between(session, first, last))  # the days' just kept
             await write_model(
                 self.cache_dir,
                 monthly_path(f"{year:04d}-{month:02d}"),
@@ -182,7 +190,7 @@ class Renderer:
     async def _summary(self, session: AsyncSession, today: date, last_event_at: datetime | None) -> None:
         month_start = today.replace(day=1)
         earliest = min(today - timedelta(days=29), month_start)
-        figures = await figures_of_days(session, _range(earliest, today))
+        figures = await figures_of_days(session, _range(earliest, today), products=False)
         spans = {
             "today": (today, today),
             "yesterday": (today - timedelta(days=1), today - timedelta(days=1)),
@@ -192,7 +200,7 @@ class Renderer:
         }
         periods: dict[str, SummaryPeriod] = {}
         for name, (since, until) in spans.items():
-            summed = _sum(figures[d] for d in _range(since, until) if d in figures)
+            summed = sum_days(figures[d] for d in _range(since, until) if d in figures)
             periods[name] = SummaryPeriod(
                 since=since, until=until, unattributed=summed.unattributed, total=summed.total()
             )
@@ -203,6 +211,16 @@ class Renderer:
             periods=periods,  # type: ignore[arg-type]
         )
         await write_model(self.cache_dir, SUMMARY_PATH, snapshot)
+
+    async def _products(self, session: AsyncSession, last_event_at: datetime | None) -> None:
+        """Every product's figures of all time, written with the summary."""
+        everything = await products_between(session, None, None)
+        snapshot = ProductsSnapshot(
+            generated_at=datetime.now(UTC),
+            last_event_at=last_event_at,
+            products=_shown(everything.products),
+        )
+        await write_model(self.cache_dir, PRODUCTS_ALL_PATH, snapshot)
 
     async def _structure(self, session: AsyncSession) -> None:
         ads = {
@@ -252,9 +270,11 @@ async def request_refresh(session: AsyncSession, since: date, until: date) -> se
         )
     )
     days = set((await session.execute(with_facts)).scalars()) | {today_in_bangkok()}
-    stmt = insert(dirty_days).values([{"day": d} for d in sorted(days)])
+    stmt = insert(dirty_days).values([{"day": d, "marked_at": func.clock_timestamp()} for d in sorted(days)])
     await session.execute(
-        stmt.on_conflict_do_update(index_elements=[dirty_days.c.day], set_={"marked_at": func.now()})
+        stmt.on_conflict_do_update(
+            index_elements=[dirty_days.c.day], set_={"marked_at": func.clock_timestamp()}
+        )
     )
     return days
 
@@ -263,13 +283,9 @@ def _range(first: date, last: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def _sum(days: Iterable[DayFigures]) -> DayFigures:
-    summed = DayFigures()
-    for day in days:
-        for ad_id, figures in day.ads.items():
-            summed.ads[ad_id].add(figures)
-        summed.unattributed.add(day.unattributed)
-    return summed
+def _shown(products: dict[str, ProductFigures]) -> dict[str, ProductFigures]:
+    """The products with something to show, by id (`unknown` among them when it has)."""
+    return {p: f for p, f in sorted(products.items()) if f != ProductFigures(name=f.name, kind=f.kind)}
 
 
 def _period(
@@ -285,4 +301,5 @@ def _period(
         ads=ads,
         unattributed=figures.unattributed,
         total=figures.total(),
+        products=_shown(figures.products),
     )

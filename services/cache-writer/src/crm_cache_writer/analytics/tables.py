@@ -101,6 +101,22 @@ orders = Table(
     Column("paid_day", Date, index=True),
 )
 
+# The lines of an order as `order.created` gave them (they never change once taken): revenue by
+# product splits each money row across them by `line_total`. `ordered_at` (the order's time)
+# picks the name a product is shown with: the one on its latest order.
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", UUID(as_uuid=True), primary_key=True),
+    Column("line_no", SmallInteger, primary_key=True),
+    Column("product_id", UUID(as_uuid=True), nullable=False),
+    Column("product_name", Text, nullable=False),
+    Column("product_kind", String(16)),
+    Column("quantity", Integer, nullable=False),
+    Column("line_total", Numeric(14, 2), nullable=False),
+    Column("ordered_at", DateTime(timezone=True), nullable=False),
+)
+
 # Every payment (+) and refund (-) on the Bangkok day the money moved; one row per event.
 money = Table(
     "money",
@@ -111,6 +127,23 @@ money = Table(
     Column("amount", Numeric(14, 2), nullable=False),
     Column("moved_at", DateTime(timezone=True), nullable=False),
     Column("day", Date, nullable=False, index=True),
+)
+
+# What the renderer wrote of each day's products (render output, not facts): all of time is the sum
+# of the days, so `products/__all__.json` does not split every payment there ever was again. A
+# day's rows are replaced whenever it is rendered; a rebuild empties them and renders every day.
+product_days = Table(
+    "product_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("product_id", String(36), primary_key=True),  # a product's id, or `unknown`
+    Column("name", Text),
+    Column("kind", String(16)),
+    Column("named_at", DateTime(timezone=True)),  # when the order the name was taken from was taken
+    Column("revenue", Numeric(14, 2), nullable=False),
+    Column("refunds", Numeric(14, 2), nullable=False),
+    Column("paid_orders", Integer, nullable=False),
+    Column("units", Integer, nullable=False),
 )
 
 # Days whose snapshot must be written again; a burst of events marks a day once, and the

@@ -27,6 +27,7 @@ from crm_gateway.orders.models import order_lines, orders, payments
 from crm_gateway.orders.service import touch
 
 OrderKey = tuple[datetime, uuid.UUID]
+Products = dict[uuid.UUID, catalog.OrderableProduct]
 
 
 def _after(query: Any, after: OrderKey | None) -> Any:
@@ -53,11 +54,27 @@ async def orders_page(
         )
         for line in found:
             lines[line.order_id].append(line)
-    names = await catalog.product_names(session, {x.product_id for ls in lines.values() for x in ls})
-    return [((r.created_at, r.id), _order(r, lines[r.id], names)) for r in rows]
+    wanted = {x.product_id for ls in lines.values() for x in ls}
+    products = await catalog.products_for_order(session, wanted) if wanted else {}
+    return [((r.created_at, r.id), _order(r, lines[r.id], products)) for r in rows]
 
 
-def _order(row: Any, lines: list[Any], names: dict[uuid.UUID, str]) -> OrderCreatedData:
+def _line(x: Any, products: Products) -> OrderLine:
+    """A line as `order.created` carries it; the name and kind are the catalog's (none if gone)."""
+    product = products.get(x.product_id)
+    return OrderLine(
+        product_id=x.product_id,
+        product_name=product.name_th if product else "",
+        product_kind=product.kind if product else None,  # type: ignore[arg-type]
+        session_id=x.session_id,
+        quantity=x.quantity,
+        unit_price=x.unit_price,
+        discount=x.discount,
+        line_total=x.line_total,
+    )
+
+
+def _order(row: Any, lines: list[Any], products: Products) -> OrderCreatedData:
     attribution = row.attribution or {}
     return OrderCreatedData(
         order_id=row.id,
@@ -65,18 +82,7 @@ def _order(row: Any, lines: list[Any], names: dict[uuid.UUID, str]) -> OrderCrea
         status="pending",
         currency=row.currency,
         total=row.total,
-        lines=[
-            OrderLine(
-                product_id=x.product_id,
-                product_name=names.get(x.product_id, ""),
-                session_id=x.session_id,
-                quantity=x.quantity,
-                unit_price=x.unit_price,
-                discount=x.discount,
-                line_total=x.line_total,
-            )
-            for x in lines
-        ],
+        lines=[_line(x, products) for x in lines],
         first_touch=touch(attribution.get("first_touch")),
         latest_touch=touch(attribution.get("latest_touch")),
         created_at=row.created_at,

@@ -206,6 +206,7 @@ async def _price(
             OrderLine(
                 product_id=product.id,
                 product_name=product.name_th,
+                product_kind=product.kind,  # type: ignore[arg-type]  # the catalog's CHECK holds it to the four
                 session_id=line.session_id,
                 quantity=line.quantity,
                 unit_price=product.price,
