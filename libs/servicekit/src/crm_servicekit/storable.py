@@ -11,14 +11,19 @@ checked at the door, by who it comes from:
     the old system's files (the import)   reported as unreadable for the field (`unstorable`)
 
 An id bound for a BIGINT column is checked against `BIGINT_MAX` the same way: out of range is the
-caller's mistake (404/422), never the database's error.
+caller's mistake (404/422), never the database's error. A moment (`StorableMoment`) must have a
+UTC time Python can hold: `0001-01-01T00:01+01:01` is before year 1 in UTC, and the driver's
+conversion of it would fail (a 422 instead).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 BIGINT_MAX = 2**63 - 1
 
@@ -27,6 +32,19 @@ _SURROGATE = re.compile("[\\ud800-\\udfff]")
 REPLACEMENT = "\ufffd"
 
 Location = tuple[str | int, ...]
+
+
+def storable_moment(value: datetime) -> datetime:
+    """`value` when its time in UTC exists (within years 1 to 9999); a ValueError otherwise."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of range: its time in UTC is before year 1 or after 9999") from None
+    return value
+
+
+StorableMoment = Annotated[datetime, AfterValidator(storable_moment)]
 
 
 def unstorable(text: str) -> str | None:

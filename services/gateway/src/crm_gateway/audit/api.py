@@ -7,7 +7,6 @@ The log is read through `audit.service.list_entries`; the undo is the customers 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -19,6 +18,7 @@ from crm_gateway.auth.permissions import Permission, allow
 from crm_gateway.customers import merges
 from crm_gateway.deps import SessionDep, UowDep
 from crm_gateway.errors import problem_responses
+from crm_servicekit.storable import StorableMoment
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -43,8 +43,8 @@ async def list_entries(
     entity_id: Annotated[str | None, Query(max_length=100)] = None,
     actor_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=100, examples=["customer.merge"])] = None,
-    since: Annotated[datetime | None, Query(description="At or after.")] = None,
-    until: Annotated[datetime | None, Query(description="Before.")] = None,
+    since: Annotated[StorableMoment | None, Query(description="At or after.")] = None,
+    until: Annotated[StorableMoment | None, Query(description="Before.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[
         str | None, Query(max_length=500, description="`next_cursor` of the previous page.")

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.config import JsonDict
 
+from crm_servicekit.storable import StorableMoment
+
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2, examples=["12500.00"])]
 
 
@@ -133,8 +135,8 @@ class SessionIn(BaseModel):
         },
     )
 
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: StorableMoment
+    ends_at: StorableMoment
     capacity: int = Field(gt=0, le=1000)
 
     @model_validator(mode="after")

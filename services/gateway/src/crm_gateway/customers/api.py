@@ -8,7 +8,6 @@ customer's version), so two staff editing at once never overwrite each other sil
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -24,6 +23,7 @@ from crm_gateway.customers import search as customer_search
 from crm_gateway.deps import ReadsDep, SessionDep, SettingsDep, UowDep
 from crm_gateway.errors import problem_responses
 from crm_gateway.etags import IF_MATCH_HELP, etag
+from crm_servicekit.storable import StorableMoment
 
 from .leads import CustomerView, Temperature
 from .schemas import (
@@ -89,8 +89,8 @@ async def list_customers(
     tag: Annotated[list[str] | None, Query(description="Every tag given must be on the customer.")] = None,
     stage: LifecycleStage | None = None,
     assigned: Annotated[str | None, Query(description=ASSIGNED_HELP)] = None,
-    created_from: Annotated[datetime | None, Query(description="Created at or after.")] = None,
-    created_to: Annotated[datetime | None, Query(description="Created before.")] = None,
+    created_from: Annotated[StorableMoment | None, Query(description="Created at or after.")] = None,
+    created_to: Annotated[StorableMoment | None, Query(description="Created before.")] = None,
     state: Literal["active", "merged", "erased"] = "active",
     temperature: Annotated[Temperature | None, Query(description="The ai's lead temperature.")] = None,
     min_lead_score: Annotated[

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crm_contracts import ChannelIdentity, LifecycleStage, MarketingConsent
 from crm_contracts.snapshots import CustomerSnapshot
+from crm_servicekit.storable import StorableMoment
 
 from . import profile
 from .contact_points import normalise_email, normalise_phone
@@ -25,7 +26,7 @@ class ConsentIn(BaseModel):
 
     status: Literal["granted", "withdrawn"]
     method: str = Field(min_length=1, max_length=50, examples=["messenger", "form", "phone", "in_person"])
-    at: datetime | None = Field(default=None, description="When; now if left out.")
+    at: StorableMoment | None = Field(default=None, description="When; now if left out.")
 
 
 class ProfileIn(BaseModel):

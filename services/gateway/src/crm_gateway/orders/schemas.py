@@ -9,10 +9,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from crm_gateway.catalog.schemas import Money
+from crm_servicekit.storable import storable_moment
 
 Amount = Annotated[
     Decimal, Field(gt=0, max_digits=12, decimal_places=2, examples=["5000.00"], description="THB, exact.")
@@ -62,7 +63,9 @@ class PaymentIn(BaseModel):
 
     method: Method
     amount: Amount
-    received_at: AwareDatetime = Field(description="When the money arrived, with its time zone.")
+    received_at: Annotated[AwareDatetime, AfterValidator(storable_moment)] = Field(
+        description="When the money arrived, with its time zone."
+    )
     reference: str | None = Field(
         default=None,
         min_length=1,
