@@ -116,6 +116,17 @@ async def test_a_type_it_cannot_read_is_refused_with_the_types_it_can(http: http
         assert kind in body["detail"]
 
 
+async def test_a_language_that_is_no_language_code_is_refused_naming_it(http: httpx.AsyncClient) -> None:
+    """Found by the API fuzz run as a 500: any text went into an 8-character column."""
+    files = {"file": ("menu.md", "# เมนู\nราเมง 350 บาท".encode())}
+    for language in ('{"a": null}', "thai-language", "t"):
+        body = problem(await http.post(DOCUMENTS, files=files, data={"language": language}), 422)
+        assert "`language`" in body["detail"]
+    created = await http.post(DOCUMENTS, files=files, data={"language": "th", "source_name": "menu-lang.md"})
+    assert created.status_code == 201, created.text
+    assert created.json()["language"] == "th"
+
+
 async def test_a_file_over_20_mb_is_refused(http: httpx.AsyncClient) -> None:
     response = await http.post(DOCUMENTS, files={"file": ("big.txt", b"a" * (20 * MB + 1))})
 

@@ -7,6 +7,7 @@ an upload answers at once with the document `queued` (201 new, 200 when it was k
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,8 @@ from crm_servicekit.internal import internal_router
 from crm_servicekit.runtime import Runtime
 
 PROBLEM_JSON = "application/problem+json"
+# A language code as documents are labelled (`th`, `en`, `ja`, `zh-Hant`): fits `documents.language`.
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,4})?")
 # Room for the multipart boundaries and the small text fields around the file.
 MULTIPART_SLACK = 64 * 1024
 UPLOAD_BODY = {
@@ -140,12 +143,15 @@ async def _read_upload(request: Request, limit: int) -> service.Upload:
 
     _storable("file name", file.filename)
 
+    language = text("language")
+    if language is not None and not LANGUAGE_TAG.fullmatch(language):
+        raise Problem(422, "Invalid upload", "`language` is not a language code such as `th`, `en` or `ja`")
     return service.Upload(
         content=content,
         filename=file.filename,
         media_type=media_type,
         title=text("title"),
-        language=text("language"),
+        language=language,
         source_name=text("source_name"),
     )
 
