@@ -65,8 +65,15 @@ def create_engine(url: str, *, pool_size: int = 10, application_name: str | None
     connect_args = {"server_settings": {"application_name": application_name}} if application_name else {}
     # Recycled after half an hour; no ping round trip before every checkout (`pool_pre_ping`
     # costs one per unit of work): see `_replace_closed_connections` instead.
+    # `hide_parameters`: an error's text (logged by uvicorn or FastStream on an unhandled one)
+    # names the statement but never its values, which can be a customer's name or message.
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=10, pool_recycle=1800, connect_args=connect_args
+        url,
+        pool_size=pool_size,
+        max_overflow=10,
+        pool_recycle=1800,
+        connect_args=connect_args,
+        hide_parameters=True,
     )
     event.listen(engine.sync_engine, "checkout", _replace_closed_connections)
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)

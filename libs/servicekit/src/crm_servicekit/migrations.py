@@ -55,7 +55,7 @@ def run_env(schema: str, metadata: MetaData) -> None:
             context.run_migrations()
 
     async def run() -> None:
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, hide_parameters=True)
         async with engine.begin() as connection:
             await connection.run_sync(do_run)
         await engine.dispose()
