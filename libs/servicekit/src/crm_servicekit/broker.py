@@ -184,15 +184,7 @@ async def _retry_or_park(
     if not permanent and outage < OUTAGE_RETRIES and database_unavailable(exc) is not None:
         delay = policy.delays[min(outage, len(policy.delays) - 1)]
         headers[OUTAGE_HEADER] = outage + 1
-        await _schedule(broker, queue, msg, headers, delay)
-        log.warning(
-            "message will be retried: database unavailable",
-            queue=queue,
-            event_id=event_id,
-            outage_attempt=outage + 1,
-            delay_seconds=delay,
-            error=type(exc).__name__,
-        )
+        await _schedule(broker, queue, msg, headers, delay, exc, outage_attempt=outage + 1)
         return
     if permanent or attempt >= len(policy.delays):
         reason = "permanent" if permanent else "retries_exhausted"
@@ -223,21 +215,20 @@ async def _retry_or_park(
         return
     delay = policy.delays[attempt]
     headers[ATTEMPT_HEADER] = attempt + 1
-    await _schedule(broker, queue, msg, headers, delay)
-    log.warning(
-        "message will be retried",
-        queue=queue,
-        event_id=event_id,
-        attempt=attempt + 1,
-        delay_seconds=delay,
-        error=type(exc).__name__,
-    )
+    await _schedule(broker, queue, msg, headers, delay, exc, attempt=attempt + 1)
 
 
 async def _schedule(
-    broker: RabbitBroker, queue: str, msg: StreamMessage[Any], headers: dict[str, Any], delay: int
+    broker: RabbitBroker,
+    queue: str,
+    msg: StreamMessage[Any],
+    headers: dict[str, Any],
+    delay: int,
+    exc: Exception,
+    **count: int,
 ) -> None:
-    """Send `msg` back to `queue` through the delay queue of `delay` seconds."""
+    """Send `msg` back to `queue` through the delay queue of `delay` seconds, and say so with
+    `count` (`attempt=` or, while the database is unreachable, `outage_attempt=`)."""
     await broker.publish(
         msg.body,
         exchange=retry_exchange(delay),
@@ -248,6 +239,14 @@ async def _schedule(
         persist=True,
     )
     RETRIED.labels(queue=queue).inc()
+    log.warning(
+        "message will be retried",
+        queue=queue,
+        event_id=msg.message_id,
+        delay_seconds=delay,
+        error=type(exc).__name__,
+        **count,
+    )
 
 
 def _describe(exc: Exception) -> str:
