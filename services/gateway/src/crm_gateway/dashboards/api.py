@@ -122,7 +122,7 @@ WindowQuery = Annotated[
 router = APIRouter(prefix="/dashboards", tags=["dashboards"], dependencies=[allow(Permission.DASHBOARD_READ)])
 
 
-def _ask(settings: SettingsDep, attribution: Attribution, window: CohortWindow) -> service.Ask:
+def ask_of(settings: SettingsDep, attribution: Attribution, window: CohortWindow) -> service.Ask:
     return service.Ask(
         attribution=attribution,
         window=window,
@@ -131,7 +131,7 @@ def _ask(settings: SettingsDep, attribution: Attribution, window: CohortWindow) 
     )
 
 
-def _revalidate(refresh: Revalidator, answer: answers.Served, since: date, until: date) -> None:
+def revalidate(refresh: Revalidator, answer: answers.Served, since: date, until: date) -> None:
     """A stale answer is served as it is; the cache-writer is asked to render its days again."""
     if answer.stale_reason is not None:
         refresh.request(since, until, answer.stale_reason)
@@ -158,13 +158,13 @@ async def summary(
     cohort_window: WindowQuery = "28d",
 ) -> Response:
     """Permission: `dashboard:read`."""
-    ask = _ask(settings, attribution, cohort_window)
+    ask = ask_of(settings, attribution, cohort_window)
     if since is not None or until is not None:
         since, until = periods.day_range(since, until, max_days=MAX_DAYS, now=ask.today)
     answer = await answers.answer(store, ask, service.summary_of, since, until)
     if since is None or until is None:  # the summary's periods: the last 30 days and this month
         since, until = min(ask.today - timedelta(days=29), ask.today.replace(day=1)), ask.today
-    _revalidate(refresh, answer, since, until)
+    revalidate(refresh, answer, since, until)
     return answer.response()
 
 
@@ -186,10 +186,10 @@ async def daily(
     cohort_window: WindowQuery = "28d",
 ) -> Response:
     """Permission: `dashboard:read`."""
-    ask = _ask(settings, attribution, cohort_window)
+    ask = ask_of(settings, attribution, cohort_window)
     first, last = periods.day_range(since, until, max_days=MAX_DAILY_DAYS, now=ask.today)
     answer = await answers.answer(store, ask, service.daily_of, first, last)
-    _revalidate(refresh, answer, first, last)
+    revalidate(refresh, answer, first, last)
     return answer.response()
 
 
@@ -223,7 +223,7 @@ async def monthly(
     cohort_window: WindowQuery = "28d",
 ) -> Response:
     """Permission: `dashboard:read`."""
-    ask = _ask(settings, attribution, cohort_window)
+    ask = ask_of(settings, attribution, cohort_window)
     first, last = periods.month_range(
         Month.parse("since", since) if since else None,
         Month.parse("until", until) if until else None,
@@ -231,7 +231,7 @@ async def monthly(
         now=ask.today,
     )
     answer = await answers.answer(store, ask, service.monthly_of, first, last)
-    _revalidate(refresh, answer, first.first, last.last)
+    revalidate(refresh, answer, first.first, last.last)
     return answer.response()
 
 
@@ -253,8 +253,8 @@ async def campaigns(
     cohort_window: WindowQuery = "28d",
 ) -> Response:
     """Permission: `dashboard:read`."""
-    ask = _ask(settings, attribution, cohort_window)
+    ask = ask_of(settings, attribution, cohort_window)
     first, last = periods.day_range(since, until, max_days=MAX_DAYS, now=ask.today)
     answer = await answers.answer(store, ask, campaigns_of, first, last)
-    _revalidate(refresh, answer, first, last)
+    revalidate(refresh, answer, first, last)
     return answer.response()

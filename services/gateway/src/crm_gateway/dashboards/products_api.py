@@ -35,7 +35,7 @@ from crm_gateway.deps import SettingsDep
 from crm_gateway.errors import problem_responses
 
 from . import answers, periods, service
-from .api import AGE_HEADER, FRESHNESS, MAX_DAYS, RefreshDep, Since, StoreDep, Until, _ask, _revalidate
+from .api import AGE_HEADER, FRESHNESS, MAX_DAYS, RefreshDep, Since, StoreDep, Until, ask_of, revalidate
 from .schemas import Freshness
 
 PRODUCT_EXAMPLE: dict[str, JsonValue] = {
@@ -166,8 +166,8 @@ async def products(
     ] = None,
 ) -> Response:
     """Permission: `dashboard:read`."""
-    ask = _ask(settings, "last_28d", "28d")  # revenue by product takes no attribution
+    ask = ask_of(settings, "last_28d", "28d")  # revenue by product takes no attribution
     first, last = periods.day_range(since, until, max_days=MAX_DAYS, now=ask.today)
     answer = await answers.answer(store, ask, products_of, first, last, kind)
-    _revalidate(refresh, answer, first, last)
+    revalidate(refresh, answer, first, last)
     return answer.response()
