@@ -83,7 +83,13 @@ async def test_admin_from_env_signs_in_and_sees_itself(client: httpx.AsyncClient
 
     me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200
-    assert me.json() == {"id": claims["sub"], "email": ADMIN_EMAIL.lower(), "role": "admin"}
+    assert {k: v for k, v in me.json().items() if k != "permissions"} == {
+        "id": claims["sub"],
+        "email": ADMIN_EMAIL.lower(),
+        "role": "admin",
+    }
+    assert "staff:admin" in me.json()["permissions"]
+    assert "order:refund" in me.json()["permissions"]
 
 
 async def test_admin_bootstrap_is_idempotent_and_keeps_the_password(
@@ -133,7 +139,12 @@ async def test_a_token_stops_working_when_its_user_is_deactivated(
     staff_id = await add_staff(runtime, email, "agent password")
     token = (await login(client, email, "agent password")).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
-    assert (await client.get("/api/v1/auth/me", headers=headers)).json()["role"] == "agent"
+    me = (await client.get("/api/v1/auth/me", headers=headers)).json()
+    assert me["role"] == "agent"
+    # What the web app offers this role: replying yes, managing others' conversations no.
+    assert "conversation:reply" in me["permissions"]
+    assert "conversation:manage" not in me["permissions"]
+    assert "staff:admin" not in me["permissions"]
 
     async with runtime.sessionmaker() as session:
         await session.execute(update(staff_users).where(staff_users.c.id == staff_id).values(is_active=False))

@@ -14,7 +14,7 @@ from crm_gateway.deps import ReadsDep, SettingsDep, UowDep
 from crm_gateway.errors import problem_responses
 
 from . import service
-from .domain import Role, SignedIn, Staff
+from .domain import ROLE_PERMISSIONS, Role, SignedIn, Staff
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a URL, not a password)
 
@@ -114,6 +114,9 @@ class StaffOut(BaseModel):
     id: uuid.UUID
     email: str
     role: Role
+    permissions: list[str] = Field(
+        description="What this role may do (e.g. `conversation:reply`): the web app offers only these."
+    )
 
 
 token_router = APIRouter(prefix="/auth", tags=["auth"])
@@ -197,4 +200,9 @@ async def logout(login: CurrentLogin, uow: UowDep) -> None:
 
 @router.get("/me", summary="The signed-in staff user", responses=_problems(401))
 async def me(staff: CurrentStaff) -> StaffOut:
-    return StaffOut(id=staff.id, email=staff.email, role=staff.role)
+    return StaffOut(
+        id=staff.id,
+        email=staff.email,
+        role=staff.role,
+        permissions=sorted(ROLE_PERMISSIONS[staff.role]),
+    )

@@ -9,9 +9,10 @@ since), so nobody overwrites a change they never saw.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Header, Response
+from fastapi import APIRouter, Body, Header, Query, Response
 
 from crm_gateway.auth.api import CurrentStaff
 from crm_gateway.auth.permissions import Permission, allow
@@ -26,7 +27,9 @@ from crm_gateway.catalog.schemas import (
     PackageItemOut,
     ProductIn,
     ProductOut,
+    ProductPageOut,
     ProductPatch,
+    ProductSummaryOut,
     SessionIn,
     SessionOut,
 )
@@ -92,6 +95,60 @@ async def create_product(
 
 
 @router.get(
+    "",
+    summary="Products by name, with search and filters",
+    responses=_problems(422),
+    dependencies=[allow(Permission.CUSTOMER_READ)],
+)
+async def list_products(
+    session: SessionDep,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="A part of the Thai or English name, or of the category."),
+    ] = None,
+    kind: Annotated[Literal["course", "package", "equipment", "menu_item"] | None, Query()] = None,
+    category: Annotated[str | None, Query(max_length=100, description="Exactly this category.")] = None,
+    active: Annotated[
+        bool | None, Query(description="Only products on sale (true) or retired (false).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> ProductPageOut:
+    """Ordered by Thai name. Permission: `customer:read`."""
+    rows, total = await catalog.list_products(
+        session,
+        q=(q or "").strip() or None,
+        kind=kind,
+        category=category,
+        active=active,
+        limit=limit,
+        offset=offset,
+    )
+    return ProductPageOut(
+        items=[ProductSummaryOut.model_validate(r, from_attributes=True) for r in rows], total=total
+    )
+
+
+@router.get(
+    "/{product_id}/sessions",
+    summary="A course's sessions with the seats left",
+    responses=_problems(404),
+    dependencies=[allow(Permission.CUSTOMER_READ)],
+)
+async def list_sessions(
+    product_id: uuid.UUID,
+    session: SessionDep,
+    include_past: Annotated[bool, Query(description="Also sessions that have ended.")] = False,
+) -> list[SessionOut]:
+    """By start time; without `include_past`, those still running or to come.
+    Permission: `customer:read`."""
+    rows = await catalog.sessions_of(
+        session, product_id, ending_after=None if include_past else datetime.now(UTC)
+    )
+    return [_session_out(r) for r in rows]
+
+
+@router.get(
     "/{product_id}",
     summary="One product, with its ETag (and a package's courses)",
     responses=_problems(404),
@@ -147,6 +204,10 @@ async def create_session(product_id: uuid.UUID, body: SessionIn, uow: UowDep) ->
     """Orders book its seats; it is never oversold. Permission: `catalog:write`."""
     async with uow:
         row = await catalog.create_session(uow, product_id, body.model_dump())
+    return _session_out(row)
+
+
+def _session_out(row: Any) -> SessionOut:
     return SessionOut(
         id=row.id,
         product_id=row.product_id,

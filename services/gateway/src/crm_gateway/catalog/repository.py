@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_gateway.catalog.models import course_sessions, package_items, products
@@ -27,6 +27,40 @@ async def lock_product(session: AsyncSession, product_id: uuid.UUID) -> Row[Any]
     return (
         await session.execute(select(products).where(products.c.id == product_id).with_for_update())
     ).one_or_none()
+
+
+async def list_products(
+    session: AsyncSession,
+    *,
+    q: str | None,
+    kind: str | None,
+    category: str | None,
+    active: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Row[Any]], int]:
+    """A page of products by name (Thai, then English) and how many match in all. `q` matches
+    a part of either name or the category, case-insensitively (`%`, `_` and `\\` match
+    themselves)."""
+    where: list[ColumnElement[bool]] = []
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(
+            products.c.name_th.ilike(pattern)
+            | products.c.name_en.ilike(pattern)
+            | products.c.category.ilike(pattern)
+        )
+    if kind is not None:
+        where.append(products.c.kind == kind)
+    if category is not None:
+        where.append(products.c.category == category)
+    if active is not None:
+        where.append(products.c.active.is_(active))
+    total = (await session.execute(select(func.count()).select_from(products).where(*where))).scalar_one()
+    rows = await session.execute(
+        select(products).where(*where).order_by(products.c.name_th, products.c.id).limit(limit).offset(offset)
+    )
+    return list(rows), int(total)
 
 
 async def insert_product(session: AsyncSession, values: Mapping[str, Any]) -> Row[Any]:
@@ -94,6 +128,17 @@ async def insert_session(session: AsyncSession, product_id: uuid.UUID, values: M
             insert(course_sessions).values(product_id=product_id, **values).returning(course_sessions)
         )
     ).one()
+
+
+async def sessions_of(
+    session: AsyncSession, product_id: uuid.UUID, *, ending_after: datetime | None
+) -> list[Row[Any]]:
+    """A course's sessions by start time (those still running or to come after `ending_after`)."""
+    query = select(course_sessions).where(course_sessions.c.product_id == product_id)
+    if ending_after is not None:
+        query = query.where(course_sessions.c.ends_at > ending_after)
+    rows = await session.execute(query.order_by(course_sessions.c.starts_at, course_sessions.c.id))
+    return list(rows)
 
 
 # --- what orders ask ------------------------------------------------------------------------------

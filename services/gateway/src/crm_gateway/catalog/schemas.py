@@ -121,6 +121,25 @@ class ProductOut(BaseModel):
     updated_at: datetime
 
 
+class ProductSummaryOut(BaseModel):
+    """A product in a list: what a catalog screen shows (open one for a package's courses)."""
+
+    id: uuid.UUID
+    kind: str
+    name_th: str
+    name_en: str | None
+    category: str | None
+    price: Decimal
+    duration_minutes: int | None
+    active: bool
+    updated_at: datetime
+
+
+class ProductPageOut(BaseModel):
+    items: list[ProductSummaryOut]
+    total: int = Field(description="How many products match the filters in all.")
+
+
 class SessionIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

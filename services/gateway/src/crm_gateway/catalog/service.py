@@ -112,6 +112,20 @@ async def get_product(session: AsyncSession, product_id: uuid.UUID) -> ProductVi
     return ProductView(row, await _items_of(session, product_id))
 
 
+async def list_products(session: AsyncSession, **filters: Any) -> tuple[list[Any], int]:
+    """A page of products (see `repository.list_products`) and the number that match."""
+    return await repository.list_products(session, **filters)
+
+
+async def sessions_of(
+    session: AsyncSession, product_id: uuid.UUID, *, ending_after: datetime | None
+) -> list[Any]:
+    """A course's sessions by start time; 404 when there is no such product."""
+    if await repository.product_kind(session, product_id) is None:
+        raise CatalogNotFound(f"No product has the id {str(product_id)!r}.")
+    return await repository.sessions_of(session, product_id, ending_after=ending_after)
+
+
 async def create_product(
     uow: UnitOfWork, staff: Staff, values: dict[str, Any], items: Sequence[PackageItem] | None
 ) -> ProductView:
