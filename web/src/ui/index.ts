@@ -1,0 +1,11 @@
+export { Button, type ButtonProps } from "./Button";
+export { TextField, type TextFieldProps } from "./TextField";
+export { Select, type SelectOption, type SelectProps } from "./Select";
+export { Badge, type BadgeTone } from "./Badge";
+export { Spinner } from "./Spinner";
+export { EmptyState } from "./EmptyState";
+export { ErrorState } from "./ErrorState";
+export { ToastProvider } from "./Toasts";
+export { useToast, type ToastInput } from "./toastContext";
+export { AppShell } from "./AppShell";
+export { PageHeader } from "./PageHeader";
