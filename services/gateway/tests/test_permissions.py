@@ -24,9 +24,10 @@ from crm_servicekit.runtime import Runtime
 pytestmark = pytest.mark.integration
 
 PASSWORD = "a long passphrase for every role"
-# Open to everyone (signing in, refreshing) or to any signed-in staff user (who am I, sign out).
+# Open to everyone (signing in, refreshing) or to any signed-in staff user (who am I, sign out,
+# the live stream, which sends each role only the topics its permissions read).
 PUBLIC = {("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh")}
-OPEN = PUBLIC | {("GET", "/api/v1/auth/me"), ("POST", "/api/v1/auth/logout")}
+OPEN = PUBLIC | {("GET", "/api/v1/auth/me"), ("POST", "/api/v1/auth/logout"), ("GET", "/api/v1/live")}
 # Path parameters filled with values of the right shape; nothing needs to exist.
 PATH_VALUES = {
     "conversation_id": str(uuid.uuid4()),

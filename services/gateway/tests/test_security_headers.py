@@ -63,7 +63,7 @@ async def test_a_signed_in_answer_with_personal_data_is_secured_and_not_stored(
     ("method", "path", "status"),
     [
         ("GET", "/api/v1/customers", 401),
-        ("GET", "/no/such/route", 404),
+        ("GET", "/api/v1/no/such/route", 404),
         ("POST", "/api/v1/auth/refresh", 422),
         ("GET", "/api/v1/boom-for-the-test", 500),
         ("GET", "/healthz", 200),

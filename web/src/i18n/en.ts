@@ -1,8 +1,17 @@
+import { en as inboxEn } from "../features/inbox/messages";
+import { en as customersEn } from "../features/customers/messages";
+import { en as catalogEn } from "../features/catalog/messages";
+import { en as dashboardsEn } from "../features/dashboards/messages";
+import { en as syncsEn } from "../features/syncs/messages";
+import { en as knowledgeEn } from "../features/knowledge/messages";
+import { en as staffEn } from "../features/staff/messages";
+import { en as auditEn } from "../features/audit/messages";
+
 /**
  * English dictionary: the source of truth for keys. Every key here must exist in th.ts
  * (TypeScript enforces it). Parameters are written {name} and filled by t(key, { name }).
  */
-export const en = {
+const core = {
   "app.name": "Cooking School CRM",
   "app.loading": "Loading…",
   "app.skipToContent": "Skip to content",
@@ -83,4 +92,27 @@ export const en = {
   "page.audit": "Audit log",
 } as const;
 
+/** The app's own keys and every area's (each area keeps its labels in features/<name>/messages.ts). */
+export const en = {
+  ...core,
+  ...inboxEn,
+  ...customersEn,
+  ...catalogEn,
+  ...dashboardsEn,
+  ...syncsEn,
+  ...knowledgeEn,
+  ...staffEn,
+  ...auditEn,
+};
+
 export type MessageKey = keyof typeof en;
+/** Keys that belong to an area (its messages.ts), not to the app's core. */
+export type AreaKey =
+  | keyof typeof inboxEn
+  | keyof typeof customersEn
+  | keyof typeof catalogEn
+  | keyof typeof dashboardsEn
+  | keyof typeof syncsEn
+  | keyof typeof knowledgeEn
+  | keyof typeof staffEn
+  | keyof typeof auditEn;

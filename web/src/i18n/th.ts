@@ -1,7 +1,16 @@
-import type { MessageKey } from "./en";
+import type { AreaKey, MessageKey } from "./en";
+import { th as inboxTh } from "../features/inbox/messages";
+import { th as customersTh } from "../features/customers/messages";
+import { th as catalogTh } from "../features/catalog/messages";
+import { th as dashboardsTh } from "../features/dashboards/messages";
+import { th as syncsTh } from "../features/syncs/messages";
+import { th as knowledgeTh } from "../features/knowledge/messages";
+import { th as staffTh } from "../features/staff/messages";
+import { th as auditTh } from "../features/audit/messages";
 
-/** Thai dictionary. `Record<MessageKey, string>` makes a missing or unknown key a type error. */
-export const th: Record<MessageKey, string> = {
+
+/** The app's own keys (each area's are in features/<name>/messages.ts). */
+const core: Record<Exclude<MessageKey, AreaKey>, string> = {
   "app.name": "ระบบ CRM โรงเรียนสอนทำอาหาร",
   "app.loading": "กำลังโหลด…",
   "app.skipToContent": "ข้ามไปยังเนื้อหา",
@@ -80,4 +89,17 @@ export const th: Record<MessageKey, string> = {
   "page.knowledge": "คลังความรู้",
   "page.staff": "พนักงาน",
   "page.audit": "บันทึกการใช้งาน",
+};
+
+/** Thai dictionary. `Record<MessageKey, string>` makes a missing or unknown key a type error. */
+export const th: Record<MessageKey, string> = {
+  ...core,
+  ...inboxTh,
+  ...customersTh,
+  ...catalogTh,
+  ...dashboardsTh,
+  ...syncsTh,
+  ...knowledgeTh,
+  ...staffTh,
+  ...auditTh,
 };

@@ -45,6 +45,9 @@ from .dashboards.snapshots import SnapshotStore
 from .deps import storable_input
 from .errors import install_problem_handlers
 from .knowledge import api as knowledge_api
+from .live import api as live_api
+from .live.feed import Feed
+from .live.hub import Hub
 from .marketing import api as marketing_api
 from .orders import api as orders_api
 from .pdpa import api as pdpa_api
@@ -54,6 +57,7 @@ from .ratelimits import service as ratelimits
 from .reads import HotReads
 from .security_headers import SecurityHeaders
 from .tables import metadata
+from .webapp import serving
 
 log = get_logger(__name__)
 
@@ -136,6 +140,7 @@ def routers() -> list[APIRouter]:
     protected.include_router(orders_api.router)
     protected.include_router(pdpa_api.customers_router)
     protected.include_router(pdpa_api.requests_router)
+    protected.include_router(live_api.router)
     return [public, protected]
 
 
@@ -176,10 +181,18 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         interval_seconds=settings.crm_dashboard_refresh_interval_seconds,
         timeout_seconds=settings.crm_dashboard_refresh_timeout_seconds,
     )
+    # Browsers hear what staff must see at once through the replica's own copy of the events.
+    app.state.live_hub = Hub()
+    app.state.live_max_seconds = settings.crm_live_max_seconds
+    live_feed = Feed(app.state.live_hub, settings.rabbitmq_url)
+    runtime.on_startup.append(live_feed.start)
+    runtime.on_shutdown.insert(0, live_feed.stop)
     install_problem_handlers(app)
-    # The staff API faces outside; /docs, /openapi.json and /metrics answer on INTERNAL_PORT (ADR 17).
-    declare_public(app, f"{API_PREFIX}/")
-    outermost(app, lambda inner: SecurityHeaders(inner, hsts_always=settings.crm_hsts_always))
+    # The staff API and the web app face outside (every path but the internal-only ones);
+    # /docs, /openapi.json and /metrics answer on INTERNAL_PORT only (ADR 17).
+    declare_public(app, "/")
+    web = serving(settings.crm_web_dir)
+    outermost(app, lambda inner: SecurityHeaders(web(inner), hsts_always=settings.crm_hsts_always))
     return app
 
 

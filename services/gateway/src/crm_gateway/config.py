@@ -77,6 +77,12 @@ class GatewaySettings(InternalApiSettings, RateLimitSettings):
     # Strict-Transport-Security goes on answers to https requests; set this when a proxy ends TLS
     # without telling the gateway (no X-Forwarded-Proto from an address in FORWARDED_ALLOW_IPS).
     crm_hsts_always: bool = False
+    # The built staff web app (`npm run build` in web/ writes web/dist), served at `/`. The
+    # default is the repository's own; the image sets it to where it copies the build.
+    crm_web_dir: Path = Path(__file__).resolve().parents[4] / "web" / "dist"
+    # A browser's live stream (GET /api/v1/live) ends after this long and reconnects with a fresh
+    # token: how long a deactivated account or a changed role can go on hearing changes at most.
+    crm_live_max_seconds: float = Field(default=300.0, gt=0)
 
     def secrets(self) -> Sequence[Secret]:
         return [
