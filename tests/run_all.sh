@@ -13,6 +13,9 @@ drills=$!
 # Whatever stops this script stops the drills too, and nothing is left behind.
 trap 'kill -TERM "$drills" 2>/dev/null; wait "$drills" 2>/dev/null; rm -f "$log"' EXIT
 trap 'exit 130' INT TERM
+# The web app's own logic (Vitest) first: seconds, and a broken formatter fails early.
+(cd web && npm test --silent)
+web=$?
 $UV run --frozen pytest -m "not faults" "$@"
 rest=$?
 wait "$drills"
@@ -20,7 +23,7 @@ faults=$?
 echo
 echo "======================== fault drills (tests/faults) ========================"
 grep -v '^\s*$' "$log" | grep -v '^{"' || true
-if [ "$rest" -ne 0 ] || [ "$faults" -ne 0 ]; then
-    echo "tests failed: the suite exited $rest, the fault drills $faults" >&2
+if [ "$web" -ne 0 ] || [ "$rest" -ne 0 ] || [ "$faults" -ne 0 ]; then
+    echo "tests failed: the web app's tests exited $web, the suite $rest, the fault drills $faults" >&2
     exit 1
 fi

@@ -40,9 +40,9 @@ DEMANDED = {
 CHECKED_SECRETS = {name for names in DEMANDED.values() for name in names}
 REQUIRED = re.compile(r"\$\{(?P<name>[A-Z][A-Z0-9_]*):\?(?P<message>[^}]*)\}")
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-# Used by the builder stage only, never shipped; no published digest of this version could be
-# checked when pinning (see the Dockerfile's comment on refreshing).
-PINNED_BY_VERSION_ONLY = ("ghcr.io/astral-sh/uv:",)
+# Used by the builder stages only (uv; node for the web app), never shipped; no published digest
+# of these versions could be checked when pinning (see the Dockerfile's comment on refreshing).
+PINNED_BY_VERSION_ONLY = ("ghcr.io/astral-sh/uv:", "node:")
 PRODUCTION_PACKAGES = {"crm-gateway", "crm-messenger", "crm-marketing", "crm-ai", "crm-cache-writer"}
 
 

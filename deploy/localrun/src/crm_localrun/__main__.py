@@ -242,8 +242,9 @@ def up() -> int:
         stack.start()
         say(
             "\nV School CRM is running:\n"
-            f"  gateway (staff API)   {stack.url('gateway')}/api/v1   "
+            f"  staff web app         {stack.url('gateway')}/   "
             f"admin: {env['CRM_ADMIN_EMAIL']}   {admin_password_note(env, generated)}\n"
+            f"  gateway (staff API)   {stack.url('gateway')}/api/v1\n"
             f"  API docs              {stack.internal_url('gateway')}/docs\n"
             f"  messenger (webhook)   {stack.url('messenger')}/webhooks/meta\n"
             f"  marketing             {stack.url('marketing')}/healthz\n"
