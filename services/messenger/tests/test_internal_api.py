@@ -140,6 +140,29 @@ async def test_a_long_reply_goes_out_in_parts_in_order_with_quick_replies_on_the
     assert [q["title"] for q in texts_only[-1].body["message"]["quick_replies"]] == ["Sushi", "Ramen"]
 
 
+async def test_an_ai_reply_shows_staff_the_passages_it_was_grounded_on(messenger: Messenger) -> None:
+    first = await say(messenger, "psid-sources", "ราคาคอร์สซูชิเท่าไหร่คะ")
+    document = uuid.uuid4()
+    passage = {
+        "document_id": str(document),
+        "title": "Courses",
+        "heading_path": ["Sushi", "Price"],
+        "score": 0.031,
+    }
+    await publish(messenger, reply_to(first, "คอร์สซูชิ 12,500 บาทค่ะ", sources=[passage]))
+    await eventually(lambda: _at_least(messenger, "psid-sources", 1))
+    conversation_id = first["data"]["conversation_id"]
+
+    thread = (
+        await messenger.http.get(f"/internal/v1/conversations/{conversation_id}", headers=INTERNAL)
+    ).json()
+
+    [ai] = [m for m in thread["messages"] if m["sent_by"] == "ai"]
+    assert ai["sources"] == [passage]
+    [customer] = [m for m in thread["messages"] if m["direction"] == "in"]
+    assert customer["sources"] == []
+
+
 async def _at_least(m: Messenger, psid: str, n: int) -> list[str]:
     texts = await sent_texts(m, psid)
     return texts if len(texts) >= n else []

@@ -3564,6 +3564,11 @@ export interface components {
             created_at: string;
             /** Reactions */
             reactions?: components["schemas"]["Reaction"][];
+            /**
+             * Sources
+             * @description An AI reply's knowledge passages, best first (on the last part of a long reply).
+             */
+            sources?: components["schemas"]["MessageSource"][];
         };
         /** MessageAttachment */
         MessageAttachment: {
@@ -3574,6 +3579,29 @@ export interface components {
             type: string;
             /** Url */
             url?: string | null;
+        };
+        /**
+         * MessageSource
+         * @description A knowledge passage an AI reply was grounded on: where it came from, not its text.
+         */
+        MessageSource: {
+            /**
+             * Document Id
+             * Format: uuid
+             */
+            document_id: string;
+            /** Title */
+            title: string;
+            /**
+             * Heading Path
+             * @description The headings above the passage.
+             */
+            heading_path?: string[];
+            /**
+             * Score
+             * @description Its retrieval score (fused rank score).
+             */
+            score: number;
         };
         /**
          * MessengerExport

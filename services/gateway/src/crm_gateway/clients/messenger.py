@@ -155,6 +155,15 @@ class Reaction(BaseModel):
     emoji: str | None = None
 
 
+class MessageSource(BaseModel):
+    """A knowledge passage an AI reply was grounded on: where it came from, not its text."""
+
+    document_id: uuid.UUID
+    title: str
+    heading_path: list[str] = Field(default_factory=list, description="The headings above the passage.")
+    score: float = Field(description="Its retrieval score (fused rank score).")
+
+
 class Message(BaseModel):
     """One message of a conversation, in either direction."""
 
@@ -176,6 +185,10 @@ class Message(BaseModel):
     read_at: datetime | None = None
     created_at: datetime
     reactions: list[Reaction] = Field(default_factory=list)
+    sources: list[MessageSource] = Field(
+        default_factory=list,
+        description="An AI reply's knowledge passages, best first (on the last part of a long reply).",
+    )
 
 
 class ConversationPage(BaseModel):

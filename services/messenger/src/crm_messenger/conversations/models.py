@@ -70,6 +70,9 @@ messages = Table(
     Column("postback_payload", Text),
     # Quick replies we offered with an outbound message.
     Column("quick_replies", JSONB, nullable=False, server_default="[]"),
+    # An AI reply's knowledge passages (document id, title, headings, score; never their text),
+    # on its last part: what staff see it was grounded on.
+    Column("sources", JSONB, nullable=False, server_default="[]"),
     Column("standby", Boolean, nullable=False, server_default="false"),
     Column("referral", JSONB),
     Column("sent_at", DateTime(timezone=True)),

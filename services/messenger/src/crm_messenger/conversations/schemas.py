@@ -44,6 +44,13 @@ class ReactionView(BaseModel):
     emoji: str | None
 
 
+class SourceView(BaseModel):
+    document_id: uuid.UUID
+    title: str
+    heading_path: list[str] = Field(default_factory=list)
+    score: float
+
+
 class MessageView(BaseModel):
     id: uuid.UUID
     direction: Literal["in", "out"]
@@ -61,6 +68,7 @@ class MessageView(BaseModel):
     read_at: datetime | None
     created_at: datetime
     reactions: list[ReactionView] = Field(default_factory=list)
+    sources: list[SourceView] = Field(default_factory=list)
 
 
 class ConversationPage(BaseModel):

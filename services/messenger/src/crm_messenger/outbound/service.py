@@ -48,14 +48,20 @@ class WindowClosed(Exception):
     """Messenger's rules allow no reply now; the message says why."""
 
 
-def _parts(text: str, base: dict[str, Any], quick_replies: list[str]) -> list[dict[str, Any]]:
+def _parts(
+    text: str, base: dict[str, Any], quick_replies: list[str], sources: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of a reply split at Messenger's limit; the last carries the quick replies and the
+    passages the reply was grounded on."""
     chunks = split_text(text)
+    last = len(chunks) - 1
     return [
         {
             **base,
             "part": i,
             "text": chunk,
-            "quick_replies": quick_reply_options(quick_replies) if i == len(chunks) - 1 else [],
+            "quick_replies": quick_reply_options(quick_replies) if i == last else [],
+            "sources": (sources or []) if i == last else [],
             "typing": False,
         }
         for i, chunk in enumerate(chunks)
@@ -100,7 +106,7 @@ async def accept_reply(
         "status": "pending" if window.can_reply else "failed",
         "error_reason": window.refusal,
     }
-    rows = _parts(d.text, base, d.quick_replies)
+    rows = _parts(d.text, base, d.quick_replies, [s.model_dump(mode="json") for s in d.sources])
     rows[0]["typing"] = window.can_reply
     ids = await outgoing.add_parts(uow.session, rows)
     if not window.can_reply:
