@@ -21,6 +21,7 @@ from crm_ai.config import AiSettings
 from crm_ai.knowledge import api as knowledge_api
 from crm_ai.knowledge.embeddings import create_embedder
 from crm_ai.knowledge.indexing import IndexingWorker
+from crm_ai.knowledge.retrieval import Retriever
 from crm_ai.replies import api as replies_api
 from crm_ai.tables import metadata
 from crm_fakes import FakeServer
@@ -43,7 +44,8 @@ def ai_app(database_url: str, token: str) -> FastAPI:
     engine = create_async_engine(settings.async_database_url, poolclass=NullPool)
     runtime = dataclasses.replace(runtime, engine=engine, sessionmaker=create_sessionmaker(engine))
     app = FastAPI()
-    app.include_router(knowledge_api.router(runtime, settings, cast(IndexingWorker, NotWoken())))
+    retriever = Retriever.create(runtime.sessionmaker, create_embedder(settings), settings)
+    app.include_router(knowledge_api.router(runtime, settings, cast(IndexingWorker, NotWoken()), retriever))
     app.include_router(replies_api.router(runtime, settings))
     return app
 

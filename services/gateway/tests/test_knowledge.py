@@ -113,6 +113,29 @@ async def test_an_admin_uploads_a_markdown_document_and_lists_it_with_its_status
     assert any("4,500" in c["text"] and "ราคา" in c["heading_path"] for c in detail.json()["chunks"])
 
 
+async def test_trying_a_question_shows_the_passages_a_reply_would_use(
+    client: httpx.AsyncClient, auth: dict[str, str], ai_database: str
+) -> None:
+    sent = upload("sushi-price.md", COURSE_MD, "text/markdown", title="Sushi course prices", language="th")
+    document = (await client.post("/api/v1/knowledge/documents", headers=auth, **sent)).json()  # type: ignore[arg-type]
+    await index_queued(ai_database)
+
+    asked = await client.post(
+        "/api/v1/knowledge/search", json={"question": "คอร์สซูชิราคาเท่าไหร่", "limit": 3}, headers=auth
+    )
+    nonsense = await client.post("/api/v1/knowledge/search", json={"question": ""}, headers=auth)
+
+    assert asked.status_code == 200, asked.text
+    passages = asked.json()["passages"]
+    assert 1 <= len(passages) <= 3
+    best = passages[0]
+    assert best["relevant"] is True
+    assert best["document_id"] == document["id"]
+    assert "4,500" in best["text"]
+    assert [p["score"] for p in passages] == sorted((p["score"] for p in passages), reverse=True)
+    assert nonsense.status_code == 422
+
+
 async def test_a_document_is_reindexed_and_deleted_and_then_not_found(
     client: httpx.AsyncClient, auth: dict[str, str]
 ) -> None:

@@ -884,6 +884,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/knowledge/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try a question: the passages the AI would ground its reply on
+         * @description The same retriever and thresholds as replies: `relevant` passages are what a reply would
+         *     use; the others were found but are too weak to ground on. Reads only (nothing is audited).
+         *     Permission: `knowledge:manage`.
+         */
+        post: operations["search_api_v1_knowledge_search_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/products": {
         parameters: {
             query?: never;
@@ -4163,6 +4185,51 @@ export interface components {
             /** Quantity */
             quantity: number;
         };
+        /** PassageOut */
+        PassageOut: {
+            /**
+             * Chunk Id
+             * Format: uuid
+             */
+            chunk_id: string;
+            /**
+             * Document Id
+             * Format: uuid
+             */
+            document_id: string;
+            /**
+             * Title
+             * @description The document's title.
+             */
+            title: string;
+            /**
+             * Heading Path
+             * @description The headings above the passage.
+             */
+            heading_path: string[];
+            /** Text */
+            text: string;
+            /**
+             * Score
+             * @description The fused rank score the passages are ordered by.
+             */
+            score: number;
+            /**
+             * Vector Score
+             * @description Cosine similarity of the meaning.
+             */
+            vector_score: number;
+            /**
+             * Keyword Score
+             * @description BM25 of the words (with spelling variants).
+             */
+            keyword_score: number;
+            /**
+             * Relevant
+             * @description A reply would be grounded on it (it passes the thresholds).
+             */
+            relevant: boolean;
+        };
         /**
          * PasswordIn
          * @example {
@@ -4857,6 +4924,34 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "manager" | "marketer" | "agent" | "viewer";
+        /**
+         * SearchIn
+         * @example {
+         *       "limit": 5,
+         *       "question": "คอร์สซูชิราคาเท่าไหร่"
+         *     }
+         */
+        SearchIn: {
+            /**
+             * Question
+             * @description As a customer would ask it.
+             */
+            question: string;
+            /**
+             * Limit
+             * @description How many passages to show.
+             * @default 5
+             */
+            limit: number;
+        };
+        /** SearchOut */
+        SearchOut: {
+            /**
+             * Passages
+             * @description Best first.
+             */
+            passages: components["schemas"]["PassageOut"][];
+        };
         /**
          * SentMessage
          * @example {
@@ -10694,6 +10789,120 @@ export interface operations {
                             [key: string]: string;
                         }[] | null;
                     };
+                };
+            };
+            /** @description The ai service failed to answer (an error of its own); try again, and tell an administrator if it keeps failing. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** Type */
+                        type: string;
+                        /** Title */
+                        title: string;
+                        /** Status */
+                        status: number;
+                        /** Detail */
+                        detail: string;
+                        /** Instance */
+                        instance?: string | null;
+                        /** Errors */
+                        errors?: {
+                            [key: string]: string;
+                        }[] | null;
+                    };
+                };
+            };
+            /** @description The ai service did not answer; try again shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** Type */
+                        type: string;
+                        /** Title */
+                        title: string;
+                        /** Status */
+                        status: number;
+                        /** Detail */
+                        detail: string;
+                        /** Instance */
+                        instance?: string | null;
+                        /** Errors */
+                        errors?: {
+                            [key: string]: string;
+                        }[] | null;
+                    };
+                };
+            };
+        };
+    };
+    search_api_v1_knowledge_search_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SearchIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SearchOut"];
+                };
+            };
+            /** @description Not signed in, or the session ended. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Your role does not allow `knowledge:manage`. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** Type */
+                        type: string;
+                        /** Title */
+                        title: string;
+                        /** Status */
+                        status: number;
+                        /** Detail */
+                        detail: string;
+                        /** Instance */
+                        instance?: string | null;
+                        /** Errors */
+                        errors?: {
+                            [key: string]: string;
+                        }[] | null;
+                    };
+                };
+            };
+            /** @description Not a multipart form with the file in `file`, or a field the ai cannot use; `detail` says which. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
             /** @description The ai service failed to answer (an error of its own); try again, and tell an administrator if it keeps failing. */

@@ -39,7 +39,9 @@ def create_app(settings: AiSettings | None = None) -> FastAPI:
         description="Gemini replies in the customer's language, with a clean handover to staff.",
         routers=[
             internal_api.router(runtime, settings),
-            knowledge_api.router(runtime, settings, runtime.extras["knowledge"].worker),
+            knowledge_api.router(
+                runtime, settings, runtime.extras["knowledge"].worker, runtime.extras["knowledge"].retriever
+            ),
             replies_api.router(runtime, settings),
         ],
     )

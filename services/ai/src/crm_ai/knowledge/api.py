@@ -14,13 +14,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
 from crm_ai.config import AiSettings
 from crm_ai.knowledge import service
 from crm_ai.knowledge.indexing import IndexingWorker
+from crm_ai.knowledge.retrieval import Retriever
 from crm_servicekit.internal import internal_router
 from crm_servicekit.runtime import Runtime
 
@@ -105,6 +106,27 @@ class Reindexing(BaseModel):
     queued: int
 
 
+class SearchRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=1000)
+    limit: int = Field(default=5, ge=1, le=10)
+
+
+class PassageView(BaseModel):
+    chunk_id: uuid.UUID
+    document_id: uuid.UUID
+    title: str
+    heading_path: list[str]
+    text: str
+    score: float
+    vector_score: float
+    keyword_score: float
+    relevant: bool
+
+
+class SearchAnswer(BaseModel):
+    passages: list[PassageView]
+
+
 async def _read_upload(request: Request, limit: int) -> service.Upload:
     """The multipart upload, refused (413) as soon as more than `limit` bytes have arrived."""
     too_large = Problem(413, "Too large", f"files up to {limit // (1024 * 1024)} MB are accepted")
@@ -169,7 +191,7 @@ def _storable(field: str, value: str) -> None:
         )
 
 
-def router(runtime: Runtime, settings: AiSettings, worker: IndexingWorker) -> APIRouter:
+def router(runtime: Runtime, settings: AiSettings, worker: IndexingWorker, retriever: Retriever) -> APIRouter:
     api = internal_router(settings.crm_internal_token)
     limit = settings.knowledge_max_upload_bytes
 
@@ -255,6 +277,28 @@ def router(runtime: Runtime, settings: AiSettings, worker: IndexingWorker) -> AP
             return _not_found().response()
         worker.wake()
         return await view(document_id)
+
+    @api.post("/knowledge/search", response_model=SearchAnswer)
+    async def search(body: SearchRequest) -> SearchAnswer:
+        """The passages best matching a question, best first: those `relevant` are what a reply
+        to it would be grounded on (the same retriever and thresholds replies use)."""
+        found = await retriever.search(body.question, limit=body.limit)
+        return SearchAnswer(
+            passages=[
+                PassageView(
+                    chunk_id=p.chunk_id,
+                    document_id=p.document_id,
+                    title=p.document_title,
+                    heading_path=list(p.heading_path),
+                    text=p.text,
+                    score=p.score,
+                    vector_score=p.vector_score,
+                    keyword_score=p.keyword_score,
+                    relevant=p.relevant,
+                )
+                for p in found
+            ]
+        )
 
     @api.post("/knowledge/reindex", status_code=202, response_model=Reindexing)
     async def reindex_all() -> Reindexing:

@@ -19,7 +19,14 @@ from collections.abc import AsyncIterable, Callable, Mapping
 
 from crm_gateway.clients.base import InternalApiClient
 from crm_gateway.errors import Problem
-from crm_gateway.knowledge.schemas import DocumentDetailOut, DocumentList, DocumentOut, ReindexOut
+from crm_gateway.knowledge.schemas import (
+    DocumentDetailOut,
+    DocumentList,
+    DocumentOut,
+    ReindexOut,
+    SearchIn,
+    SearchOut,
+)
 
 
 class KnowledgeDocumentNotFound(Problem):
@@ -117,3 +124,6 @@ class KnowledgeCalls(InternalApiClient):
 
     async def reindex_all(self) -> ReindexOut:
         return await self._call("POST", "/knowledge/reindex", ReindexOut)
+
+    async def search(self, query: SearchIn) -> SearchOut:
+        return await self._call("POST", "/knowledge/search", SearchOut, json=query.model_dump())

@@ -13,7 +13,14 @@ from crm_gateway.auth.permissions import Permission, allow
 from crm_gateway.deps import AiDep, SettingsDep, UowDep
 from crm_gateway.errors import problem_responses
 from crm_gateway.knowledge import service
-from crm_gateway.knowledge.schemas import UPLOAD_BODY, DocumentDetailOut, DocumentOut, ReindexOut
+from crm_gateway.knowledge.schemas import (
+    UPLOAD_BODY,
+    DocumentDetailOut,
+    DocumentOut,
+    ReindexOut,
+    SearchIn,
+    SearchOut,
+)
 
 _DESCRIBED = {
     403: "Your role does not allow `knowledge:manage`.",
@@ -127,3 +134,15 @@ async def reindex_all(staff: CurrentStaff, ai: AiDep, uow: UowDep) -> ReindexOut
     queued = await ai.reindex_all()
     await service.record(uow, staff, "knowledge.reindex_all", uuid.UUID(int=0))
     return queued
+
+
+@router.post(
+    "/search",
+    summary="Try a question: the passages the AI would ground its reply on",
+    responses=_problems(422),
+)
+async def search(body: SearchIn, ai: AiDep) -> SearchOut:
+    """The same retriever and thresholds as replies: `relevant` passages are what a reply would
+    use; the others were found but are too weak to ground on. Reads only (nothing is audited).
+    Permission: `knowledge:manage`."""
+    return await ai.search(body)

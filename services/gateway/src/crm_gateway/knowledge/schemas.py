@@ -125,3 +125,29 @@ UPLOAD_FORM = {
 UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": UPLOAD_FORM}}}
 }
+
+
+class SearchIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"question": "คอร์สซูชิราคาเท่าไหร่", "limit": 5}]},
+    )
+
+    question: str = Field(min_length=1, max_length=1000, description="As a customer would ask it.")
+    limit: int = Field(default=5, ge=1, le=10, description="How many passages to show.")
+
+
+class PassageOut(BaseModel):
+    chunk_id: uuid.UUID
+    document_id: uuid.UUID
+    title: str = Field(description="The document's title.")
+    heading_path: list[str] = Field(description="The headings above the passage.")
+    text: str
+    score: float = Field(description="The fused rank score the passages are ordered by.")
+    vector_score: float = Field(description="Cosine similarity of the meaning.")
+    keyword_score: float = Field(description="BM25 of the words (with spelling variants).")
+    relevant: bool = Field(description="A reply would be grounded on it (it passes the thresholds).")
+
+
+class SearchOut(BaseModel):
+    passages: list[PassageOut] = Field(description="Best first.")
