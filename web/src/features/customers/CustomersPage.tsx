@@ -1,13 +1,14 @@
-import { useT } from "../../i18n";
-import { EmptyState, PageHeader } from "../../ui";
+import { Route, Routes } from "react-router";
+import { CustomerList } from "./CustomerList";
+import { Customer360 } from "./Customer360";
+import "./customers.css";
 
-/** Placeholder: the customers feature lives in this folder (see web/README.md). */
+/** /customers (list and search) and /customers/:customerId (the customer 360). */
 export default function CustomersPage() {
-  const t = useT();
   return (
-    <>
-      <PageHeader title={t("page.customers")} />
-      <EmptyState title={t("page.customers")} body={t("common.comingSoon")} />
-    </>
+    <Routes>
+      <Route index element={<CustomerList />} />
+      <Route path=":customerId" element={<Customer360 />} />
+    </Routes>
   );
 }
