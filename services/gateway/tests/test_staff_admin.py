@@ -377,3 +377,22 @@ async def test_every_change_is_audited_with_masked_values_and_no_password(
     assert "another long passphrase" not in everything
     assert "argon2" not in everything
     assert staff["email"] not in everything
+
+
+async def test_an_agent_sees_colleagues_names_but_not_the_staff_admin_list(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    agent = await created(client, auth, role="agent")
+    colleague = await created(client, auth, role="manager")
+    await patch(client, auth, colleague["id"], {"is_active": False}, '"1"')
+    as_agent = await bearer_of(client, agent["email"])
+
+    directory = await client.get(f"{STAFF}/directory", headers=as_agent)
+    admin_list = await client.get(STAFF, headers=as_agent)
+
+    assert directory.status_code == 200, directory.text
+    listed = {c["id"]: c for c in directory.json()["items"]}
+    assert listed[colleague["id"]]["name"] == "Somchai Prasert"
+    assert listed[colleague["id"]]["is_active"] is False, "a past reply keeps its author's name"
+    assert set(listed[agent["id"]]) == {"id", "name", "email", "role", "is_active"}
+    assert admin_list.status_code == 403

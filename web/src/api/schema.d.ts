@@ -144,6 +144,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/staff/directory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Colleagues: names and roles of every staff user (who replied, whom to assign)
+         * @description Deactivated staff are listed too (their past replies keep a name). Permission:
+         *     `conversation:read`.
+         */
+        get: operations["directory_api_v1_staff_directory_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/staff/{staff_id}": {
         parameters: {
             query?: never;
@@ -1963,6 +1984,24 @@ export interface components {
             /** Text */
             text: string;
         };
+        /**
+         * ColleagueOut
+         * @description A staff member as colleagues see them: who replied, whom to assign.
+         */
+        ColleagueOut: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string | null;
+            /** Email */
+            email: string;
+            role: components["schemas"]["Role"];
+            /** Is Active */
+            is_active: boolean;
+        };
         /** ConsentIn */
         ConsentIn: {
             /**
@@ -2728,6 +2767,11 @@ export interface components {
             readonly difference: string;
             /** Unexplained */
             readonly unexplained: string;
+        };
+        /** DirectoryOut */
+        DirectoryOut: {
+            /** Items */
+            items: components["schemas"]["ColleagueOut"][];
         };
         /**
          * DocumentDetailOut
@@ -6086,6 +6130,59 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    directory_api_v1_staff_directory_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryOut"];
+                };
+            };
+            /** @description Not signed in, or the session ended. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Only admins (`staff:admin`) manage staff accounts. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** Type */
+                        type: string;
+                        /** Title */
+                        title: string;
+                        /** Status */
+                        status: number;
+                        /** Detail */
+                        detail: string;
+                        /** Instance */
+                        instance?: string | null;
+                        /** Errors */
+                        errors?: {
+                            [key: string]: string;
+                        }[] | null;
+                    };
                 };
             };
         };

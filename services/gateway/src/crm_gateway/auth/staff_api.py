@@ -155,6 +155,38 @@ async def list_staff(
     return StaffListOut(items=[StaffOut.of(a) for a in accounts])
 
 
+class ColleagueOut(BaseModel):
+    """A staff member as colleagues see them: who replied, whom to assign."""
+
+    id: uuid.UUID
+    name: str | None
+    email: str
+    role: Role
+    is_active: bool
+
+
+class DirectoryOut(BaseModel):
+    items: list[ColleagueOut]
+
+
+@router.get(
+    "/directory",
+    summary="Colleagues: names and roles of every staff user (who replied, whom to assign)",
+    responses=_problems(403),
+    dependencies=[allow(Permission.CONVERSATION_READ)],
+)
+async def directory(session: SessionDep) -> DirectoryOut:
+    """Deactivated staff are listed too (their past replies keep a name). Permission:
+    `conversation:read`."""
+    accounts = await staff_admin.list_accounts(session, role=None, active=None)
+    return DirectoryOut(
+        items=[
+            ColleagueOut(id=a.id, name=a.name, email=a.email, role=a.role, is_active=a.is_active)
+            for a in accounts
+        ]
+    )
+
+
 @router.post(
     "",
     status_code=201,
