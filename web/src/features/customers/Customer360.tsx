@@ -9,10 +9,10 @@ import { useT } from "../../i18n";
 import { useFormat } from "../../lib/useFormat";
 import { useLiveEvent } from "../../live";
 import { Badge, Button, ErrorState, PageHeader, Spinner, useToast } from "../../ui";
-import { fetchCustomerRecord, keys, useConversationByPsid, useCustomerRecord, useOverview } from "./api";
+import { fetchFreshRecord, keys, newerRecord, useConversationByPsid, useCustomerRecord, useOverview } from "./api";
 import { DuplicatesCard, PdpaCard } from "./Admin";
 import { NotesCard, OrdersCard, TimelineCard } from "./Activity";
-import { displayNameOf, isStage, messengerPsid, pipelineSteps, type CustomerView, type Stage } from "./logic";
+import { displayNameOf, etagOf, isStage, mergedInto, messengerPsid, pipelineSteps, type CustomerView, type Stage } from "./logic";
 import { patchCustomer } from "./mutations";
 import { Card, Facts, LeadBadge } from "./parts";
 import { ProfileCard } from "./ProfileCard";
@@ -45,13 +45,24 @@ export function Customer360() {
         </div>
       </div>
     );
-  if (overview.isError)
+  if (overview.isError) {
+    const target = mergedInto(overview.error instanceof ApiError ? overview.error.detail : undefined, customerId);
     return (
       <div className="customers">
         {back}
-        <ErrorState error={overview.error} onRetry={() => void overview.refetch()} />
+        {target ? (
+          <div className="state">
+            <h2 className="state__title">{t("customers.state.mergedNotice")}</h2>
+            <Link className="btn btn--primary" to={`/customers/${encodeURIComponent(target)}`}>
+              {t("customers.openMerged", { id: target })}
+            </Link>
+          </div>
+        ) : (
+          <ErrorState error={overview.error} onRetry={() => void overview.refetch()} />
+        )}
       </div>
     );
+  }
 
   const o = overview.data;
   const c = o.customer;
@@ -68,7 +79,7 @@ export function Customer360() {
         <div className="c360-col">
           <LeadCard customer={c} />
           <InsightsCard insights={o.insights ?? null} />
-          <ProfileCard customerId={customerId} lifetimeValue={o.lifetime_value} />
+          <ProfileCard customerId={customerId} fromOverview={c} lifetimeValue={o.lifetime_value} />
           <AttributionCard customer={c} />
           <ConversationCard customer={c} insights={o.insights ?? null} />
         </div>
@@ -97,13 +108,14 @@ function StagePipeline({ customer }: { customer: CustomerView }) {
     setBusy(stage);
     const id = customer.customer_id;
     try {
-      const etag = record.data?.etag ?? (await fetchCustomerRecord(id)).etag;
+      const mine = { customer, etag: etagOf(customer.version ?? 1) };
+      const etag = (record.data ? newerRecord(record.data, mine) : mine).etag;
       try {
         await patchCustomer(id, etag, { lifecycle_stage: stage });
       } catch (err) {
         // Someone changed another field meanwhile: a stage move is one intent, apply it on the new version.
         if (!(err instanceof ApiError && err.status === 412)) throw err;
-        const fresh = await fetchCustomerRecord(id);
+        const fresh = await fetchFreshRecord(id);
         await patchCustomer(id, fresh.etag, { lifecycle_stage: stage });
       }
       toast({ message: t("customers.pipeline.changed", { stage: t(`customers.stage.${stage}`) }), tone: "success" });

@@ -41,13 +41,25 @@ function listQueryOf(params: URLSearchParams): ListQuery {
 export function CustomerList() {
   const t = useT();
   const [params, setParams] = useSearchParams();
-  const [text, setText] = useState(() => params.get("q") ?? "");
   const urlQ = params.get("q") ?? "";
+  const [text, setText] = useState(urlQ);
+  // What the box last wrote to the URL, and the URL's q last seen: a q the box did not write
+  // (the menu link, back) replaces the box's text.
+  const [written, setWritten] = useState(urlQ);
+  const [seenQ, setSeenQ] = useState(urlQ);
+  if (urlQ !== seenQ) {
+    setSeenQ(urlQ);
+    if (urlQ !== written) {
+      setText(urlQ);
+      setWritten(urlQ);
+    }
+  }
 
   // Search as you type: the box writes to the URL 250 ms after the last key.
   useEffect(() => {
     if (text === urlQ) return;
     const timer = setTimeout(() => {
+      setWritten(text.trim() ? text : "");
       setParams(
         (prev) => {
           const next = new URLSearchParams(prev);

@@ -6,16 +6,18 @@ import { useCan } from "../../auth";
 import { useT } from "../../i18n";
 import { useFormat } from "../../lib/useFormat";
 import { Button, ErrorState, Spinner, TextField, useToast } from "../../ui";
-import { fetchCustomerRecord, keys, useCustomerRecord } from "./api";
+import { fetchFreshRecord, keys, newerRecord, useCustomerRecord } from "./api";
 import {
   buildPatch,
   conflictRows,
   draftOf,
+  etagOf,
   fieldErrorMap,
   isEmptyPatch,
   messengerPsid,
   PROFILE_FIELDS,
   reapplyMine,
+  type CustomerView,
   type Draft,
   type ProfileField,
 } from "./logic";
@@ -27,7 +29,16 @@ type Mode =
   | { kind: "edit"; base: Draft; etag: string; draft: Draft; errors: Record<string, string>; formError: string | null }
   | { kind: "conflict"; base: Draft; mine: Draft; theirs: Draft; theirsEtag: string };
 
-export function ProfileCard({ customerId, lifetimeValue }: { customerId: string; lifetimeValue: string | null }) {
+export function ProfileCard({
+  customerId,
+  fromOverview,
+  lifetimeValue,
+}: {
+  customerId: string;
+  /** The 360's copy (from the database): used when the single GET was served an older version. */
+  fromOverview: CustomerView;
+  lifetimeValue: string | null;
+}) {
   const t = useT();
   const f = useFormat();
   const toast = useToast();
@@ -50,7 +61,7 @@ export function ProfileCard({ customerId, lifetimeValue }: { customerId: string;
         <ErrorState error={record.error} onRetry={() => void record.refetch()} />
       </Card>
     );
-  const { customer, etag } = record.data;
+  const { customer, etag } = newerRecord(record.data, { customer: fromOverview, etag: etagOf(fromOverview.version ?? 1) });
   const editable = canWrite;
 
   async function save(base: Draft, baseEtag: string, draft: Draft) {
@@ -71,7 +82,7 @@ export function ProfileCard({ customerId, lifetimeValue }: { customerId: string;
     } catch (err) {
       if (err instanceof ApiError && err.status === 412) {
         try {
-          const fresh = await fetchCustomerRecord(customerId);
+          const fresh = await fetchFreshRecord(customerId);
           qc.setQueryData(keys.record(customerId), fresh);
           setMode({ kind: "conflict", base, mine: draft, theirs: draftOf(fresh.customer), theirsEtag: fresh.etag });
         } catch (loadErr) {

@@ -2,7 +2,7 @@
  * The customers area's reads and writes. Every query key starts with "customers" (the live topic
  * that invalidates it), so a new lead score, insight or stage appears without a reload.
  */
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { api, unwrap, ApiError } from "../../api/client";
 import type { components, paths } from "../../api/client";
 import { etagOf, versionOfEtag, type CustomerView } from "./logic";
@@ -29,6 +29,7 @@ export const keys = {
 export function useCustomerList(query: ListQuery) {
   return useInfiniteQuery({
     queryKey: keys.list(query),
+    placeholderData: keepPreviousData,
     initialPageParam: null as string | null,
     queryFn: ({ pageParam, signal }) =>
       unwrap(api.GET("/api/v1/customers", { params: { query: { ...query, cursor: pageParam } }, signal })),
@@ -55,6 +56,27 @@ export async function fetchCustomerRecord(id: string, signal?: AbortSignal): Pro
   // The body's version is the ETag too; take the newer if a cache served an older header.
   const version = Math.max(fromHeader ?? 0, customer.version ?? 1);
   return { customer, etag: etagOf(version) };
+}
+
+/**
+ * The customer as the database holds it now, with its ETag (the 360 reads the database; a single
+ * customer's GET may come from the cache-writer's snapshot, a moment behind a change).
+ */
+export async function fetchFreshRecord(id: string): Promise<CustomerRecord> {
+  let result;
+  try {
+    result = await api.GET("/api/v1/customers/{customer_id}/overview", { params: { path: { customer_id: id } } });
+  } catch (err) {
+    throw ApiError.from(err);
+  }
+  const o = await unwrap(Promise.resolve(result));
+  const version = Math.max(versionOfEtag(result.response.headers.get("ETag")) ?? 0, o.customer.version ?? 1);
+  return { customer: o.customer, etag: etagOf(version) };
+}
+
+/** Of two reads of the customer, the later version. */
+export function newerRecord(a: CustomerRecord, b: CustomerRecord): CustomerRecord {
+  return (versionOfEtag(b.etag) ?? 0) > (versionOfEtag(a.etag) ?? 0) ? b : a;
 }
 
 export function useCustomerRecord(id: string) {

@@ -8,6 +8,7 @@ import {
   draftOf,
   exportFileName,
   fieldErrorMap,
+  mergedInto,
   normalizeThaiPhone,
   pipelineSteps,
   reapplyMine,
@@ -138,6 +139,11 @@ describe("helpers", () => {
       created_to: "2027-01-01T00:00:00+07:00",
     });
     expect(createdRange("", "bad")).toEqual({});
+  });
+  it("finds the customer a merged one went into", () => {
+    expect(mergedInto("TVS-CUS-FB-26-0002 was merged into TVS-CUS-FB-26-0001.", "TVS-CUS-FB-26-0002")).toBe("TVS-CUS-FB-26-0001");
+    expect(mergedInto("No customer TVS-CUS-FB-26-0002.", "TVS-CUS-FB-26-0002")).toBeNull();
+    expect(mergedInto(undefined, "x")).toBeNull();
   });
   it("names the export file after the customer", () => {
     expect(exportFileName("TVS-CUS-FB-26-0001")).toBe("TVS-CUS-FB-26-0001.json");

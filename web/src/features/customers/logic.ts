@@ -266,3 +266,9 @@ export function detailPairs(detail: Record<string, unknown>): [string, string][]
   }
   return out;
 }
+
+/** The customer a 404's message says this one was merged into, if it names another. */
+export function mergedInto(detail: string | undefined, customerId: string): string | null {
+  const ids = (detail ?? "").match(/TVS-CUS-(?:FB|LINE|WEB|WALKIN)-\d{2}-\d+/g) ?? [];
+  return ids.find((id) => id !== customerId) ?? null;
+}

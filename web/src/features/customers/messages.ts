@@ -183,6 +183,7 @@ export const en = {
   "customers.pdpa.step.failed": "Failed",
   "customers.pdpa.erasedCounts": "Erased: {counts}",
   "customers.state.mergedNotice": "This customer was merged into another one.",
+  "customers.openMerged": "Open {id}",
   "customers.state.erasedNotice": "This customer was erased (PDPA). Only an anonymous record remains.",
 } as const;
 
@@ -366,5 +367,6 @@ export const th: Record<keyof typeof en, string> = {
   "customers.pdpa.step.failed": "ล้มเหลว",
   "customers.pdpa.erasedCounts": "ลบแล้ว: {counts}",
   "customers.state.mergedNotice": "ลูกค้ารายนี้ถูกรวมเข้ากับลูกค้ารายอื่นแล้ว",
+  "customers.openMerged": "เปิด {id}",
   "customers.state.erasedNotice": "ลูกค้ารายนี้ถูกลบข้อมูลแล้ว (PDPA) เหลือเพียงข้อมูลนิรนาม",
 };
