@@ -1,13 +1,25 @@
-import { useT } from "../../i18n";
-import { EmptyState, PageHeader } from "../../ui";
+import { Route, Routes } from "react-router";
+import { ProductList } from "./ProductList";
+import { ProductDetail } from "./ProductDetail";
+import { AddProduct } from "./AddProduct";
+import { OrderList } from "./OrderList";
+import { OrderDetail } from "./OrderDetail";
+import { TakeOrder } from "./TakeOrder";
+import "./catalog.css";
 
-/** Placeholder: the catalog feature lives in this folder (see web/README.md). */
+/**
+ * /catalog (products), /catalog/products/new, /catalog/products/:productId,
+ * /catalog/orders, /catalog/orders/new, /catalog/orders/:orderId.
+ */
 export default function CatalogPage() {
-  const t = useT();
   return (
-    <>
-      <PageHeader title={t("page.catalog")} />
-      <EmptyState title={t("page.catalog")} body={t("common.comingSoon")} />
-    </>
+    <Routes>
+      <Route index element={<ProductList />} />
+      <Route path="products/new" element={<AddProduct />} />
+      <Route path="products/:productId" element={<ProductDetail />} />
+      <Route path="orders" element={<OrderList />} />
+      <Route path="orders/new" element={<TakeOrder />} />
+      <Route path="orders/:orderId" element={<OrderDetail />} />
+    </Routes>
   );
 }

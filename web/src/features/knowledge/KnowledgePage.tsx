@@ -1,13 +1,14 @@
-import { useT } from "../../i18n";
-import { EmptyState, PageHeader } from "../../ui";
+import { Route, Routes } from "react-router";
+import { DocumentList } from "./DocumentList";
+import { DocumentDetail } from "./DocumentDetail";
+import "./knowledge.css";
 
-/** Placeholder: the knowledge feature lives in this folder (see web/README.md). */
+/** /knowledge (documents, upload, try a question) and /knowledge/:documentId (its passages). */
 export default function KnowledgePage() {
-  const t = useT();
   return (
-    <>
-      <PageHeader title={t("page.knowledge")} />
-      <EmptyState title={t("page.knowledge")} body={t("common.comingSoon")} />
-    </>
+    <Routes>
+      <Route index element={<DocumentList />} />
+      <Route path=":documentId" element={<DocumentDetail />} />
+    </Routes>
   );
 }
