@@ -5,6 +5,7 @@ deactivates thrown out at its next step."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -60,7 +61,9 @@ def test_the_admin_signs_in_sees_the_inbox_and_signs_out(page: Page, app_url: st
     _on_sign_in(page)
 
 
-def test_thai_is_shown_once_chosen_and_survives_a_reload(admin_page: Page) -> None:
+def test_thai_is_shown_once_chosen_and_survives_a_reload(
+    admin_page: Page, page_as: Callable[..., Page]
+) -> None:
     nav = admin_page.get_by_role("navigation")
     expect(nav.get_by_role("link", name="Inbox", exact=True)).to_be_visible()
 
@@ -80,6 +83,13 @@ def test_thai_is_shown_once_chosen_and_survives_a_reload(admin_page: Page) -> No
     )
     expect(nav.get_by_role("link", name="Inbox", exact=True)).to_have_count(0)
     shot(admin_page, "inbox-th")
+
+    # Someone whose app was set to Thai before signing in gets Thai from the first screen on.
+    manager = page_as("manager", "th")
+    expect(
+        manager.get_by_role("navigation", name="เมนูหลัก").get_by_role("link", name="กล่องข้อความ")
+    ).to_be_visible()
+    expect(manager.get_by_role("banner").get_by_text("ผู้จัดการ", exact=True)).to_be_visible()
 
 
 def test_a_viewer_is_offered_no_write_actions_and_the_api_refuses_them(
@@ -103,7 +113,12 @@ def test_a_viewer_is_offered_no_write_actions_and_the_api_refuses_them(
         assert api.get("/api/v1/customers").status_code == 200
         refused = api.post(
             "/api/v1/staff",
-            json={"email": "by-a-viewer@vschool.example.com", "name": "Nope", "role": "admin", "password": "x" * 16},
+            json={
+                "email": "by-a-viewer@vschool.example.com",
+                "name": "Nope",
+                "role": "admin",
+                "password": "x" * 16,
+            },
         )
         assert refused.status_code == 403, refused.text
         refused = api.post("/api/v1/customers", json={"channel": "WALKIN", "name": "Walk-in by a viewer"})
