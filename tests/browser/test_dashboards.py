@@ -74,9 +74,18 @@ def synced(system: Any) -> Synced:
         # The cache-writer renders the synced days a moment later: wait until the API agrees with Meta.
         wait_until(lambda: Decimal(_summary_spend(api, since, until)) == truth, timeout=SETTLE, interval=0.5)
         spend = _summary_spend(api, since, until)
-        tree = api.get("/api/v1/dashboards/campaigns", params={"since": since, "until": until}).json()
-    names = [c["campaign_name"] or c["campaign_id"] for c in tree["campaigns"]]
-    assert names, "the fake's campaigns have spend in its days"
+
+        def described() -> list[str] | None:
+            """The campaigns' names once the structure has arrived too (no `unknown` campaign)."""
+            got = api.get("/api/v1/dashboards/campaigns", params={"since": since, "until": until})
+            assert got.status_code == 200, got.text
+            campaigns = got.json()["campaigns"]
+            named = [
+                c["campaign_name"] for c in campaigns if c["campaign_id"] != "unknown" and c["campaign_name"]
+            ]
+            return named if campaigns and len(named) == len(campaigns) else None
+
+        names = wait_until(described, timeout=SETTLE, interval=0.5)
     return Synced(run, since, until, spend, names)
 
 

@@ -229,6 +229,7 @@ export default function AuditPage() {
                   <span className="audit-entry__action">{e.action}</span>
                   <span>
                     {entityLabel(t, e.entity_type)} <code className="audit-entry__id">{e.entity_id}</code>
+                    {e.entity_type === "staff" && names.has(e.entity_id) && <span> ({names.get(e.entity_id)})</span>}
                   </span>
                   <span className="audit-muted small">
                     {t("audit.by", { who })}

@@ -163,7 +163,7 @@ export default function DashboardsPage() {
         </span>
       </p>
 
-      <Section title={t("dashboards.title")} testId="summary" query={summary}>
+      <Section title={t("dashboards.kpis.title")} testId="summary" query={summary}>
         {current && (
           <>
             <KpiCards current={current} previous={prior} />

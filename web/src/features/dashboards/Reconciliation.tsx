@@ -25,7 +25,8 @@ export function causeLabel(t: (k: MessageKey) => string, cause: string): string 
 
 function DiffRow({ label, diff, money }: { label: string; diff: Diff; money: boolean }) {
   const t = useT();
-  const show = (v: string) => (money ? formatTHB(v) : v);
+  // Counts come as decimals too ("396.00"): shown as whole numbers when they are.
+  const show = (v: string) => (money ? formatTHB(v) : v.replace(/^(-?\d+)\.0+$/, "$1"));
   const causes = Object.entries(diff.causes ?? {}).filter(([, v]) => !isZero(v));
   return (
     <tr>

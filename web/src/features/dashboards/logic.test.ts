@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { CARD_KPIS, TABLE_KPIS, formatKpi } from "./kpis";
 import {
   byValue,
   compareDecimal,
   daysIn,
   formatChange,
   formatRate,
+  freshAt,
   percentChange,
   presetRange,
   previousRange,
@@ -109,5 +111,45 @@ describe("sorting decimal strings", () => {
   it("sorts names as text", () => {
     const rows = [{ v: "Sushi" }, { v: "Bento" }];
     expect(rows.sort(byValue((r) => r.v, "asc")).map((r) => r.v)).toEqual(["Bento", "Sushi"]);
+  });
+});
+
+describe("how fresh an answer is", () => {
+  const fetched = Date.parse("2026-12-06T03:00:00Z");
+  it("is the fetch time minus its age", () => {
+    expect(freshAt({ age_seconds: 120, generated_at: "2026-12-01T00:00:00Z" }, fetched)?.toISOString()).toBe(
+      "2026-12-06T02:58:00.000Z",
+    );
+  });
+  it("falls back on when the file was written, else unknown", () => {
+    expect(freshAt({ age_seconds: null, generated_at: "2026-12-06T02:00:00Z" }, fetched)?.toISOString()).toBe(
+      "2026-12-06T02:00:00.000Z",
+    );
+    expect(freshAt({ age_seconds: null, generated_at: null }, fetched)).toBeNull();
+  });
+});
+
+describe("KPI values", () => {
+  const def = (key: string) => TABLE_KPIS.find((d) => d.key === key)!;
+  it("shows money exactly, ratios and rates as sent, none as none", () => {
+    expect(formatKpi(def("spend"), "1300.25")).toBe("฿1,300.25");
+    expect(formatKpi(def("cac"), "0.10")).toBe("฿0.10");
+    expect(formatKpi(def("roas"), "26.97")).toBe("26.97×");
+    expect(formatKpi(def("conversion_rate"), "0.1250")).toBe("12.50 %");
+    expect(formatKpi(def("leads"), 1234)).toBe("1,234");
+    expect(formatKpi(def("roas"), null)).toBeNull();
+  });
+  it("has a card for each KPI the dashboard promises", () => {
+    expect(CARD_KPIS.map((d) => d.key)).toEqual([
+      "spend",
+      "revenue",
+      "roas",
+      "cac",
+      "aov",
+      "conversion_rate",
+      "cost_per_lead",
+      "conversations_started",
+      "cost_per_conversation",
+    ]);
   });
 });

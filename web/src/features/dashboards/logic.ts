@@ -215,3 +215,16 @@ export function plotNumber(value: string | number | null | undefined): number | 
   const n = typeof value === "number" ? value : Number(value);
   return Number.isFinite(n) ? n : null;
 }
+
+/**
+ * When an answer's data was current: the time it was fetched minus its `age_seconds`, else when
+ * its newest file was written (`generated_at`), else unknown.
+ */
+export function freshAt(
+  data: { age_seconds: number | null; generated_at: string | null },
+  fetchedAt: number,
+): Date | null {
+  if (data.age_seconds != null) return new Date(fetchedAt - data.age_seconds * 1000);
+  if (data.generated_at) return new Date(data.generated_at);
+  return null;
+}

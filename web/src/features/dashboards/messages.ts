@@ -5,6 +5,7 @@
  */
 export const en = {
   "dashboards.title": "Dashboards",
+  "dashboards.kpis.title": "Key figures",
   "dashboards.range": "Period",
   "dashboards.range.today": "Today",
   "dashboards.range.yesterday": "Yesterday",
@@ -133,6 +134,7 @@ export const en = {
 
 export const th: Record<keyof typeof en, string> = {
   "dashboards.title": "แดชบอร์ด",
+  "dashboards.kpis.title": "ตัวเลขหลัก",
   "dashboards.range": "ช่วงเวลา",
   "dashboards.range.today": "วันนี้",
   "dashboards.range.yesterday": "เมื่อวาน",

@@ -4,6 +4,7 @@ import { useT } from "../../i18n";
 import { useFormat } from "../../lib/useFormat";
 import { Badge, ErrorState, Spinner } from "../../ui";
 import type { Freshness } from "./api";
+import { freshAt } from "./logic";
 
 /** Re-renders every `ms` so "2 min ago" keeps telling the truth. */
 export function useNow(ms = 30_000): Date {
@@ -15,19 +16,13 @@ export function useNow(ms = 30_000): Date {
   return now;
 }
 
-/** When the data was current: the fetch time minus its age, else when its newest file was written. */
-export function dataTime(data: Freshness, fetchedAt: number): Date | null {
-  if (data.age_seconds != null) return new Date(fetchedAt - data.age_seconds * 1000);
-  if (data.generated_at) return new Date(data.generated_at);
-  return null;
-}
 
 /** "updated 2 min ago", and a visible warning when the answer is stale. */
 export function FreshnessNote({ data, fetchedAt, testId }: { data: Freshness; fetchedAt: number; testId?: string }) {
   const t = useT();
   const f = useFormat();
   const now = useNow();
-  const at = dataTime(data, fetchedAt);
+  const at = freshAt(data, fetchedAt);
   const reasonKey: MessageKey = data.stale_reason
     ? `dashboards.fresh.stale.${data.stale_reason}`
     : "dashboards.fresh.stale.unknown";
