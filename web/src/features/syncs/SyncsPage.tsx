@@ -14,6 +14,7 @@ import {
   isActive,
   pollInterval,
   progressPercent,
+  seemsStuck,
   validateBackfill,
   type BackfillErrors,
   type BackfillForm,
@@ -102,6 +103,11 @@ function RunDetail({ id, onClose }: { id: number; onClose: () => void }) {
             {f.date(`${run.data.since}T12:00:00+07:00`)} – {f.date(`${run.data.until}T12:00:00+07:00`)}
           </p>
           <Progress run={run.data} />
+          {seemsStuck(run.data, new Date(run.dataUpdatedAt)) && (
+            <p className="sync-stuck" role="status">
+              {t("syncs.detail.stuck", { when: f.relative(run.data.heartbeat_at ?? run.data.started_at ?? run.data.created_at) })}
+            </p>
+          )}
           <dl className="sync-facts">
             <div>
               <dt>{t("syncs.detail.account")}</dt>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adviceFor, earliestDay, pollInterval, progressPercent, validateBackfill } from "./logic";
+import { adviceFor, seemsStuck, earliestDay, pollInterval, progressPercent, validateBackfill } from "./logic";
 
 describe("Meta error code → advice", () => {
   it("a refused or expired token asks for a new token", () => {
@@ -64,5 +64,15 @@ describe("backfill form", () => {
   it("Meta keeps 37 months", () => {
     expect(earliestDay("2026-12-06")).toBe("2023-11-06");
     expect(earliestDay("2026-03-31")).toBe("2023-02-28");
+  });
+});
+
+describe("a run gone quiet", () => {
+  const now = new Date("2026-12-06T03:00:00Z");
+  it("is a running run without a heartbeat for over 2 minutes", () => {
+    expect(seemsStuck({ status: "running", heartbeat_at: "2026-12-06T02:57:00Z" }, now)).toBe(true);
+    expect(seemsStuck({ status: "running", heartbeat_at: "2026-12-06T02:59:00Z" }, now)).toBe(false);
+    expect(seemsStuck({ status: "running", heartbeat_at: null, started_at: "2026-12-06T02:50:00Z" }, now)).toBe(true);
+    expect(seemsStuck({ status: "succeeded", heartbeat_at: "2026-12-06T01:00:00Z" }, now)).toBe(false);
   });
 });

@@ -95,3 +95,17 @@ export function defaultBackfill(now: Date = new Date()): BackfillForm {
   const today = bangkokToday(now);
   return { since: addDays(today, -6), until: today, granularities: ["day"] };
 }
+
+/** A running run whose worker has not reported for this long may have stopped. */
+export const STUCK_AFTER_SECONDS = 120;
+
+/** Whether a queued or running run has gone quiet (no heartbeat, or none since it started). */
+export function seemsStuck(
+  run: { status: RunStatus; heartbeat_at?: string | null; started_at?: string | null },
+  now: Date,
+): boolean {
+  if (run.status !== "running") return false;
+  const last = run.heartbeat_at ?? run.started_at;
+  if (!last) return false;
+  return now.getTime() - Date.parse(last) > STUCK_AFTER_SECONDS * 1000;
+}
