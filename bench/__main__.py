@@ -6,6 +6,7 @@ uv run python -m bench insights --days 365
 uv run python -m bench gateway --customers 50000 --orders 200000 --concurrency 1,4,16
 uv run python -m bench retrieval --chunks 10000 --queries 500
 uv run python -m bench dashboards --customers 50000 --orders 200000 --ads 200 --days 365
+uv run python -m bench ui --customers 50000 --conversations 3000 --runs 20 --messages 40
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import dashboards, gateway, insights, retrieval, webhook
+from . import dashboards, gateway, insights, retrieval, ui, webhook
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ BENCHMARKS: dict[str, Benchmark] = {
         "a year's marketing for 200 ads: full render, a 10,000-fact burst, dashboard reads vs bare FastAPI",
         dashboards.add_arguments,
         dashboards.main,
+    ),
+    "ui": Benchmark(
+        "the staff web app in chromium on 50,000 customers: JS shipped, time to interactive, webhook to"
+        " visible vs a bare page and the raw SSE push",
+        ui.add_arguments,
+        ui.main,
     ),
 }
 
