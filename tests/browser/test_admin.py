@@ -92,3 +92,34 @@ def test_a_manager_reads_the_audit_log_but_has_no_staff_page(page_as: Any) -> No
     expect(page.get_by_role("button", name="Undo merge")).to_have_count(0)
     page.goto("/staff")
     expect(page.get_by_text("Not available for your role")).to_be_visible()
+
+
+def test_an_admin_undoes_a_merge_from_the_audit_log(system: Any, admin_page: Page) -> None:
+    suffix = secrets.token_hex(3)
+    with admin_api(system) as api:
+        survivor, merged = (
+            api.post("/api/v1/customers", json={"channel": "WALKIN", "name_latin": f"{who} {suffix}"}).json()
+            for who in ("Nok Survivor", "Nok Duplicate")
+        )
+        response = api.post(
+            f"/api/v1/customers/{survivor['customer_id']}/merge", json={"merged_id": merged["customer_id"]}
+        )
+        assert response.status_code == 200, response.text
+        merge_id = response.json()["merge_id"]
+
+    page = admin_page
+    page.goto(f"/audit?entity_type=customer&entity_id={survivor['customer_id']}&action=customer.merge")
+    entry = page.locator("[data-testid='audit-entry'][data-action='customer.merge']")
+    expect(entry).to_have_count(1)
+    entry.get_by_role("button", name="Undo merge").click()
+    entry.get_by_role("button", name="Yes, undo the merge").click()
+    done = f"Merge undone: {merged['customer_id']} exists on its own again."
+    expect(page.get_by_text(done)).to_be_visible()
+    expect(entry).to_contain_text("Undone")
+    expect(entry.get_by_role("button", name="Undo merge")).to_have_count(0)
+    with admin_api(system) as api:
+        params = {"action": "customer.merge", "entity_id": survivor["customer_id"]}
+        page_of = api.get("/api/v1/audit", params=params)
+        [audited] = [e for e in page_of.json()["items"] if e["id"] == merge_id]
+    assert audited["undone_at"] is not None
+    assert audited["undoable"] is False
