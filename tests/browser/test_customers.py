@@ -96,6 +96,14 @@ def test_search_finds_a_customer_by_a_phone_number_typed_in_another_form(
     expect(page.get_by_test_id("customer-list")).to_contain_text(customer["customer_id"])
     shot(page, "customers")
 
+    # On a phone the rows are cards, each value with its label.
+    page.set_viewport_size({"width": 390, "height": 844})
+    card = page.get_by_test_id("customer-list").locator("tbody tr").first
+    expect(card).to_have_css("display", "block")
+    expect(card.get_by_text(customer["customer_id"])).to_be_visible()
+    shot(page, "customers-phone")
+    page.set_viewport_size({"width": 1366, "height": 900})
+
     rows.get_by_role("link", name="สมหญิง รักเรียน").click()
     expect(page.get_by_test_id("customer-id")).to_have_text(customer["customer_id"])
 

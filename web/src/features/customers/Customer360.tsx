@@ -181,7 +181,7 @@ function LeadCard({ customer }: { customer: CustomerView }) {
             <span className="lead-score" data-testid="lead-score">
               {lead.score}
             </span>
-            <LeadBadge lead={lead} />
+            <LeadBadge lead={lead} hideScore />
             <span className="muted">{t("customers.lead.scoredAt", { time: f.relative(lead.scored_at) })}</span>
           </div>
           {lead.reasons.length > 0 && (

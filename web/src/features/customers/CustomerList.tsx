@@ -236,8 +236,8 @@ function CustomerTable({ items }: { items: CustomerView[] }) {
             <td data-label={t("customers.col.name")} className="customer-row__name">
               <Link to={`/customers/${encodeURIComponent(c.customer_id)}`}>{displayNameOf(c) ?? t("customers.noName")}</Link>
             </td>
-            <td data-label={t("customers.col.id")} className="customer-row__id">
-              {c.customer_id}
+            <td data-label={t("customers.col.id")}>
+              <span className="customer-row__id">{c.customer_id}</span>
             </td>
             <td data-label={t("customers.col.contact")}>
               {c.phone || c.email ? (

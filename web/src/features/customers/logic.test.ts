@@ -149,7 +149,7 @@ describe("helpers", () => {
     expect(exportFileName("TVS-CUS-FB-26-0001")).toBe("TVS-CUS-FB-26-0001.json");
   });
   it("shows timeline details without nested JSON", () => {
-    expect(detailPairs({ from: "lead", to: "qualified", score: 80, nested: { a: 1 }, none: null })).toEqual([
+    expect(detailPairs({ from: "lead", to: "qualified", score: 80, nested: { a: 1 }, none: null, ids: [] })).toEqual([
       ["from", "lead"],
       ["to", "qualified"],
       ["score", "80"],

@@ -262,7 +262,8 @@ export function detailPairs(detail: Record<string, unknown>): [string, string][]
   for (const [k, v] of Object.entries(detail)) {
     if (v === null || v === undefined || v === "") continue;
     if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") out.push([k, String(v)]);
-    else if (Array.isArray(v) && v.every((x) => typeof x === "string" || typeof x === "number")) out.push([k, v.join(", ")]);
+    else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" || typeof x === "number"))
+      out.push([k, v.join(", ")]);
   }
   return out;
 }

@@ -7,12 +7,12 @@ import { temperatureTone } from "./logic";
 type Lead = components["schemas"]["Lead"];
 
 /** "72 · Hot" with the temperature's colour; "Not scored yet" before the AI scored. */
-export function LeadBadge({ lead }: { lead: Lead | null }) {
+export function LeadBadge({ lead, hideScore = false }: { lead: Lead | null; hideScore?: boolean }) {
   const t = useT();
   if (!lead) return <span className="muted">{t("customers.notScored")}</span>;
   return (
     <span className="lead-badge">
-      <span className="lead-badge__score">{lead.score}</span>
+      {!hideScore && <span className="lead-badge__score">{lead.score}</span>}
       <Badge tone={temperatureTone(lead.temperature)}>{t(`customers.temp.${lead.temperature}`)}</Badge>
     </span>
   );
