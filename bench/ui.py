@@ -47,6 +47,7 @@ import json
 import math
 import os
 import random
+import re
 import secrets
 import shutil
 import sys
@@ -91,6 +92,7 @@ PAGE_TOKEN = "bench-page-token"  # noqa: S105 - the Graph API fake's, not a secr
 SERVICES = ("gateway", "cache-writer", "marketing", "messenger")
 WAIT_MS = 30_000
 VISIBLE_TIMEOUT_S = 10.0
+IDLE_BUSY_WARN_PCT = 15.0
 # What the screens show when their main content is there (data-testids of web/src/features/*).
 INBOX_READY = '[data-testid="conversation-row"]'
 C360_READY = '[data-testid="customer-360"] h1'
@@ -182,6 +184,8 @@ class Sample:
 
     values: list[float] = field(default_factory=list)
     missed: int = 0
+    api: list[list[dict[str, Any]]] = field(default_factory=list)
+    """Per page load: what it fetched before it was ready (Resource Timing, ms)."""
 
     def p(self, q: float) -> float | None:
         if not self.values:
@@ -426,12 +430,54 @@ async def time_to_interactive(
                 await check(page)
             seen = await page.evaluate("() => window.__benchSeen ?? performance.now()")
             sample.values.append(float(seen))
+            sample.api.append(await page.evaluate(API_TIMINGS, float(seen)))
         except Exception as exc:
             sample.missed += 1
             print(f"    {url}: not ready ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})")
         finally:
             await page.close()
     return sample
+
+
+# What a page fetched before `ready` (ms after navigation start; Resource Timing), and when its
+# document was parsed: where the time to interactive went.
+API_TIMINGS = """ready => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const got = performance.getEntriesByType("resource")
+    .filter(e => e.startTime < ready)
+    .map(e => ({ path: new URL(e.name).pathname, start: Math.round(e.startTime),
+                 end: Math.round(e.responseEnd), ms: Math.round(e.duration),
+                 bytes: e.transferSize }));
+  return [{ path: "(document: DOMContentLoaded)", start: 0,
+            end: Math.round(nav ? nav.domContentLoadedEventEnd : 0), ms: 0, bytes: 0 }, ...got];
+}"""
+
+
+def watch_errors(context: Any, found: list[str]) -> None:
+    """Console errors and uncaught exceptions of every page of `context` go into `found`."""
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            found.append(f"console: {message.text[:300]}")
+
+    def on_error(error: Any) -> None:
+        found.append(f"uncaught: {str(error.error)[:300]}")
+
+    context.on("console", on_console)
+    context.on("weberror", on_error)
+
+
+LOG_TROUBLE = re.compile(r"traceback|\berror\b|exception", re.IGNORECASE)
+
+
+def log_trouble(logs: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per service: how many log lines look like trouble, and the first few of them."""
+    out: dict[str, dict[str, Any]] = {}
+    for service, text in logs.items():
+        lines = [line for line in text.splitlines() if LOG_TROUBLE.search(line)]
+        if lines:
+            out[service] = {"lines": len(lines), "first": [line[:400] for line in lines[:5]]}
+    return out
 
 
 async def clock_offset_ms(page: Any) -> float:
@@ -656,6 +702,8 @@ async def run(opts: Options) -> int:
         print(
             f"ready in {time.monotonic() - t0:.0f} s; machine {setup['idle_busy_pct']:.0f}% busy while idle"
         )
+        if setup["idle_busy_pct"] > IDLE_BUSY_WARN_PCT:
+            print("WARNING: something else is using the CPU; the figures below share the machine with it")
 
         def new_context(base: str) -> Any:
             return browser.new_context(
@@ -670,6 +718,8 @@ async def run(opts: Options) -> int:
         ours = await new_context(gateway_url)
         stack.push_async_callback(ours.close)
         ours.set_default_timeout(WAIT_MS)
+        browser_errors: list[str] = []
+        watch_errors(ours, browser_errors)
         shipped = Shipped()
         shipped.attach(ours)
         page = await ours.new_page()
@@ -748,6 +798,7 @@ async def run(opts: Options) -> int:
             one = await time_to_interactive(ours, f"{gateway_url}/customers/{next(ids)}", C360_READY, 1)
             c360_tti.values += one.values
             c360_tti.missed += one.missed
+            c360_tti.api += one.api
         samples["tti_ms"] = {
             "bare": bare_tti.values,
             "inbox": inbox_tti.values,
@@ -806,6 +857,10 @@ async def run(opts: Options) -> int:
                                 len(sample.values), len(push.values),
                                 missed_note(sample)))  # fmt: skip
         setup["spans_exported"] = len(otlp_state.spans())
+        setup["tti_breakdown"] = [breakdown("inbox", inbox_tti), breakdown("customer 360", c360_tti)]
+        setup["browser_errors"] = {"count": len(browser_errors), "first": browser_errors[:10]}
+        setup["service_log_trouble"] = log_trouble(system.logs())
+        samples["tti_fetches_ms"] = {"inbox": inbox_tti.api, "customer_360": c360_tti.api}
         print("teardown ...", flush=True)
 
     print_report(opts, rows, setup, notes)
@@ -814,6 +869,25 @@ async def run(opts: Options) -> int:
     print(f"total {time.monotonic() - t0:.0f} s")
     measured = all(r.ours is not None and r.baseline is not None for r in rows)
     return 0 if measured and all(s == 200 for s in statuses) else 1
+
+
+def breakdown(label: str, sample: Sample) -> str:
+    """Medians over the page loads: DOMContentLoaded, the first and the last API answer, ready."""
+
+    def median(values: list[float]) -> str:
+        return f"{sorted(values)[len(values) // 2]:.0f}" if values else "-"
+
+    dcl, first_api, last_api = [], [], []
+    for fetched in sample.api:
+        dcl.append(float(fetched[0]["end"]))
+        api = [f for f in fetched[1:] if str(f["path"]).startswith("/api/")]
+        if api:
+            first_api.append(float(min(f["start"] for f in api)))
+            last_api.append(float(max(f["end"] for f in api)))
+    return (
+        f"{label}: DOMContentLoaded {median(dcl)} ms, first API request sent {median(first_api)} ms,"
+        f" last API answer {median(last_api)} ms, ready {median(sample.values)} ms (medians)"
+    )
 
 
 def missed_note(sample: Sample) -> str:
@@ -850,6 +924,15 @@ def print_report(opts: Options, rows: Sequence[Row], setup: dict[str, Any], note
     )
     print(table(rows))
     print("baselines: " + "; ".join(dict.fromkeys(r.baseline_label for r in rows)))
+    for line in setup.get("tti_breakdown", []):
+        print(f"where the time to interactive went, {line}")
+    if setup.get("idle_busy_pct", 0) > IDLE_BUSY_WARN_PCT:
+        print(f"WARNING: the machine was {setup['idle_busy_pct']:.0f}% busy (of one core) before the run")
+    errors = setup.get("browser_errors", {})
+    if errors.get("count"):
+        print(f"browser errors: {errors['count']}, first: {errors['first'][0]}")
+    for service, trouble in setup.get("service_log_trouble", {}).items():
+        print(f"{service} log: {trouble['lines']} lines with errors, first: {trouble['first'][0][:200]}")
     for note in notes:
         print(f"NOT MEASURED / NOTE: {note}")
 
