@@ -52,7 +52,7 @@ export function OrderDetail() {
           <span className="mono muted small" data-testid="order-id">
             {o.id}
           </span>
-          {order.data.etag && <span className="muted small">{t("catalog.order.version", { etag: order.data.etag })}</span>}
+          {order.data.etag && <span className="muted small">{t("catalog.order.version", { etag: order.data.etag.replace(/^W\//, "").replace(/"/g, "") })}</span>}
         </div>
         <dl className="catalog-facts">
           <div>
