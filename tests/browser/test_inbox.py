@@ -197,3 +197,22 @@ def test_keyboard_moves_through_conversations_and_the_shortcut_list_opens(
     expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_be_hidden()
     page.locator("body").press("r")
     expect(page.locator("#inbox-reply")).to_be_focused()
+
+
+def test_on_a_phone_the_list_opens_the_thread_and_back_returns(system: Any, admin_page: Page) -> None:
+    psid = _psid()
+    customer_writes(system, psid, "ขอคุยกับเจ้าหน้าที่ค่ะ")
+    page = admin_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    row = _row(page, psid)
+    expect(row).to_be_visible(timeout=LONG)
+    row.click()
+    expect(page.get_by_test_id("thread")).to_be_visible()
+    expect(page.get_by_test_id("conversation-list")).to_be_hidden()
+    shot(page, "inbox-phone-thread")
+    page.get_by_role("button", name="Back to conversations").click()
+    expect(page).to_have_url(re.compile(r"/inbox(\?.*)?$"))
+    expect(row).to_be_visible()
+    row.click()
+    page.locator("body").press("Escape")
+    expect(row).to_be_visible()

@@ -11,6 +11,7 @@ import {
   FILTER_EMPTY,
   FILTER_LABEL,
   FILTERS,
+  relativeBase,
   type Conversation,
   type InboxFilter,
 } from "./logic";
@@ -106,7 +107,7 @@ export function ConversationList({
                           <span className="inbox-row__time">
                             {c.last_message_at ? (
                               <time dateTime={c.last_message_at} title={f.dateTime(c.last_message_at)}>
-                                {f.relative(c.last_message_at, now)}
+                                {f.relative(c.last_message_at, relativeBase(c.last_message_at, now))}
                               </time>
                             ) : (
                               t("inbox.noActivity")

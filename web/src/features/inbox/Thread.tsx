@@ -9,7 +9,7 @@ import { Avatar } from "./Avatar";
 import { Composer } from "./Composer";
 import { CustomerPanel } from "./CustomerPanel";
 import { MessageItem } from "./MessageItem";
-import { customerName, groupByDay, threadMessages, type Conversation } from "./logic";
+import { customerName, groupByDay, handoverReasonKey, threadMessages, type Conversation } from "./logic";
 
 const DONE_KEY = {
   takeOver: "inbox.done.takenOver",
@@ -169,7 +169,12 @@ export function Thread({
                   : t("inbox.assignedTo", { name: staffNames.get(conversation.assigned_staff_id) ?? "…" })}
             </span>
             {conversation.handover_reason && conversation.needs_human && (
-              <span className="inbox-muted">{t("inbox.handoverReason", { reason: conversation.handover_reason })}</span>
+              <span className="inbox-muted">{t("inbox.handoverReason", {
+                  reason: (() => {
+                    const key = handoverReasonKey(conversation.handover_reason);
+                    return key ? t(key) : conversation.handover_reason;
+                  })(),
+                })}</span>
             )}
           </div>
         </div>

@@ -9,12 +9,14 @@ import {
   filterParams,
   FILTERS,
   groupByDay,
+  handoverReasonKey,
   initials,
   isTypingTarget,
   neighbour,
   orderConversations,
   parseFilter,
   payloadChips,
+  relativeBase,
   senderOf,
   shortcutFor,
   threadMessages,
@@ -222,6 +224,18 @@ describe("keyboard", () => {
     expect(composerKey({ key: "Enter", shiftKey: true })).toBeNull();
     expect(composerKey({ key: "Enter", isComposing: true })).toBeNull();
     expect(composerKey({ key: "a" })).toBeNull();
+  });
+});
+
+describe("relative times and handover reasons", () => {
+  it("never says 'in a moment' for a time stamped ahead of the browser's clock", () => {
+    const now = new Date("2026-12-01T10:00:00Z");
+    expect(relativeBase("2026-12-01T09:00:00Z", now)).toBe(now);
+    expect(relativeBase("2026-12-01T10:00:02Z", now).toISOString()).toBe("2026-12-01T10:00:02.000Z");
+  });
+  it("labels the known handover reasons and leaves others as the server's code", () => {
+    expect(handoverReasonKey("customer_requested")).toBe("inbox.reason.customer_requested");
+    expect(handoverReasonKey("something_new")).toBeNull();
   });
 });
 

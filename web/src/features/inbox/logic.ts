@@ -242,6 +242,22 @@ export function windowText(c: Pick<Conversation, "reply_window" | "last_customer
   };
 }
 
+/**
+ * The "now" for a relative time: a moment the server stamped a little ahead of this browser's
+ * clock (or after the last tick) reads "just now", never "in a moment".
+ */
+export function relativeBase(iso: string, now: Date): Date {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) || t <= now.getTime() ? now : new Date(t);
+}
+
+export const HANDOVER_REASONS = ["customer_requested", "unsupported_amount", "no_relevant_knowledge", "model_needs_human"] as const;
+
+/** The label key of a known handover reason (null: show the server's code as is). */
+export function handoverReasonKey(reason: string): InboxKey | null {
+  return (HANDOVER_REASONS as readonly string[]).includes(reason) ? (`inbox.reason.${reason}` as InboxKey) : null;
+}
+
 // ---------------------------------------------------------------- keyboard
 
 /** True when keys go to a field (shortcuts are off then). */

@@ -70,6 +70,10 @@ export const en = {
   "inbox.chip.postback": "Button: {payload}",
   "inbox.reactions": "Reactions: {list}",
   "inbox.handoverReason": "Handover: {reason}",
+  "inbox.reason.customer_requested": "the customer asked for a person",
+  "inbox.reason.unsupported_amount": "the AI could not confirm an amount",
+  "inbox.reason.no_relevant_knowledge": "the knowledge base has no answer",
+  "inbox.reason.model_needs_human": "the AI asked for staff",
 
   "inbox.actions": "Conversation actions",
   "inbox.takeOver": "Take over",
@@ -204,6 +208,10 @@ export const th: Record<keyof typeof en, string> = {
   "inbox.chip.postback": "ปุ่ม: {payload}",
   "inbox.reactions": "การแสดงความรู้สึก: {list}",
   "inbox.handoverReason": "เหตุผลที่ส่งต่อ: {reason}",
+  "inbox.reason.customer_requested": "ลูกค้าขอคุยกับเจ้าหน้าที่",
+  "inbox.reason.unsupported_amount": "AI ยืนยันจำนวนเงินไม่ได้",
+  "inbox.reason.no_relevant_knowledge": "ไม่มีคำตอบในคลังความรู้",
+  "inbox.reason.model_needs_human": "AI ขอให้เจ้าหน้าที่ช่วย",
 
   "inbox.actions": "การจัดการบทสนทนา",
   "inbox.takeOver": "รับเรื่องเอง",
