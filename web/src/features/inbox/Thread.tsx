@@ -8,6 +8,7 @@ import { useConversationAction, useMarkRead, useThread, type ConversationAction 
 import { Avatar } from "./Avatar";
 import { Composer } from "./Composer";
 import { CustomerPanel } from "./CustomerPanel";
+import { PHONE_QUERY, useMediaQuery } from "./hooks";
 import { MessageItem } from "./MessageItem";
 import { customerName, groupByDay, handoverReasonKey, threadMessages, type Conversation } from "./logic";
 
@@ -78,6 +79,7 @@ export function Thread({
   const { me } = useAuth();
   const canReply = useCan("conversation:reply");
   const canReadCustomers = useCan("customer:read");
+  const phone = useMediaQuery(PHONE_QUERY);
   const q = useThread(id);
   const markRead = useMarkRead();
   const scroller = useRef<HTMLDivElement>(null);
@@ -169,7 +171,7 @@ export function Thread({
                   : t("inbox.assignedTo", { name: staffNames.get(conversation.assigned_staff_id) ?? "…" })}
             </span>
             {conversation.handover_reason && conversation.needs_human && (
-              <span className="inbox-muted">{t("inbox.handoverReason", {
+              <span className="inbox-muted inbox-thread__reason">{t("inbox.handoverReason", {
                   reason: (() => {
                     const key = handoverReasonKey(conversation.handover_reason);
                     return key ? t(key) : conversation.handover_reason;
@@ -217,9 +219,18 @@ export function Thread({
           </div>
           {canReply && <Composer key={conversation.id} conversation={conversation} name={name} />}
         </div>
-        <aside className="inbox-thread__side">
-          <CustomerPanel psid={conversation.psid} enabled={canReadCustomers} />
-        </aside>
+        {canReadCustomers && (
+          <aside className="inbox-thread__side">
+            {phone ? (
+              <details className="inbox-side-details">
+                <summary>{t("inbox.customer.title")}</summary>
+                <CustomerPanel psid={conversation.psid} enabled />
+              </details>
+            ) : (
+              <CustomerPanel psid={conversation.psid} enabled />
+            )}
+          </aside>
+        )}
       </div>
     </div>
   );
