@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FilePayload, Page, expect
 
 from .helpers import shot
 
@@ -31,8 +31,8 @@ def test_an_uploaded_markdown_document_shows_progress_and_becomes_ready(
     expect(page.get_by_role("heading", name="Knowledge base")).to_be_visible()
     page.get_by_test_id("file-input").set_input_files(
         [
-            {"name": name, "mimeType": "text/markdown", "buffer": markdown.encode()},
-            {"name": f"photo-{token}.png", "mimeType": "image/png", "buffer": PNG},
+            FilePayload(name=name, mimeType="text/markdown", buffer=markdown.encode()),
+            FilePayload(name=f"photo-{token}.png", mimeType="image/png", buffer=PNG),
         ]
     )
 
