@@ -136,6 +136,9 @@ def test_an_order_taken_and_paid_in_the_ui_books_seats_and_moves_todays_revenue(
             lambda: (r,) if (r := _revenue_today(api)) != revenue_before else None, timeout=90.0, interval=1.0
         )
     assert revenue_after - revenue_before == Decimal("4901.00")
+    # And the dashboard screen shows today's revenue at that figure, to the satang.
+    page.goto(f"{app_url}/dashboards?range=today")
+    expect(page.get_by_test_id("kpi-revenue-value")).to_have_text(f"฿{revenue_after:,.2f}", timeout=30_000)
 
 
 def test_a_viewer_sees_products_and_orders_but_no_actions(app_url: str, page_as: Any, system: Any) -> None:

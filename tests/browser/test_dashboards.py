@@ -76,14 +76,13 @@ def synced(system: Any) -> Synced:
         spend = _summary_spend(api, since, until)
 
         def described() -> list[str] | None:
-            """The campaigns' names once the structure has arrived too (no `unknown` campaign)."""
+            """The campaigns' names once the structure has arrived too. Orders no ad brought sit
+            under `unknown` (other modules take some on the same stack): not a campaign."""
             got = api.get("/api/v1/dashboards/campaigns", params={"since": since, "until": until})
             assert got.status_code == 200, got.text
-            campaigns = got.json()["campaigns"]
-            named = [
-                c["campaign_name"] for c in campaigns if c["campaign_id"] != "unknown" and c["campaign_name"]
-            ]
-            return named if campaigns and len(named) == len(campaigns) else None
+            from_ads = [c for c in got.json()["campaigns"] if c["campaign_id"] != "unknown"]
+            named = [c["campaign_name"] for c in from_ads if c["campaign_name"]]
+            return named if from_ads and len(named) == len(from_ads) else None
 
         names = wait_until(described, timeout=SETTLE, interval=0.5)
     return Synced(run, since, until, spend, names)

@@ -150,7 +150,7 @@ def test_a_handover_waits_under_needs_a_person_and_the_staff_reply_reaches_messe
     expect(page.get_by_test_id("thread").get_by_role("button", name="Hand back to AI")).to_be_visible()
 
 
-def test_the_inbox_in_thai(system: Any, page_as: Any) -> None:
+def test_the_inbox_in_thai_and_a_handover_answered_there(system: Any, page_as: Any) -> None:
     psid = _psid()
     customer_writes(system, psid, "ขอคุยกับเจ้าหน้าที่")
     page = page_as("admin", lang="th")
@@ -164,6 +164,18 @@ def test_the_inbox_in_thai(system: Any, page_as: Any) -> None:
     expect(page.get_by_role("button", name="ส่ง", exact=True)).to_be_visible()
     expect(page.get_by_text("Enter เพื่อส่ง · Shift+Enter ขึ้นบรรทัดใหม่")).to_be_visible()
     shot(page, "inbox-th")
+    # The handover journey in Thai: staff answer, Messenger receives exactly that text.
+    box = page.get_by_label(f"ตอบ {_name(psid)}")
+    text = f"สวัสดีค่ะ เจ้าหน้าที่ยินดีช่วยค่ะ ({secrets.token_hex(3)})"
+    box.fill(text)
+    box.press("Enter")
+    mine = page.locator('[data-testid="message"][data-sender="me"]').filter(has_text=text)
+    expect(mine).to_contain_text("คุณ")
+    wait_until(
+        lambda: [m for m in system.meta.messages() if m.recipient_id == psid and m.text == text],
+        timeout=30,
+    )
+    expect(page.get_by_test_id("thread").get_by_role("button", name="ส่งคืนให้ AI")).to_be_visible()
 
 
 def test_a_viewer_reads_the_thread_but_cannot_reply_or_take_over(system: Any, page_as: Any) -> None:
