@@ -7,10 +7,12 @@ import itertools
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from faststream.rabbit import RabbitBroker
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from crm_contracts import ContactSeen, ContactSeenData
 from crm_servicekit.broker import RetryPolicy, Topology, create_broker, declare_topology, subscribe
@@ -153,9 +155,10 @@ async def test_unparseable_message_is_parked_at_once(
     assert calls == 0
 
 
-async def test_outbox_publishes_after_commit_relays_leftovers_and_inbox_dedupes(
-    database_url: str, rabbitmq_url: str
-) -> None:
+async def outbox_schema(
+    database_url: str,
+) -> tuple[str, AsyncEngine, async_sessionmaker[AsyncSession], Table, Table]:
+    """A fresh schema with an outbox and an inbox, as a service's migration creates them."""
     schema = f"kit_{uuid.uuid4().hex[:6]}"
     metadata = service_metadata(schema)
     outbox, inbox = outbox_table(metadata), inbox_table(metadata)
@@ -164,8 +167,13 @@ async def test_outbox_publishes_after_commit_relays_leftovers_and_inbox_dedupes(
         # The library owns no schema; services create these tables with their own Alembic.
         await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         await conn.run_sync(metadata.create_all)
-    sessions = create_sessionmaker(engine)
+    return schema, engine, create_sessionmaker(engine), outbox, inbox
 
+
+async def test_outbox_publishes_after_commit_relays_leftovers_and_inbox_dedupes(
+    database_url: str, rabbitmq_url: str
+) -> None:
+    schema, engine, sessions, outbox, inbox = await outbox_schema(database_url)
     topology = Topology(schema.replace("_", "-"))
     rabbit = create_broker(rabbitmq_url, topology)
     received: list[uuid.UUID] = []
@@ -249,3 +257,50 @@ async def test_declare_all_binds_every_subscriber_queue_before_anyone_consumes(
     await rabbit.start()
     await eventually(lambda: asyncio.sleep(0, got == [event.event_id]))
     await rabbit.stop()
+
+
+async def test_a_commit_of_many_events_publishes_them_together_in_emit_order(
+    database_url: str, rabbitmq_url: str
+) -> None:
+    """A webhook batch emits about a hundred events: their confirms are awaited together (not one
+    after another), and consumers still receive them in the order they were emitted."""
+    schema, engine, sessions, outbox, inbox = await outbox_schema(database_url)
+    topology = Topology(schema.replace("_", "-"))
+    rabbit = create_broker(rabbitmq_url, topology)
+    received: list[uuid.UUID] = []
+
+    @subscribe(rabbit, topology, "contacts", ContactSeen, prefetch=1)
+    async def on_contact(event: ContactSeen) -> None:
+        received.append(event.event_id)
+
+    from crm_servicekit.broker import event_publishers
+
+    class Counting(OutboxPublisher):
+        in_flight = most = 0
+
+        async def send(self, *args: Any) -> None:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            try:
+                await super().send(*args)
+            finally:
+                self.in_flight -= 1
+
+    publisher = Counting(sessions, outbox, event_publishers(rabbit, [ContactSeen]))
+    await rabbit.connect()
+    await declare_topology(rabbit, topology)
+    await rabbit.start()
+    try:
+        events = [contact_seen() for _ in range(120)]
+        async with UnitOfWork(sessions, publisher, inbox) as uow:
+            for event in events:
+                uow.emit(event)
+            await uow.commit()
+        assert publisher.most == len(events), "every publish was waiting for its confirm at once"
+        await eventually(lambda: asyncio.sleep(0, len(received) == len(events)))
+        assert received == [e.event_id for e in events]
+        async with sessions() as session:
+            assert (await session.execute(select(outbox.c.event_id))).all() == []
+    finally:
+        await rabbit.stop()
+        await engine.dispose()

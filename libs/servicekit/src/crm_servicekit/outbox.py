@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from types import TracebackType
@@ -43,6 +43,9 @@ from .periodic import being_cancelled
 
 log = get_logger(__name__)
 
+Emitted = tuple[Event, dict[str, Any], dict[str, str]]
+"""An event as committed: the event, its payload as written to the outbox, its trace headers."""
+
 # A quorum queue elects a new leader in a few seconds; longer than this, the broker is away.
 PUBLISH_TIMEOUT = 15.0
 
@@ -50,6 +53,15 @@ PUBLISH_TIMEOUT = 15.0
 class PublishInterrupted(ConnectionError):
     """The channel closed while a publish waited for its confirm: the broker may have the
     message or not (the consumers' inbox makes a second copy harmless)."""
+
+
+class PartlySent(Exception):
+    """Some publishes of a batch failed: `sent` were confirmed, `error` is the first failure."""
+
+    def __init__(self, sent: list[uuid.UUID], error: BaseException) -> None:
+        super().__init__(f"{len(sent)} sent; first failure: {type(error).__name__}")
+        self.sent = sent
+        self.error = error
 
 
 class OutboxPublisher:
@@ -87,17 +99,29 @@ class OutboxPublisher:
         finally:
             otel_context.detach(token)
 
-    async def publish_committed(self, rows: list[tuple[Event, dict[str, Any], dict[str, str]]]) -> None:
+    async def send_all(self, rows: Sequence[tuple[str, uuid.UUID, Any, dict[str, str]]]) -> list[uuid.UUID]:
+        """Publish `rows` (type, id, payload, headers) together: every confirm is awaited at once.
+
+        The channel writes publishes in the order they were started (aiormq takes its lock in
+        FIFO order), so the broker receives them in emit order; only the waits for the confirms
+        overlap. Returns the ids the broker confirmed; if any failed, raises the first error
+        after every publish has ended (the ids confirmed so far are in its `sent`).
+        """
+        results = await asyncio.gather(*(self.send(*row) for row in rows), return_exceptions=True)
+        failures = [result for result in results if isinstance(result, BaseException)]
+        sent = [row[1] for row, r in zip(rows, results, strict=True) if not isinstance(r, BaseException)]
+        if failures:
+            raise PartlySent(sent, failures[0])
+        return sent
+
+    async def publish_committed(self, rows: list[Emitted]) -> None:
         """Publish events just committed (with the payloads written to the outbox)."""
-        sent: list[uuid.UUID] = []
         try:
-            for event, payload, headers in rows:
-                await self.send(event.type, event.event_id, payload, headers)
-                sent.append(event.event_id)
-        except Exception as exc:  # the relay will send the rest
-            log.warning(
-                "outbox publish deferred to relay", error=type(exc).__name__, pending=len(rows) - len(sent)
-            )
+            sent = await self.send_all([(e.type, e.event_id, p, h) for e, p, h in rows])
+        except PartlySent as exc:  # the relay will send the rest
+            sent = exc.sent
+            pending = len(rows) - len(sent)
+            log.warning("outbox publish deferred to relay", error=type(exc.error).__name__, pending=pending)
         if sent:
             async with self.sessionmaker() as session:
                 await session.execute(delete(self.table).where(self.table.c.event_id.in_(sent)))
@@ -116,15 +140,12 @@ class OutboxPublisher:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            sent: list[uuid.UUID] = []
             try:
-                for row in rows:
-                    await self.send(row.type, row.event_id, row.payload, row.headers)
-                    sent.append(row.event_id)
-            except Exception:
+                sent = await self.send_all([(r.type, r.event_id, r.payload, r.headers) for r in rows])
+            except PartlySent as exc:
                 # What went out is not sent again; the rest is unlocked for the next run.
-                await self._forget(session, sent)
-                raise
+                await self._forget(session, exc.sent)
+                raise exc.error from None
             await self._forget(session, sent)
             return len(rows)
 
@@ -205,6 +226,16 @@ class UnitOfWork:
         self._pending.append((event, headers))
 
     async def commit(self) -> None:
+        """Commit, then publish what was emitted (its confirms awaited together)."""
+        await (await self.commit_unpublished()).publish()
+
+    async def commit_unpublished(self) -> Committed:
+        """Commit and hand back what was emitted, to publish later (`await committed.publish()`).
+
+        For a loop of transactions that should not wait for the broker between them: the next
+        transaction runs while this one's events are confirmed. Until `publish()` runs, the events
+        are safe in the outbox (the relay sends them if this process dies first).
+        """
         # Each event is dumped once: the same payload is written to the outbox and published.
         pending = [(e, e.model_dump(mode="json"), h) for e, h in self._pending]
         if pending:
@@ -214,5 +245,18 @@ class UnitOfWork:
             )
         await self.session.commit()
         self._pending = []
-        if pending:
-            await self._outbox.publish_committed(pending)
+        return Committed(self._outbox, pending)
+
+
+class Committed:
+    """Events of a committed transaction, not yet published."""
+
+    def __init__(
+        self, outbox: OutboxPublisher, rows: list[tuple[Event, dict[str, Any], dict[str, str]]]
+    ) -> None:
+        self._outbox = outbox
+        self.rows = rows
+
+    async def publish(self) -> None:
+        if self.rows:
+            await self._outbox.publish_committed(self.rows)

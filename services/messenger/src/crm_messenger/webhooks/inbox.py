@@ -3,7 +3,9 @@
 Meta wants a 200 within seconds and floods us with retries after an outage; the request path
 therefore does one INSERT of the raw body through a plain asyncpg pool, and `WebhookProcessor`
 applies the events in batches: woken at once by the request, polling only as a safety net,
-`FOR UPDATE SKIP LOCKED` so replicas share the work. A body that cannot be processed is moved to
+`FOR UPDATE SKIP LOCKED` so replicas share the work. A batch's events are published (their
+confirms awaited together) while the next batch is applied, so the broker's confirms never hold
+up the database work; batches still reach the broker in order. A body that cannot be processed is moved to
 the quarantine with the reason, never retried forever and never dropped.
 """
 
@@ -26,7 +28,7 @@ from crm_messenger.meta.webhook import WebhookPayload
 from crm_messenger.webhooks import delivery, ingest, repository
 from crm_messenger.webhooks.batch import IngestResult
 from crm_servicekit.logging import get_logger
-from crm_servicekit.outbox import UnitOfWork
+from crm_servicekit.outbox import Committed, UnitOfWork
 from crm_servicekit.runtime import Runtime
 
 log = get_logger(__name__)
@@ -94,6 +96,7 @@ class WebhookProcessor:
         # The outcome of recent bodies by receipt, for operators and tests (bounded).
         self.results: OrderedDict[int, IngestResult] = OrderedDict()
         self._progress = asyncio.Condition()
+        self._publishing: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -113,6 +116,8 @@ class WebhookProcessor:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.flush()), 15)
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
@@ -173,11 +178,29 @@ class WebhookProcessor:
                 finally:
                     otel_context.detach(token)
                 self._count([results[receipt] for receipt, _, _ in payloads], "ok")
-            await uow.commit()
+            committed = await uow.commit_unpublished()
+        # This batch's events go out while the next batch is applied; batches publish in order.
+        previous, self._publishing = self._publishing, None
+        if previous is not None:
+            await previous
+        self._publishing = asyncio.create_task(
+            self._publish(committed, rows, results), name="webhook-publish"
+        )
+        return len(rows)
+
+    async def _publish(self, committed: Committed, rows: list[Any], results: dict[int, IngestResult]) -> None:
+        try:
+            await committed.publish()  # a failure leaves the events to the outbox relay
+        except Exception as exc:
+            log.warning("publishing a webhook batch failed; the relay sends it", error=type(exc).__name__)
         for row in rows:
             LAG.observe(float(row.waited))
         await self._record(results)
-        return len(rows)
+
+    async def flush(self) -> None:
+        """Wait until the last applied batch's events were handed to the broker."""
+        if self._publishing is not None:
+            await self._publishing
 
     async def _apply_one(
         self, uow: UnitOfWork, receipt: int, payload: WebhookPayload, row: Any
