@@ -2,6 +2,7 @@
 
 uv run python -m bench
 uv run python -m bench webhook --rates 100,250,500,750 --seconds 10
+uv run python -m bench reply --rates 10,50 --seconds 10
 uv run python -m bench insights --days 365
 uv run python -m bench gateway --customers 50000 --orders 200000 --concurrency 1,4,16
 uv run python -m bench retrieval --chunks 10000 --queries 500
@@ -19,7 +20,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import dashboards, gateway, insights, retrieval, ui, webhook
+from . import dashboards, gateway, insights, reply, retrieval, ui, webhook
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,12 @@ BENCHMARKS: dict[str, Benchmark] = {
         "signed Meta webhooks at rising rates: messenger vs a bare FastAPI endpoint",
         webhook.add_arguments,
         webhook.main,
+    ),
+    "reply": Benchmark(
+        "new conversations at 10 and 50/s: webhook to the AI's reply at the Send API fake, and the whole"
+        " stack's CPU per conversation, vs a raw RabbitMQ round trip",
+        reply.add_arguments,
+        reply.main,
     ),
     "insights": Benchmark(
         "a year of hourly insights for 200 ads from the fake Marketing API vs raw COPY",
