@@ -21,6 +21,7 @@ confirm inside aiormq; that surfaces here as `PublishInterrupted`, an ordinary e
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -32,7 +33,7 @@ from typing import Any, Self
 from faststream.rabbit.publisher.usecase import RabbitPublisher
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -155,6 +156,19 @@ class OutboxPublisher:
         await session.commit()
 
 
+@functools.cache
+def _claim(inbox: Table) -> Any:
+    """Built once per inbox (every event claims): only the parameters change."""
+    values: dict[str, Any] = {"event_id": bindparam("event_id"), "consumer": bindparam("consumer")}
+    return insert(inbox).values(values).on_conflict_do_nothing().returning(inbox.c.event_id)
+
+
+@functools.cache
+def _handled(inbox: Table) -> Any:
+    c = inbox.c
+    return select(c.event_id).where(c.event_id == bindparam("event_id"), c.consumer == bindparam("consumer"))
+
+
 def _seconds_ago(seconds: float) -> Any:
     return func.now() - timedelta(seconds=seconds)
 
@@ -191,21 +205,12 @@ class UnitOfWork:
 
         A concurrent duplicate waits on the first one's row lock and then sees the conflict.
         """
-        result = await self.session.execute(
-            insert(self._inbox)
-            .values(event_id=event_id, consumer=consumer)
-            .on_conflict_do_nothing()
-            .returning(self._inbox.c.event_id)
-        )
+        result = await self.session.execute(_claim(self._inbox), {"event_id": event_id, "consumer": consumer})
         return result.first() is not None
 
     async def handled(self, event_id: uuid.UUID, consumer: str) -> bool:
         """Cheap read before slow work (e.g. a model call); `claim` still decides."""
-        row = await self.session.execute(
-            select(self._inbox.c.event_id).where(
-                self._inbox.c.event_id == event_id, self._inbox.c.consumer == consumer
-            )
-        )
+        row = await self.session.execute(_handled(self._inbox), {"event_id": event_id, "consumer": consumer})
         return row.first() is not None
 
     @asynccontextmanager
