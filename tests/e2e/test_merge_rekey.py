@@ -58,7 +58,9 @@ async def test_a_merge_re_keys_the_cache_and_an_undo_restores_it(system: System)
 
         async def re_keyed() -> dict[str, Any] | None:
             snapshot = cached(system, s_id)
-            if cached(system, m_id) is None and snapshot and snapshot["identities"]:
+            # The newest-customers list is written after the snapshots: wait for both.
+            gone = cached(system, m_id) is None and m_id not in latest_ids(system)
+            if gone and snapshot and snapshot["identities"]:
                 return snapshot
             return None
 
