@@ -43,6 +43,7 @@ from crm_fakes.webhooks import meta_json, page_webhook, sign, text_message_event
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
 from .loadgen import percentile
+from .profile import Profile, print_summary
 from .servers import REPO_ROOT, CpuMeter, Server, free_port, wait_quiet
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -68,6 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reply-timeout", type=float, default=60.0, help="wait this long for the last reply")
     parser.add_argument(
         "--sampling", default="1.0", help="OTEL trace sampling ratio for the services (default: 1.0, all)"
+    )
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="services to profile with py-spy during the last step, comma-separated (e.g. messenger,ai)",
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
 
@@ -294,12 +300,23 @@ async def run(opts: argparse.Namespace) -> int:
         for number, rate in enumerate(rates):
             count = max(1, round(rate * opts.seconds))
             step = Step(rate, count)
+            profiled = (
+                [s for s in str(opts.profile).split(",") if s in SERVICES] if number == len(rates) - 1 else []
+            )
+            profiles = {
+                s: Profile(pids[s][0], opts.results_dir / f"profile-reply-{s}-{started:%Y%m%dT%H%M%SZ}.txt")
+                for s in profiled
+            }
+            for profile in profiles.values():
+                profile.__enter__()
             before = meter.snapshot()
             planned, failed = await offer(messenger, rate, count, f"s{number}p")
             replies = await wait_replies(meta, planned, opts.reply_timeout)
             for pid in pids.values():
                 await wait_quiet(pid[0], max_s=10)
             usage = CpuMeter.usage(before, meter.snapshot())
+            for profile in profiles.values():
+                await asyncio.to_thread(profile.stop)
             cores = os.cpu_count() or 1
             wall_ms = usage["wall_s"] * 1000.0
             step.replied = len(replies)
@@ -314,6 +331,8 @@ async def run(opts: argparse.Namespace) -> int:
             if failed:
                 print(f"  {failed} webhooks were not answered 200")
             print_step(step)
+            for name, profile in profiles.items():
+                print_summary(name, profile)
     write(opts, started, steps)
     return 0 if all(s.replied == s.conversations for s in steps) else 1
 
