@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON_PREFERENCE := only-system
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help install up test test-fast lint format eval asyncapi openapi services web browser clean
+.PHONY: help install up test test-fast lint format eval bench asyncapi openapi services web browser clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,10 @@ format: ## Format and autofix
 
 eval: install ## Retrieval quality on the sample knowledge base: recall@5, MRR, handover per embedder and language
 	$(UV) run --frozen python -m crm_ai.knowledge.eval
+
+bench: install services web browser ## Every benchmark, then the table of the hot paths beside their raw baselines (bench/results/)
+	$(UV) run --frozen python -m bench
+	$(UV) run --frozen python -m bench compare
 
 asyncapi: ## Regenerate the AsyncAPI documents in contracts/asyncapi/ from the FastStream apps
 	$(UV) run --frozen python tests/contracts/asyncapi_spec.py write

@@ -1,8 +1,13 @@
-"""`python -m bench` runs every benchmark with its defaults; `python -m bench NAME [options]` one.
+"""`python -m bench` runs every benchmark with its defaults, then prints the table of the hot paths;
+`python -m bench NAME [options]` runs one.
 
-uv run python -m bench
+uv run python -m bench                       # all (`make bench`), then the table
+uv run python -m bench --quick               # the table's benchmarks at a tiny size (`make test`)
+uv run python -m bench table                 # the newest results' table again
+uv run python -m bench compare [--accept]    # beside bench/baseline.json (--accept: make it the baseline)
 uv run python -m bench webhook --rates 100,250,500,750 --seconds 10
 uv run python -m bench reply --rates 10,50 --seconds 10
+uv run python -m bench consumer --events 20000
 uv run python -m bench insights --days 365
 uv run python -m bench gateway --customers 50000 --orders 200000 --concurrency 1,4,16
 uv run python -m bench retrieval --chunks 10000 --queries 500
@@ -18,9 +23,11 @@ import resource
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from . import dashboards, gateway, insights, reply, retrieval, ui, webhook
+from . import consumer, dashboards, gateway, insights, reply, retrieval, table, ui, webhook
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,11 @@ BENCHMARKS: dict[str, Benchmark] = {
         " stack's CPU per conversation, vs a raw RabbitMQ round trip",
         reply.add_arguments,
         reply.main,
+    ),
+    "consumer": Benchmark(
+        "an event consumer with the inbox (claim + effect + commit + ack) vs raw aio-pika consume + ack",
+        consumer.add_arguments,
+        consumer.main,
     ),
     "insights": Benchmark(
         "a year of hourly insights for 200 ads from the fake Marketing API vs raw COPY",
@@ -89,25 +101,80 @@ def _raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="name", metavar="NAME", help="one benchmark (default: all)")
+# A few seconds per path: proves each benchmark still runs end to end (`make test`); its figures
+# are printed, never judged.
+QUICK: dict[str, list[str]] = {
+    "webhook": ["--rates", "50", "--seconds", "1", "--warmup", "0.5", "--pause", "0.2", "--psids", "20"],
+    "reply": ["--rates", "5", "--seconds", "2", "--warmup", "3"],
+    "consumer": ["--events", "300"],
+    "insights": ["--days", "3", "--campaigns", "1", "--adsets", "2", "--ads", "2", "--sample-days", "2"],
+    "gateway": ["--customers", "500", "--orders", "1000", "--seconds", "0.5", "--warmup", "0.1",
+                "--concurrency", "4", "--pages", "3", "--only", "search-name,customer,overview,list,order"],
+    "dashboards": ["--customers", "300", "--orders", "1200", "--ads", "20", "--days", "35", "--burst", "500",
+                   "--render-seconds", "0.5", "--seconds", "0.3", "--warmup", "0.1", "--concurrency", "1"],
+}  # fmt: skip
+TABLE_BENCHMARKS = tuple(QUICK)
+
+
+def _parsers() -> dict[str, argparse.ArgumentParser]:
     parsers: dict[str, argparse.ArgumentParser] = {}
     for name, bench in BENCHMARKS.items():
-        parsers[name] = sub.add_parser(name, help=bench.help, description=bench.help)
+        parsers[name] = argparse.ArgumentParser(prog=f"python -m bench {name}", description=bench.help)
         bench.add_arguments(parsers[name])
+    return parsers
+
+
+def run_one(name: str, options: argparse.Namespace) -> int:
+    print(f"== {name} ==", flush=True)
+    return run_async(BENCHMARKS[name].main(options))
+
+
+def run_many(argv: list[str]) -> int:
+    """`python -m bench [--quick] [--results-dir DIR] [NAME ...]`: run them (default: every one),
+    then print the table of the hot paths."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"default: all of {', '.join(BENCHMARKS)}")
+    parser.add_argument("--quick", action="store_true", help="a few seconds per benchmark (proves they run)")
+    parser.add_argument("--results-dir", type=Path, default=table.RESULTS_DIR)
     args = parser.parse_args(argv)
-    runs = [(args.name, args)] if args.name else [(n, p.parse_args([])) for n, p in parsers.items()]
-    _raise_open_files_limit()
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    names = args.names or (list(TABLE_BENCHMARKS) if args.quick else list(BENCHMARKS))
+    parsers = _parsers()
+    started = datetime.now(UTC) - timedelta(seconds=1)
     status = 0
-    for name, options in runs:
-        print(f"== {name} ==", flush=True)
-        try:
-            status = max(status, run_async(BENCHMARKS[name].main(options)))
-        except KeyboardInterrupt:
-            print("interrupted; servers stopped, database and vhost dropped", file=sys.stderr)
-            return 130
+    for name in names:
+        extra = QUICK.get(name, []) if args.quick else []
+        options = parsers[name].parse_args([*extra, "--results-dir", str(args.results_dir)])
+        status = max(status, run_one(name, options))
+    rows = table.rows_of(table.newest_results(args.results_dir, since=started))
+    print("\n== the hot paths (issue 16): ours beside the raw baseline of the same run ==")
+    print(table.render(rows))
+    print(f"table: {table.write(rows, args.results_dir)}")
     return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    _raise_open_files_limit()
+    try:
+        if args and args[0] in ("table", "compare"):
+            parser = argparse.ArgumentParser(prog=f"python -m bench {args[0]}", description=table.__doc__)
+            table.add_arguments(parser)
+            options = parser.parse_args(args[1:])
+            return table.show(options) if args[0] == "table" else table.compare_main(options)
+        if (
+            args
+            and args[0] in BENCHMARKS
+            and not any(a in BENCHMARKS for a in args[1:])
+            and "--quick" not in args
+        ):
+            return run_one(args[0], _parsers()[args[0]].parse_args(args[1:]))
+        return run_many(args)
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped, database and vhost dropped", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

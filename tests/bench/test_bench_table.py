@@ -1,0 +1,66 @@
+"""`python -m bench --quick`: the benchmarks behind the table of hot paths (issue 16) each run end to
+end at a tiny size, and the table shows every row with our figure beside its baseline. Speed is
+printed, never asserted: `met` may say yes or NO. The gateway's and the dashboards' benchmarks
+have their own runs (test_gateway_bench.py, test_dashboards_bench.py); their rows come from
+the same readers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+QUICK = ["webhook", "reply", "consumer", "insights"]
+ROWS = {
+    "webhook.cpu", "webhook.p99", "reply.p50", "reply.p99", "reply.cpu", "consumer.per_core",
+    "insights.store", "insights.year",
+}  # fmt: skip
+
+
+@pytest.mark.timeout(600)
+def test_quick_mode_runs_each_benchmark_and_prints_the_table_beside_the_baselines(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bench", "--quick", *QUICK, "--results-dir", str(tmp_path)]
+    run = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=560, check=False)
+
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    assert "the hot paths (issue 16)" in run.stdout
+    [table] = tmp_path.glob("table-*.json")
+    rows = {r["key"]: r for r in json.loads(table.read_text())["rows"]}
+    assert set(rows) == ROWS
+    for key, row in rows.items():
+        assert isinstance(row["ours"], float), key
+        assert row["ours"] > 0, key
+        if key != "reply.cpu":  # the stack's CPU has no raw counterpart; the others do
+            assert isinstance(row["baseline"], float), key
+            assert row["baseline"] > 0, key
+        assert row["path"] in run.stdout, key
+    # Every new conversation got its AI reply at the Send API fake (the bench exits 1 otherwise).
+    reply = json.loads(next(tmp_path.glob("reply-*.json")).read_text())
+    assert all(s["replied"] == s["conversations"] > 0 for s in reply["steps"])
+
+    # compare: each row beside an accepted baseline (here: this run, accepted).
+    baseline = tmp_path / "baseline.json"
+    compare = [
+        sys.executable,
+        "-m",
+        "bench",
+        "compare",
+        "--results-dir",
+        str(tmp_path),
+        "--baseline",
+        str(baseline),
+    ]
+    accepted = subprocess.run(
+        [*compare, "--accept"], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    shown = subprocess.run(compare, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("+0%") == len(ROWS), shown.stdout
