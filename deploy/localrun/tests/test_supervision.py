@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,6 +25,7 @@ import pytest
 from crm_localrun import Stack
 from crm_localrun.__main__ import ensure_database, port_variable, service_ports
 from crm_localrun.processes import answers
+from crm_localrun.stack import SERVICES
 from crm_servicekit.testing import (
     ADMIN_DATABASE_URL,
     create_database,
@@ -236,5 +238,14 @@ def test_a_closed_stdout_then_ctrl_c_stops_every_service_gently(runner: Runner) 
     assert runner.process.wait(60) == 0
     assert not [p for p in runner.children if running(p)]
     log = runner.stderr_path.read_text(errors="replace")
-    assert log.count('"service stopped"') == 5, log[-4000:]
+    # With stdout gone, the runner says on stderr how each service ended: all five by themselves.
+    report = [line for line in log.splitlines() if line.startswith("stopped: ")]
+    assert report, log[-4000:]
+    ended = dict(part.split(" ", 1) for part in report[-1].removeprefix("stopped: ").split(", "))
+    assert ended == dict.fromkeys(SERVICES, "stopped"), report
     assert "killing" not in log
+    # And each service that said it started also said it stopped (its shutdown ran to the end).
+    started = set(re.findall(r'"event": "service started", "service": "([a-z-]+)"', log))
+    stopped = set(re.findall(r'"event": "service stopped", "service": "([a-z-]+)"', log))
+    assert started, log[-4000:]
+    assert started == stopped, log[-4000:]

@@ -35,6 +35,7 @@ import secrets
 import shlex
 import signal
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -127,15 +128,24 @@ def service_ports(env: dict[str, str]) -> dict[str, int]:
 
 def say(text: str) -> None:
     """Print a line. A closed stdout (the reader of `make up | tee` is gone) must not stop the
-    runner before it has stopped the services: the line is dropped instead, and stdout points
-    at /dev/null from then on (so the flush at exit does not fail again)."""
-    try:
-        print(text, flush=True)
-    except (OSError, ValueError):  # BrokenPipeError; ValueError once stdout is closed
-        with contextlib.suppress(OSError, ValueError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
+    runner before it has stopped the services: the line goes to stderr instead (where the
+    services' own lines go), and stdout points at /dev/null from then on (so the flush at exit
+    does not fail again)."""
+    if not _STDOUT_GONE.is_set():
+        try:
+            print(text, flush=True)
+            return
+        except (OSError, ValueError):  # BrokenPipeError; ValueError once stdout is closed
+            _STDOUT_GONE.set()
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.stderr, flush=True)
+
+
+_STDOUT_GONE = threading.Event()  # set once stdout has failed: `say` writes to stderr from then on
 
 
 def interrupt(signum: int, _: object) -> None:

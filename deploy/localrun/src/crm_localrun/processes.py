@@ -113,21 +113,24 @@ class Child:
             time.sleep(0.1)
 
 
-def stop_all(children: Sequence[Child], grace: float, say: Callable[[str], None]) -> None:
+def stop_all(children: Sequence[Child], grace: float, say: Callable[[str], None]) -> dict[str, int]:
     """SIGTERM to every running child at once, then wait up to `grace` seconds for all of them;
-    only a child still running after that is killed (and said so)."""
+    only a child still running after that is killed (and said so). Returns how each of the
+    children that were running ended (name -> return code)."""
     running = [c for c in children if c.process is not None and c.process.poll() is None]
     for child in running:
         _signal(child, signal.SIGTERM)
     deadline = time.monotonic() + grace
+    ended: dict[str, int] = {}
     for child in running:
         assert child.process is not None
         try:
-            child.process.wait(max(0.0, deadline - time.monotonic()))
+            ended[child.name] = child.process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             say(f"{child.name} did not stop within {grace:g} s; killing it")
             _signal(child, signal.SIGKILL)
-            child.process.wait(10)
+            ended[child.name] = child.process.wait(10)
+    return ended
 
 
 def _signal(child: Child, sig: signal.Signals) -> None:

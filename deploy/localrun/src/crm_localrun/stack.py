@@ -15,6 +15,7 @@ had crashed. No child outlives the process that started it (`processes.py`).
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +52,12 @@ def free_port() -> int:
 
 def module(service: str) -> str:
     return "crm_" + service.replace("-", "_")
+
+
+def _ending(code: int) -> str:
+    """How a service ended after the SIGTERM that asked it to: uvicorn re-raises that signal once
+    its shutdown has run, so -SIGTERM (or 0) is a gentle stop."""
+    return "stopped" if code in (0, -signal.SIGTERM) else describe(code)
 
 
 def say_to_stdout(line: str) -> None:
@@ -195,7 +202,9 @@ class Stack:
             services = list(reversed(self._services.values()))
             self._services.clear()
         try:
-            stop_all([s.child for s in services], self.stop_timeout, self.say)
+            ended = stop_all([s.child for s in services], self.stop_timeout, self.say)
+            if ended:
+                self.say("stopped: " + ", ".join(f"{name} {_ending(code)}" for name, code in ended.items()))
         finally:
             for supervised in services:
                 if supervised.log is not None:
