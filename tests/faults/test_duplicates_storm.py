@@ -21,17 +21,18 @@ from .published import Published
 from .stream import Deliverer, Message, customer_messages, delivery
 from .system import DrillSystem
 
-pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(480)]
+pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(600)]
 
-# The issue's drill is 2,000 messages (FAULTS_STORM_MESSAGES=2000: about 3 minutes here, the reply
-# path answering ~12 a second on two cores); `make test` runs 1,000 to keep the whole suite within
+# The issue's drill is 2,000 messages (FAULTS_STORM_MESSAGES=2000: about 4 minutes here, the reply
+# path answering ~9 a second on two cores); `make test` runs 1,000 to keep the whole suite within
 # its 15 minutes. The same mix either way: 30 % delivered twice, shuffled, batched.
 COUNT = int(os.environ.get("FAULTS_STORM_MESSAGES", "1000"))
 TWICE = 0.30
 BATCH = (1, 20)  # messaging items per POST
 IN_FLIGHT = 8  # POSTs at a time
-# The whole storm is answered at 10 to 30 messages a second on two busy cores: a bounded wait.
-SETTLE_WITHIN = 300.0
+# The whole storm is answered at about 9 messages a second on two quiet cores, the ai's reply path
+# the slowest stage (issue 16), and at half that on a busy CI machine: a bounded wait, not a target.
+SETTLE_WITHIN = 420.0
 
 
 async def test_duplicates_storm_stores_and_answers_each_message_once(system: DrillSystem) -> None:
