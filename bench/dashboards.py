@@ -72,6 +72,7 @@ from fastapi import Path as PathParam
 from sqlalchemy.exc import DBAPIError
 
 from crm_cache_writer.analytics.render import Renderer
+from crm_localrun.ports import free_port
 from crm_servicekit.db import create_engine, create_sessionmaker
 from crm_servicekit.migrations import upgrade
 from crm_servicekit.settings import sqlalchemy_database_url
@@ -81,7 +82,7 @@ from . import analytics_data, closedloop
 from .closedloop import Call, Script
 from .gateway import Row, Target, _f, gateway_env, measure, sign_in, start, table
 from .gateway_scenarios import Picker, Scenario
-from .servers import REPO_ROOT, CpuMeter, Server, free_port, run_module
+from .servers import REPO_ROOT, CpuMeter, Server, run_module
 from .webhook import _git_commit, _json_safe, machine_busy_pct
 
 TARGET_P99_MS = 5.0

@@ -38,12 +38,13 @@ from typing import Any
 
 import httpx
 
+from crm_localrun.ports import free_port
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
 from . import closedloop, crm_data
 from .closedloop import Result
 from .gateway_scenarios import Scenario, bare_script, scenarios
-from .servers import REPO_ROOT, CpuMeter, Server, free_port, run_module, wait_quiet
+from .servers import REPO_ROOT, CpuMeter, Server, run_module, wait_quiet
 from .webhook import _git_commit, _json_safe, machine_busy_pct
 
 TARGET_P99_MS = 20.0

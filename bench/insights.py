@@ -34,6 +34,7 @@ import asyncpg
 from pydantic import SecretStr
 
 from crm_fakes import MarketingUniverse
+from crm_localrun.ports import free_port
 from crm_marketing import runs
 from crm_marketing.app import create_app
 from crm_marketing.config import MarketingSettings
@@ -43,7 +44,7 @@ from crm_servicekit.migrations import upgrade
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
-from .servers import REPO_ROOT, Server, free_port
+from .servers import REPO_ROOT, Server
 
 TOKEN = "bench-marketing-token"  # noqa: S105 - the fake's, for this run only
 TARGET_SECONDS = 60.0

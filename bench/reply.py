@@ -40,11 +40,12 @@ import aio_pika
 import httpx
 
 from crm_fakes.webhooks import meta_json, page_webhook, sign, text_message_event
+from crm_localrun.ports import free_port
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
 from .loadgen import percentile
 from .profile import Profile, print_summary
-from .servers import REPO_ROOT, CpuMeter, Server, free_port, wait_quiet
+from .servers import REPO_ROOT, CpuMeter, Server, wait_quiet
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PAGE_ID = "100000000000001"  # the Meta fake's page

@@ -64,10 +64,11 @@ from typing import Any
 import asyncpg
 import httpx
 
+from crm_localrun.ports import free_port
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
 from . import crm_data
-from .servers import REPO_ROOT, Server, free_port
+from .servers import REPO_ROOT, Server
 from .webhook import _git_commit, _json_safe, machine_busy_pct
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -41,10 +41,11 @@ import asyncpg
 import httpx
 
 from crm_fakes.webhooks import meta_json, new_mid, page_webhook, sign, text_message_event
+from crm_localrun.ports import free_port
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
 from .loadgen import PlannedRequest, StepResult, percentile, run_step
-from .servers import REPO_ROOT, CpuMeter, Server, free_port, run_module, wait_quiet
+from .servers import REPO_ROOT, CpuMeter, Server, run_module, wait_quiet
 
 TARGET_P99_MS = 50.0
 TARGET_RATE = 500.0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from crm_localrun.ports import free_port
 from crm_servicekit.secrets_check import EXIT_CONFIG
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
@@ -127,12 +127,6 @@ def generated() -> dict[str, str]:
         "CRM_INTERNAL_TOKEN": secrets.token_urlsafe(32),
         "META_APP_SECRET": secrets.token_hex(16),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from crm_fakes import (
 from crm_fakes.gemini import RecordedRequest
 from crm_fakes.webhooks import sign
 from crm_localrun import SERVICES, MarketingFake, Stack
+from crm_localrun.ports import free_port
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database, eventually
 
 PAGE_ID = "111222333444"
@@ -44,12 +44,6 @@ MARKETING_ENV = {
     "REPORT_POLL_INITIAL_SECONDS": "0.05",
     "REPORT_POLL_MAX_SECONDS": "0.2",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from crm_ai.knowledge import SAMPLE_DOCUMENTS
 from crm_fakes import FakeServer, GeminiState, MetaState, create_gemini_app, create_meta_app
 from crm_localrun import SERVICES, Stack
+from crm_localrun.ports import free_port
 
 PAGE_ID = "111222333444"
 # Secrets as a deployer sets them (the services refuse short or placeholder ones outside
@@ -35,12 +35,6 @@ APP_SECRET = "fa017e5c2b9d48a3c6e0f1b7d4a92c58"  # 32 hex characters, like Meta'
 PAGE_TOKEN = "faults-page-token"
 ADMIN = ("admin@vschool.test", "faults-admin-password")
 INTERNAL_TOKEN = "faults-internal-Yt3Qw8NzR6cLk2VbM9xHsJ4p"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class SteadyMeta(MetaState):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from crm_localrun import Stack
+from crm_localrun.ports import free_port
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
 pytestmark = pytest.mark.integration
@@ -43,12 +43,6 @@ TOKENS: dict[str, dict[bytes, bytes]] = {
     "right": {b"X-Internal-Token": TOKEN.encode()},
     "non-ascii": {b"X-Internal-Token": "โทเค็น".encode()},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,11 @@ internal ports of the services it calls."""
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+
 from crm_localrun import SERVICES, Stack
+from crm_localrun.ports import free_port
 
 
 def test_default_ports_get_the_default_internal_ports_and_the_gateway_calls_them() -> None:
@@ -32,3 +36,14 @@ def test_ports_of_your_own_get_free_internal_ports_of_their_own() -> None:
 def test_internal_ports_can_be_named() -> None:
     stack = Stack(env={}, ports={"ai": 9003}, internal_ports={"ai": 9903})
     assert stack.service_env("ai")["INTERNAL_PORT"] == "9903"
+
+
+def test_a_chosen_port_is_free_outside_the_range_outgoing_connections_take_theirs() -> None:
+    """A port handed out now is bound seconds later: an outgoing connection must not take it first."""
+    ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = [free_port() for _ in range(50)]
+    assert all(port < ephemeral_start for port in ports)
+    assert len(set(ports)) == len(ports)  # never the same twice
+    for port in ports:
+        with socket.create_server(("127.0.0.1", port)):
+            pass

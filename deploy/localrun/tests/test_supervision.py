@@ -9,7 +9,6 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ import pytest
 
 from crm_localrun import Stack
 from crm_localrun.__main__ import ensure_database, port_variable, service_ports
+from crm_localrun.ports import free_port
 from crm_localrun.processes import answers
 from crm_localrun.stack import SERVICES
 from crm_servicekit.testing import (
@@ -36,12 +36,6 @@ from crm_servicekit.testing import (
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from .ports import free_port
 from .processes import Child, answers, describe, spawn, stop_all
 
 # Start order: consumers of an event before its producers is not needed (queues are declared
@@ -42,12 +42,6 @@ SERVICES: dict[str, int] = {
 INTERNAL_PORT_OFFSET = 100
 RESTART_DELAY = (1.0, 30.0)  # seconds: the first pause, and the longest
 STABLE_AFTER = 60.0  # seconds up after which a service's next crash pauses 1 s again
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def module(service: str) -> str:
