@@ -45,7 +45,7 @@ from crm_servicekit.testing import create_database, create_vhost, delete_vhost, 
 
 from .loadgen import percentile
 from .profile import Profile, print_summary
-from .servers import REPO_ROOT, CpuMeter, Server, wait_quiet
+from .servers import REPO_ROOT, CpuMeter, Server, log_trouble, wait_quiet
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PAGE_ID = "100000000000001"  # the Meta fake's page
@@ -334,6 +334,10 @@ async def run(opts: argparse.Namespace) -> int:
             print_step(step)
             for name, profile in profiles.items():
                 print_summary(name, profile)
+        if any(s.replied < s.conversations for s in steps):
+            for service, trouble in log_trouble(system.logs()).items():
+                first = trouble["first"][0][:300]
+                print(f"  {service} log: {trouble['lines']} lines with errors, first: {first}")
     write(opts, started, steps)
     return 0 if all(s.replied == s.conversations for s in steps) else 1
 

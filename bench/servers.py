@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from mirakuru import HTTPExecutor
 
@@ -232,3 +233,16 @@ async def wait_quiet(pid: int, *, below_pct: float = 5.0, window: float = 0.25, 
         if 100.0 * (tree_cpu_seconds(pid) - before) / window < below_pct:
             break
     return time.monotonic() - started
+
+
+LOG_TROUBLE = re.compile(r"traceback|\berror\b|exception", re.IGNORECASE)
+
+
+def log_trouble(logs: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Per service (its log's text): how many lines look like trouble, and the first few of them."""
+    out: dict[str, dict[str, Any]] = {}
+    for service, text in logs.items():
+        lines = [line for line in text.splitlines() if LOG_TROUBLE.search(line)]
+        if lines:
+            out[service] = {"lines": len(lines), "first": [line[:400] for line in lines[:5]]}
+    return out

@@ -47,7 +47,6 @@ import json
 import math
 import os
 import random
-import re
 import secrets
 import shutil
 import sys
@@ -68,7 +67,7 @@ from crm_localrun.ports import free_port
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
 from . import crm_data
-from .servers import REPO_ROOT, Server
+from .servers import REPO_ROOT, Server, log_trouble
 from .webhook import _git_commit, _json_safe, machine_busy_pct
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -466,19 +465,6 @@ def watch_errors(context: Any, found: list[str]) -> None:
 
     context.on("console", on_console)
     context.on("weberror", on_error)
-
-
-LOG_TROUBLE = re.compile(r"traceback|\berror\b|exception", re.IGNORECASE)
-
-
-def log_trouble(logs: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """Per service: how many log lines look like trouble, and the first few of them."""
-    out: dict[str, dict[str, Any]] = {}
-    for service, text in logs.items():
-        lines = [line for line in text.splitlines() if LOG_TROUBLE.search(line)]
-        if lines:
-            out[service] = {"lines": len(lines), "first": [line[:400] for line in lines[:5]]}
-    return out
 
 
 async def clock_offset_ms(page: Any) -> float:

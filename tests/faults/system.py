@@ -37,18 +37,6 @@ ADMIN = ("admin@vschool.test", "faults-admin-password")
 INTERNAL_TOKEN = "faults-internal-Yt3Qw8NzR6cLk2VbM9xHsJ4p"
 
 
-class SteadyMeta(MetaState):
-    """The Meta fake, reporting a steady 1 % of the app's rate limit used.
-
-    The plain fake reports one more percent with every call, so after about 75 Send API calls
-    the messenger's throttle (rightly) slows down and then pauses; a drill sends thousands.
-    """
-
-    def count_call(self) -> int:
-        super().count_call()
-        return 1
-
-
 class SendLatency:
     """Holds each Send API call (`POST /{version}/{node}/messages`) `seconds` before the Meta fake
     sees it: instant by default, as long as the real Graph API takes when a drill says so."""
@@ -70,7 +58,7 @@ class Fakes:
     """Meta's Graph API (Send API, profiles) and Gemini, instant, each a real HTTP server."""
 
     def __init__(self) -> None:
-        self.meta = SteadyMeta(page_id=PAGE_ID, access_token=PAGE_TOKEN)
+        self.meta = MetaState(page_id=PAGE_ID, access_token=PAGE_TOKEN)
         self.gemini = GeminiState()
         self.send_latency = SendLatency(create_meta_app(self.meta))
         self._meta_server = FakeServer(self.send_latency)

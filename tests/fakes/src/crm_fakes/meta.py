@@ -78,14 +78,28 @@ class MetaState:
     `access_token`: if set, any other token is rejected with code 190.
     """
 
-    def __init__(self, *, page_id: str = "100000000000001", access_token: str | None = None):
+    def __init__(
+        self,
+        *,
+        page_id: str = "100000000000001",
+        access_token: str | None = None,
+        usage_per_call: float = 0.01,
+        usage_recovery_per_second: float = 100 / 3600,
+    ):
         self.page_id = page_id
         self.access_token = access_token
+        # The usage headers' percentage, as Meta's rolling hour reports it: each call adds
+        # `usage_per_call` points, and the window recovers `usage_recovery_per_second` (100 points
+        # an hour by default). The default is the generous Send API limit of a page with many
+        # engaged users: 10,000 calls an hour before the messenger's throttle starts slowing down.
+        self.usage_per_call = usage_per_call
+        self.usage_recovery_per_second = usage_recovery_per_second
         self._cond = threading.Condition()
         self._sends: list[RecordedSend] = []
         self._attempts: list[RecordedAttempt] = []
         self._failures: list[_Pending] = []
-        self._calls = 0
+        self._usage = 0.0
+        self._usage_at = time.monotonic()
         # Set with `echo_to`: accepted text sends come back to this webhook as echoes.
         self.echoes: Echoes | None = None
 
@@ -132,13 +146,18 @@ class MetaState:
             self._sends.clear()
             self._attempts.clear()
             self._failures.clear()
-            self._calls = 0
+            self._usage = 0.0
+            self._usage_at = time.monotonic()
 
     # -- used by the app -------------------------------------------------
     def count_call(self) -> int:
+        """Count one more call in the usage window; the percentage of the limit now used."""
         with self._cond:
-            self._calls += 1
-            return self._calls
+            now = time.monotonic()
+            recovered = (now - self._usage_at) * self.usage_recovery_per_second
+            self._usage_at = now
+            self._usage = min(100.0, max(0.0, self._usage - recovered) + self.usage_per_call)
+            return round(self._usage)
 
     def take_failure(self) -> GraphError | None:
         with self._cond:
@@ -162,9 +181,9 @@ class MetaState:
             self._cond.notify_all()
 
 
-def usage_headers(page_id: str, calls: int) -> dict[str, str]:
-    """`x-app-usage` / `x-business-use-case-usage` in Meta's format, climbing with `calls`."""
-    pct = {"call_count": calls, "total_cputime": calls // 2, "total_time": calls // 2}
+def usage_headers(page_id: str, percent: int) -> dict[str, str]:
+    """`x-app-usage` / `x-business-use-case-usage` in Meta's format: `percent` of the limit used."""
+    pct = {"call_count": percent, "total_cputime": percent // 2, "total_time": percent // 2}
     buc = {page_id: [{"type": "messenger", **pct, "estimated_time_to_regain_access": 0}]}
     return {
         "x-app-usage": json.dumps(pct, separators=(",", ":")),
