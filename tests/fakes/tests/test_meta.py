@@ -128,8 +128,10 @@ async def test_text_of_exactly_2000_chars_is_fine(meta: Fake[MetaState]) -> None
     assert r.status_code == 200
 
 
-async def test_usage_headers_are_json_and_climb(meta: Fake[MetaState]) -> None:
-    meta.state.usage_per_call = 1.0  # a page near its limit: one point per call
+async def test_usage_headers_are_json_and_climb(
+    meta: Fake[MetaState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(meta.state, "usage_per_call", 1.0)  # a page near its limit: a point per call
     counts = []
     for _ in range(3):
         r = await send(meta.url, text_body("a"))
@@ -139,15 +141,16 @@ async def test_usage_headers_are_json_and_climb(meta: Fake[MetaState]) -> None:
         assert buc["111222333"][0]["call_count"] == app_usage["call_count"]
         counts.append(app_usage["call_count"])
     assert counts[0] < counts[1] < counts[2]
-    meta.state.usage_per_call = 0.01
 
 
-async def test_usage_recovers_as_the_window_rolls(meta: Fake[MetaState]) -> None:
-    meta.state.usage_per_call, meta.state.usage_recovery_per_second = 50.0, 1000.0
+async def test_usage_recovers_as_the_window_rolls(
+    meta: Fake[MetaState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(meta.state, "usage_per_call", 50.0)
+    monkeypatch.setattr(meta.state, "usage_recovery_per_second", 1000.0)
     first = json.loads((await send(meta.url, text_body("a"))).headers["x-app-usage"])["call_count"]
     await asyncio.sleep(0.1)  # 100 points recovered: back to the one call's 50
     again = json.loads((await send(meta.url, text_body("a"))).headers["x-app-usage"])["call_count"]
-    meta.state.usage_per_call, meta.state.usage_recovery_per_second = 0.01, 100 / 3600
     assert (first, again) == (50, 50)
 
 

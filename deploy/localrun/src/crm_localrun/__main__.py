@@ -126,6 +126,9 @@ def service_ports(env: dict[str, str]) -> dict[str, int]:
     return {service: int(env.get(port_variable(service), port)) for service, port in SERVICES.items()}
 
 
+_STDOUT_GONE = threading.Event()  # set once stdout has failed: `say` writes to stderr from then on
+
+
 def say(text: str) -> None:
     """Print a line. A closed stdout (the reader of `make up | tee` is gone) must not stop the
     runner before it has stopped the services: the line goes to stderr instead (where the
@@ -143,9 +146,6 @@ def say(text: str) -> None:
                 os.close(devnull)
     with contextlib.suppress(OSError, ValueError):
         print(text, file=sys.stderr, flush=True)
-
-
-_STDOUT_GONE = threading.Event()  # set once stdout has failed: `say` writes to stderr from then on
 
 
 def interrupt(signum: int, _: object) -> None:
