@@ -22,7 +22,7 @@ from crm_servicekit.storable import Location, unstorable_in
 from .config import GatewaySettings
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime = request.app.state.runtime
     if not isinstance(runtime, Runtime):
         raise TypeError("app.state.runtime is set by create_service_app()")
@@ -32,7 +32,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings(runtime: RuntimeDep) -> GatewaySettings:
+async def get_settings(runtime: RuntimeDep) -> GatewaySettings:
     settings = runtime.settings
     if not isinstance(settings, GatewaySettings):
         raise TypeError("the gateway runtime is built from GatewaySettings")
@@ -45,33 +45,33 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_uow(runtime: RuntimeDep) -> UnitOfWork:
+async def get_uow(runtime: RuntimeDep) -> UnitOfWork:
     """A unit of work for a route that writes: enter it, commit once (events after commit)."""
     return runtime.uow()
 
 
-def get_messenger(request: Request) -> MessengerClient:
+async def get_messenger(request: Request) -> MessengerClient:
     messenger = request.app.state.messenger
     if not isinstance(messenger, MessengerClient):
         raise TypeError("app.state.messenger is set by create_app()")
     return messenger
 
 
-def get_marketing(request: Request) -> MarketingClient:
+async def get_marketing(request: Request) -> MarketingClient:
     marketing = request.app.state.marketing
     if not isinstance(marketing, MarketingClient):
         raise TypeError("app.state.marketing is set by create_app()")
     return marketing
 
 
-def get_ai(request: Request) -> AiClient:
+async def get_ai(request: Request) -> AiClient:
     ai = request.app.state.ai
     if not isinstance(ai, AiClient):
         raise TypeError("app.state.ai is set by create_app()")
     return ai
 
 
-def get_reads(request: Request) -> HotReads:
+async def get_reads(request: Request) -> HotReads:
     reads = request.app.state.reads
     if not isinstance(reads, HotReads):
         raise TypeError("app.state.reads is set by create_app()")

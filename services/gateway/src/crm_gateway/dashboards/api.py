@@ -87,7 +87,7 @@ def _responses() -> dict[int | str, dict[str, Any]]:
     return {200: {"headers": AGE_HEADER}, **problem_responses(_DESCRIBED, 403, 422)}
 
 
-def get_store(request: Request) -> SnapshotStore:
+async def get_store(request: Request) -> SnapshotStore:
     store = request.app.state.dashboard_snapshots
     if not isinstance(store, SnapshotStore):
         raise TypeError("app.state.dashboard_snapshots is set by create_app()")
@@ -97,7 +97,7 @@ def get_store(request: Request) -> SnapshotStore:
 StoreDep = Annotated[SnapshotStore, Depends(get_store)]
 
 
-def get_revalidator(request: Request) -> Revalidator:
+async def get_revalidator(request: Request) -> Revalidator:
     revalidator = request.app.state.dashboard_refresh
     if not isinstance(revalidator, Revalidator):
         raise TypeError("app.state.dashboard_refresh is set by create_app()")
