@@ -33,14 +33,15 @@ from typing import Any, Self
 from faststream.rabbit.publisher.usecase import RabbitPublisher
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from sqlalchemy import Table, bindparam, delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, bindparam, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_contracts import Event
 
 from .logging import get_logger
 from .periodic import being_cancelled
+from .sqlcache import frozen
 
 log = get_logger(__name__)
 
@@ -158,9 +159,10 @@ class OutboxPublisher:
 
 @functools.cache
 def _claim(inbox: Table) -> Any:
-    """Built once per inbox (every event claims): only the parameters change."""
+    """Built once per inbox (every event claims): only the parameters change. Frozen, because
+    SQLAlchemy would compile an ON CONFLICT statement again on every execution (`sqlcache`)."""
     values: dict[str, Any] = {"event_id": bindparam("event_id"), "consumer": bindparam("consumer")}
-    return insert(inbox).values(values).on_conflict_do_nothing().returning(inbox.c.event_id)
+    return frozen(pg_insert(inbox).values(values).on_conflict_do_nothing().returning(inbox.c.event_id))
 
 
 @functools.cache
