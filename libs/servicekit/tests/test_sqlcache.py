@@ -17,8 +17,12 @@ from crm_servicekit.testing import create_database, drop_database
 
 metadata = service_metadata("cache_test")
 inbox = inbox_table(metadata)
-CLAIM = insert(inbox).values(event_id=bindparam("event_id"), consumer=bindparam("consumer"))
-CLAIM = CLAIM.on_conflict_do_nothing().returning(inbox.c.event_id)
+CLAIM = (
+    insert(inbox)
+    .values(event_id=bindparam("event_id"), consumer=bindparam("consumer"))
+    .on_conflict_do_nothing()
+    .returning(inbox.c.event_id)
+)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from sqlalchemy.sql.selectable import TextualSelect
 
 # Named parameters for text(); no `::TYPE` casts written into the SQL (the engine's own dialect
 # adds the casts it needs to each typed parameter when it compiles the text).
-_DIALECT = postgresql.dialect(paramstyle="named")
+_DIALECT = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
 _DIALECT.bind_typing = BindTyping.NONE
 
 
