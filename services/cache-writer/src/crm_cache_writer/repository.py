@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, desc, func, select
+from sqlalchemy import bindparam, delete, desc, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts.snapshots import CustomerSnapshot
+from crm_servicekit.sqlcache import frozen
 
 from .models import customer_snapshots as t
 from .models import customer_tombstones as tomb
@@ -23,20 +25,33 @@ async def lock_customer(session: AsyncSession, customer_id: str) -> None:
     await session.execute(select(func.pg_advisory_xact_lock(CUSTOMER_LOCK_CLASS, func.hashtext(customer_id))))
 
 
+def _upsert_snapshot() -> Any:
+    """Built once, frozen: SQLAlchemy compiles an ON CONFLICT statement again on every execution
+    (`crm_servicekit.sqlcache`), and every customer event stores a snapshot."""
+    stmt = insert(t).values(
+        {c: bindparam(c) for c in ("customer_id", "created_at", "updated_at", "snapshot")}
+    )
+    return frozen(
+        stmt.on_conflict_do_update(
+            index_elements=[t.c.customer_id],
+            set_={"updated_at": stmt.excluded.updated_at, "snapshot": stmt.excluded.snapshot},
+            where=t.c.updated_at <= stmt.excluded.updated_at,
+        ).returning(t.c.customer_id)
+    )
+
+
+_UPSERT_SNAPSHOT = _upsert_snapshot()
+
+
 async def upsert_customer(session: AsyncSession, snapshot: CustomerSnapshot) -> bool:
     """Store the snapshot unless a newer one is already stored. True if it was stored."""
-    stmt = insert(t).values(
-        customer_id=snapshot.customer_id,
-        created_at=snapshot.created_at,
-        updated_at=snapshot.updated_at,
-        snapshot=snapshot.model_dump(mode="json"),
-    )
-    upsert = stmt.on_conflict_do_update(
-        index_elements=[t.c.customer_id],
-        set_={"updated_at": stmt.excluded.updated_at, "snapshot": stmt.excluded.snapshot},
-        where=t.c.updated_at <= stmt.excluded.updated_at,
-    ).returning(t.c.customer_id)
-    return (await session.execute(upsert)).first() is not None
+    params = {
+        "customer_id": snapshot.customer_id,
+        "created_at": snapshot.created_at,
+        "updated_at": snapshot.updated_at,
+        "snapshot": snapshot.model_dump(mode="json"),
+    }
+    return (await session.execute(_UPSERT_SNAPSHOT, params)).first() is not None
 
 
 async def delete_customer(session: AsyncSession, customer_id: str) -> int:

@@ -8,24 +8,31 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, delete, func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_servicekit.sqlcache import frozen
 
 from .models import customer_insights, lead_scores
 
 _KEY = (lead_scores.c.page_id, lead_scores.c.psid)
 
+# Every message scores its lead: frozen, compiled once (`sqlcache`).
+_NEW_LEAD = ("page_id", "psid", "score", "temperature", "last_activity_at", "scored_at")
+_CREATE_LEAD = frozen(
+    pg_insert(lead_scores)
+    .values({name: bindparam(name) for name in _NEW_LEAD})
+    .on_conflict_do_nothing()
+    .returning(lead_scores.c.psid)
+)
+
 
 async def lock_lead(session: AsyncSession, page_id: str, psid: str, now: datetime) -> tuple[Row[Any], bool]:
     """The lead's row, locked for this transaction; created (score 0, cold) when new. True if new."""
-    created = await session.execute(
-        insert(lead_scores)
-        .values(page_id=page_id, psid=psid, score=0, temperature="cold", last_activity_at=now, scored_at=now)
-        .on_conflict_do_nothing()
-        .returning(lead_scores.c.psid)
-    )
+    new = {"page_id": page_id, "psid": psid, "score": 0, "temperature": "cold"}
+    created = await session.execute(_CREATE_LEAD, {**new, "last_activity_at": now, "scored_at": now})
     is_new = created.first() is not None
     row = (
         await session.execute(
@@ -85,7 +92,7 @@ async def claim_quiet_insights(session: AsyncSession, quiet_since: datetime, lim
 
 async def save_insights(session: AsyncSession, values: dict[str, Any]) -> bool:
     """Keep the insights unless newer ones (from more messages) are already stored. True if kept."""
-    stmt = insert(customer_insights).values(**values)
+    stmt = pg_insert(customer_insights).values(**values)
     upsert = stmt.on_conflict_do_update(
         index_elements=[customer_insights.c.conversation_id],
         set_={c: stmt.excluded[c] for c in values if c != "conversation_id"},

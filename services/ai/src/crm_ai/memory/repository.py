@@ -6,22 +6,28 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Row, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_servicekit.sqlcache import frozen
 
 from .models import conversation_turns
 
+_TURN = ("source_event_id", "conversation_id", "page_id", "psid", "author", "text", "at")
+# Every message said adds a turn: frozen, compiled once (`sqlcache`).
+_ADD_TURN = frozen(
+    pg_insert(conversation_turns)
+    .values({name: bindparam(name) for name in ("id", *_TURN)})
+    .on_conflict_do_nothing(index_elements=[conversation_turns.c.source_event_id])
+    .returning(conversation_turns.c.id)
+)
+
 
 async def add_turn(session: AsyncSession, values: Mapping[str, Any]) -> bool:
-    """Store a turn once per source event; False when it was stored already."""
-    statement = (
-        insert(conversation_turns)
-        .values(id=uuid.uuid4(), **values)
-        .on_conflict_do_nothing(index_elements=[conversation_turns.c.source_event_id])
-        .returning(conversation_turns.c.id)
-    )
-    return (await session.execute(statement)).first() is not None
+    """Store a turn once per source event; False when it was stored already. `values`: every
+    column of a turn but its id."""
+    return (await session.execute(_ADD_TURN, {**values, "id": uuid.uuid4()})).first() is not None
 
 
 async def latest(

@@ -6,8 +6,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,7 +64,7 @@ async def sources_for(session: AsyncSession, reply_ids: Sequence[uuid.UUID]) -> 
 
 async def put_suggestion(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """The conversation's draft, unless a draft for a newer message is there already."""
-    statement = insert(suggestions).values(**values)
+    statement = pg_insert(suggestions).values(**values)
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=[suggestions.c.conversation_id],

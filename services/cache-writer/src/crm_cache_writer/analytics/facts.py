@@ -30,12 +30,12 @@ from crm_contracts import (
     StructureChangedData,
 )
 
+from . import statements
 from .tables import (
     ad_conversations,
     ad_days,
     ad_hours,
     ad_structure,
-    analytics_state,
     customer_psids,
     customers,
     dirty_days,
@@ -181,14 +181,14 @@ async def conversation_from_ad(
 
 async def _store_customer(session: AsyncSession, data: CustomerCreatedData) -> None:
     first_ad, first_at = _touch(data.first_touch)
-    stmt = insert(customers).values(
-        customer_id=data.customer_id,
-        channel=data.channel,
-        created_at=data.created_at,
-        first_ad_id=first_ad,
-        first_touch_at=first_at,
-    )
-    await session.execute(stmt.on_conflict_do_nothing(index_elements=[customers.c.customer_id]))
+    row = {
+        "customer_id": data.customer_id,
+        "channel": data.channel,
+        "created_at": data.created_at,
+        "first_ad_id": first_ad,
+        "first_touch_at": first_at,
+    }
+    await session.execute(statements.STORE_CUSTOMER, row)
     await _add_psids(session, data.customer_id, data.identities)
 
 
@@ -204,7 +204,7 @@ async def _add_psids(session: AsyncSession, customer_id: str, identities: list[C
         if i.channel == "messenger" and i.external_id
     ]
     if rows:
-        await session.execute(insert(customer_psids).values(rows).on_conflict_do_nothing())
+        await session.execute(statements.ADD_PSID, rows)
 
 
 async def _move_psids(
@@ -389,11 +389,5 @@ async def mark_dirty(session: AsyncSession, days: Iterable[date], at: datetime) 
 
 
 async def _state(session: AsyncSession, at: datetime, *, structure: bool = False) -> None:
-    values: dict[str, object] = {"id": 1, "last_event_at": at}
-    if structure:
-        values["structure_dirty_at"] = func.now()
-    stmt = insert(analytics_state).values(values)
-    updates: dict[str, object] = {"last_event_at": func.greatest(analytics_state.c.last_event_at, at)}
-    if structure:
-        updates["structure_dirty_at"] = func.now()
-    await session.execute(stmt.on_conflict_do_update(index_elements=[analytics_state.c.id], set_=updates))
+    stmt = statements.STATE_STRUCTURE_DIRTY if structure else statements.STATE
+    await session.execute(stmt, {"id": 1, "last_event_at": at})

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import desc, literal, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, bindparam, desc, insert, literal, literal_column, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import AdReferral, ChannelIdentity, MarketingConsent
@@ -22,6 +22,24 @@ from crm_gateway.customers.models import customer_notes as notes_t
 from crm_gateway.customers.models import customer_stage_changes as stages
 from crm_gateway.customers.models import customer_timeline as tl
 from crm_gateway.customers.models import customers as cust
+from crm_servicekit.sqlcache import frozen
+
+# Built once: SQLAlchemy compiles an ON CONFLICT statement again on every execution unless frozen
+# (`crm_servicekit.sqlcache`); they run for every new customer and conversation.
+_ONE = literal_column("1", Integer)  # in the SQL itself: a literal value cannot be frozen
+_NEXT_NUMBER = frozen(
+    upsert(seq)
+    .values(channel=bindparam("channel"), year=bindparam("year"), last_value=_ONE)
+    .on_conflict_do_update(
+        index_elements=[seq.c.channel, seq.c.year], set_={"last_value": seq.c.last_value + _ONE}
+    )
+    .returning(seq.c.last_value)
+)
+_ADD_TIMELINE_ENTRY = frozen(
+    upsert(tl)
+    .values({c: bindparam(c) for c in ("customer_id", "kind", "occurred_at", "detail", "source_id")})
+    .on_conflict_do_nothing(index_elements=[tl.c.source_id])
+)
 
 
 async def customer_for_identity(session: AsyncSession, identity: ChannelIdentity) -> str | None:
@@ -42,11 +60,7 @@ async def next_customer_number(session: AsyncSession, channel: CustomerChannel, 
     each other; a rollback gives the number back. Call it in the transaction that inserts the
     customer, as late as possible, since the lock is held until commit.
     """
-    new = insert(seq).values(channel=channel, year=year, last_value=1)
-    stmt = new.on_conflict_do_update(
-        index_elements=[seq.c.channel, seq.c.year], set_={"last_value": seq.c.last_value + 1}
-    ).returning(seq.c.last_value)
-    number: int = (await session.execute(stmt)).scalar_one()
+    number: int = (await session.execute(_NEXT_NUMBER, {"channel": channel, "year": year})).scalar_one()
     return number
 
 
@@ -361,11 +375,11 @@ async def add_timeline_entry(
     source_id: str | None,
 ) -> None:
     """One timeline entry; a second entry with the same `source_id` is dropped."""
-    stmt = insert(tl).values(
-        customer_id=customer_id,
-        kind=kind,
-        occurred_at=occurred_at,
-        detail=dict(detail or {}),
-        source_id=source_id,
-    )
-    await session.execute(stmt.on_conflict_do_nothing(index_elements=[tl.c.source_id]))
+    params = {
+        "customer_id": customer_id,
+        "kind": kind,
+        "occurred_at": occurred_at,
+        "detail": dict(detail or {}),
+        "source_id": source_id,
+    }
+    await session.execute(_ADD_TIMELINE_ENTRY, params)

@@ -9,38 +9,73 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, literal, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, bindparam, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_messenger.conversations.models import conversations, messages, reactions
+from crm_servicekit.sqlcache import frozen
 
 c, m = conversations.c, messages.c
+
+
+def _once_per_mid(*columns: str) -> Any:
+    """A message inserted unless its (page, mid) is stored: frozen (`sqlcache`), every column a
+    parameter (the SQL is the same for every message)."""
+    return frozen(
+        pg_insert(messages)
+        .values({name: bindparam(name) for name in columns})
+        .on_conflict_do_nothing(index_elements=["page_id", "mid"])
+        .returning(m.id)
+    )
+
+
+# The columns of `webhooks.ingest_messages._row`, and what every inbound message is.
+_INBOUND_ROW = frozenset(
+    {
+        "id",
+        "conversation_id",
+        "page_id",
+        "mid",
+        "kind",
+        "text",
+        "attachments",
+        "quick_reply_payload",
+        "postback_payload",
+        "referral",
+        "standby",
+        "sent_at",
+    }
+)
+_INBOUND = {"direction": "in", "status": "received", "sent_by": "customer"}
+_INSERT_INBOUND = _once_per_mid(*sorted(_INBOUND_ROW | _INBOUND.keys()))
+_ECHO = {"direction": "out", "status": "sent", "sent_by": "page_inbox"}
+_INSERT_ECHO = _once_per_mid(
+    "id", "conversation_id", "page_id", "mid", "kind", "text", "attachments", "sent_at", *_ECHO
+)
 
 
 async def insert_inbound_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
     """Many inbound messages in one statement; returns the ids of those that were new."""
     if not rows:
         return set()
-    values = [{"direction": "in", "status": "received", "sent_by": "customer", **row} for row in rows]
+    values = [{**_INBOUND, **row} for row in rows]
+    if len(rows) == 1 and rows[0].keys() == _INBOUND_ROW:
+        # The usual run: one message, by the statement compiled once (a frozen statement cannot
+        # return rows from an executemany, so longer runs take the statement below).
+        return set((await session.execute(_INSERT_INBOUND, values[0])).scalars())
     result = await session.execute(
-        insert(messages).on_conflict_do_nothing(index_elements=["page_id", "mid"]).returning(m.id), values
+        pg_insert(messages).on_conflict_do_nothing(index_elements=["page_id", "mid"]).returning(m.id), values
     )
     return set(result.scalars())
 
 
 async def insert_echo(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID | None:
-    """A message the Page sent from somewhere else (the Page inbox, another app); once per mid."""
+    """A message the Page sent from somewhere else (the Page inbox, another app); once per mid.
+    `values`: conversation_id, page_id, mid, kind, text, attachments, sent_at."""
     message_id = uuid.uuid4()
-    row = (
-        await session.execute(
-            insert(messages)
-            .values(id=message_id, direction="out", status="sent", sent_by="page_inbox", **values)
-            .on_conflict_do_nothing(index_elements=["page_id", "mid"])
-            .returning(m.id)
-        )
-    ).first()
+    row = (await session.execute(_INSERT_ECHO, {**values, **_ECHO, "id": message_id})).first()
     return None if row is None else message_id
 
 
@@ -144,7 +179,7 @@ async def apply_read(session: AsyncSession, conversation_id: uuid.UUID, watermar
 async def react(
     session: AsyncSession, page_id: str, mid: str, psid: str, reaction: str, emoji: str | None, at: datetime
 ) -> None:
-    stmt = insert(reactions).values(
+    stmt = pg_insert(reactions).values(
         page_id=page_id, mid=mid, psid=psid, reaction=reaction, emoji=emoji, reacted_at=at
     )
     await session.execute(

@@ -9,25 +9,28 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, literal, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_messenger.conversations.models import conversations
+from crm_servicekit.sqlcache import frozen
 
 c = conversations.c
+
+# Every message of a customer finds its conversation: frozen, compiled once (`sqlcache`).
+_CREATE = frozen(
+    pg_insert(conversations)
+    .values(id=bindparam("id"), page_id=bindparam("page_id"), psid=bindparam("psid"))
+    .on_conflict_do_nothing(index_elements=["page_id", "psid"])
+    .returning(*c)
+)
 
 
 async def get_or_create_conversation(session: AsyncSession, page_id: str, psid: str) -> tuple[Row[Any], bool]:
     """The conversation for (page, PSID) and whether this call created it."""
-    created = (
-        await session.execute(
-            insert(conversations)
-            .values(id=uuid.uuid4(), page_id=page_id, psid=psid)
-            .on_conflict_do_nothing(index_elements=["page_id", "psid"])
-            .returning(conversations)
-        )
-    ).first()
+    params = {"id": uuid.uuid4(), "page_id": page_id, "psid": psid}
+    created = (await session.execute(_CREATE, params)).first()
     if created is not None:
         return created, True
     row = (await session.execute(select(conversations).where(c.page_id == page_id, c.psid == psid))).one()
@@ -39,10 +42,12 @@ async def ensure_conversations(
 ) -> dict[tuple[str, str], tuple[Row[Any], bool]]:
     """The conversations for many (page, PSID) at once, creating the missing ones; with
     whether this call created each. Two statements whatever the number."""
-    # executemany with RETURNING: compiled once and cached, whatever the number of rows.
+    if len(keys) == 1:  # the usual run: the frozen statement (one cannot return rows from many)
+        return {keys[0]: await get_or_create_conversation(session, *keys[0])}
+    # executemany with RETURNING: one statement, whatever the number of rows.
     created = (
         await session.execute(
-            insert(conversations)
+            pg_insert(conversations)
             .on_conflict_do_nothing(index_elements=["page_id", "psid"])
             .returning(conversations),
             [{"id": uuid.uuid4(), "page_id": p, "psid": s} for p, s in keys],

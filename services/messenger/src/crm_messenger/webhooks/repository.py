@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Table, delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,7 +58,7 @@ async def _insert_once(session: AsyncSession, table: Table, values: dict[str, An
     """Insert unless a row with the same `keys` exists (Meta delivers at least once): True if new."""
     returning = next(iter(table.primary_key.columns))
     row = await session.execute(
-        insert(table).values(**values).on_conflict_do_nothing(index_elements=keys).returning(returning)
+        pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys).returning(returning)
     )
     return row.first() is not None
 
