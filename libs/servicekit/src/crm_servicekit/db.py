@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -19,6 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from .sqltrace import trace_statements
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -76,7 +77,7 @@ def create_engine(url: str, *, pool_size: int = 10, application_name: str | None
         hide_parameters=True,
     )
     event.listen(engine.sync_engine, "checkout", _replace_closed_connections)
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
+    trace_statements(engine.sync_engine)  # one span per statement (sqltrace.py)
     return engine
 
 
