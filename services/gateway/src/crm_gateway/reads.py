@@ -61,9 +61,29 @@ class HotReads:
     async def fetch(self, query: Select[Any]) -> list[Any]:
         """Rows of an SQLAlchemy Core select (for reads whose SQL is built from filters), with
         attribute access like SQLAlchemy rows."""
+        sql, params = _compiled(query)
+        return [Row(dict(r)) for r in await self.pool.fetch(sql, *params)]
+
+
+# Compiled selects by their cache key (the statement's shape: the same filters with other values
+# share one). Compiling a search was ~0.8 ms of CPU per request; the key costs ~0.1 ms. A few
+# dozen shapes exist (which filters are set, the sort, a cursor or not); bounded all the same.
+_COMPILED: dict[Any, Any] = {}
+MAX_COMPILED = 512
+
+
+def _compiled(query: Select[Any]) -> tuple[str, list[Any]]:
+    key = query._generate_cache_key()
+    if key is None:  # a construct SQLAlchemy cannot key: compiled every time
         compiled = query.compile(dialect=_DIALECT)
-        params = [compiled.params[name] for name in compiled.positiontup or ()]
-        return [Row(dict(r)) for r in await self.pool.fetch(str(compiled), *params)]
+        return str(compiled), [compiled.params[name] for name in compiled.positiontup or ()]
+    shape = _COMPILED.get(key.key)
+    if shape is None:
+        shape = query.compile(dialect=_DIALECT, cache_key=key)
+        if len(_COMPILED) < MAX_COMPILED:
+            _COMPILED[key.key] = shape
+    values = shape.construct_params(extracted_parameters=key.bindparams)
+    return shape.string, [values[name] for name in shape.positiontup or ()]
 
 
 _DIALECT = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
