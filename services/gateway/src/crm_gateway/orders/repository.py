@@ -13,11 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, func, insert, literal, select, tuple_, update
+from sqlalchemy import Row, bindparam, func, insert, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_gateway.orders.models import order_lines, orders, payments
+from crm_servicekit.sqlcache import frozen
 
 # --- taking an order ------------------------------------------------------------------------------
 
@@ -29,13 +30,22 @@ async def order_id_by_key(session: AsyncSession, key: str) -> uuid.UUID | None:
     return order_id
 
 
-async def insert_order(session: AsyncSession, values: Mapping[str, Any]) -> Row[Any]:
-    """The new order's (id, status, created_at); the UNIQUE Idempotency-Key may refuse it."""
-    return (
-        await session.execute(
-            insert(orders).values(**values).returning(orders.c.id, orders.c.status, orders.c.created_at)
-        )
-    ).one()
+# One statement, no savepoint: an order whose Idempotency-Key is taken is simply not inserted.
+# Frozen (`crm_servicekit.sqlcache`): SQLAlchemy would compile an ON CONFLICT insert every time.
+_INSERT_ORDER = frozen(
+    upsert(orders)
+    .values(
+        {c: bindparam(c) for c in ("customer_id", "total", "attribution", "idempotency_key", "created_by")}
+    )
+    .on_conflict_do_nothing(index_elements=[orders.c.idempotency_key])
+    .returning(orders.c.id, orders.c.status, orders.c.created_at)
+)
+
+
+async def insert_order(session: AsyncSession, values: Mapping[str, Any]) -> Row[Any] | None:
+    """The new order's (id, status, created_at); None if an order with its Idempotency-Key exists
+    (a concurrent request's insert is waited for: None once it committed, the row if it did not)."""
+    return (await session.execute(_INSERT_ORDER, dict(values))).one_or_none()
 
 
 async def insert_lines(session: AsyncSession, lines: Sequence[Mapping[str, Any]]) -> None:

@@ -22,7 +22,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts import AdReferral, OrderCreated, OrderCreatedData, OrderLine
@@ -122,25 +121,22 @@ async def create_order(
     priced = await _price(session, lines, staff, discount_cap)
     total = sum((p.line_total for p in priced), Decimal("0.00"))
     attribution = {"first_touch": touches["first_touch"], "latest_touch": touches["latest_touch"]}
-    try:
-        async with uow.savepoint():
-            order = await repository.insert_order(
-                session,
-                {
-                    "customer_id": customer_id,
-                    "total": total,
-                    "attribution": attribution,
-                    "idempotency_key": idempotency_key,
-                    "created_by": staff.id,
-                },
-            )
-    except IntegrityError:
-        # The same key, committed by a concurrent request a moment ago: that order is the answer.
-        await session.rollback()
-        assert idempotency_key is not None
-        existing = await order_by_key(session, idempotency_key)
+    order = await repository.insert_order(
+        session,
+        {
+            "customer_id": customer_id,
+            "total": total,
+            "attribution": attribution,
+            "idempotency_key": idempotency_key,
+            "created_by": staff.id,
+        },
+    )
+    if order is None:
+        # The same key, committed by a concurrent request a moment ago: that order is the answer
+        # (this transaction, seats booked included, is rolled back when the unit of work ends).
+        existing = await order_by_key(session, idempotency_key) if idempotency_key else None
         if existing is None:
-            raise
+            raise RuntimeError("an order was left out with no order holding its Idempotency-Key")
         return existing, False
     await repository.insert_lines(
         session,
