@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-from sqlalchemy import Column, DateTime, String, Table, Uuid, bindparam
+from sqlalchemy import Column, DateTime, String, Table, Uuid
 from sqlalchemy.dialects.postgresql import insert
 
 from crm_contracts import ContactSeen, ContactSeenData
@@ -34,7 +34,7 @@ from crm_servicekit.db import create_engine, create_sessionmaker, inbox_table, o
 from crm_servicekit.outbox import OutboxPublisher, UnitOfWork
 from crm_servicekit.runtime import declare_all
 from crm_servicekit.settings import ServiceSettings
-from crm_servicekit.sqlcache import frozen
+from crm_servicekit.sqlcache import bound, frozen
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 from crm_servicekit.tracing import setup_tracing
 
@@ -148,9 +148,7 @@ async def ours(url: str, database_url: str, count: int, prefetch: int) -> dict[s
     # The effect as the services write a statement that runs for every event: built once and
     # frozen (`crm_servicekit.sqlcache`; SQLAlchemy would compile an upsert on every execution).
     remember = frozen(
-        insert(contacts)
-        .values({c: bindparam(c) for c in ("psid", "conversation_id", "first_seen_at")})
-        .on_conflict_do_nothing()
+        insert(contacts).values(bound("psid", "conversation_id", "first_seen_at")).on_conflict_do_nothing()
     )
 
     @subscribe(broker, topology, "contacts", ContactSeen, prefetch=prefetch)

@@ -20,13 +20,18 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.sql.dml import Insert
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.elements import BindParameter, TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 
 # Named parameters for text(); no `::TYPE` casts written into the SQL (the engine's own dialect
 # adds the casts it needs to each typed parameter when it compiles the text).
 _DIALECT = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
 _DIALECT.bind_typing = BindTyping.NONE
+
+
+def bound(*columns: str) -> dict[str, BindParameter[Any]]:
+    """`.values(bound("a", "b"))`: each column's value as a parameter of the column's type."""
+    return {column: bindparam(column) for column in columns}
 
 
 def frozen(stmt: Insert) -> TextClause | TextualSelect:

@@ -4,12 +4,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, desc, func, select
+from sqlalchemy import delete, desc, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_contracts.snapshots import CustomerSnapshot
-from crm_servicekit.sqlcache import frozen
+from crm_servicekit.sqlcache import bound, frozen
 
 from .models import customer_snapshots as t
 from .models import customer_tombstones as tomb
@@ -28,9 +28,7 @@ async def lock_customer(session: AsyncSession, customer_id: str) -> None:
 def _upsert_snapshot() -> Any:
     """Built once, frozen: SQLAlchemy compiles an ON CONFLICT statement again on every execution
     (`crm_servicekit.sqlcache`), and every customer event stores a snapshot."""
-    stmt = insert(t).values(
-        {c: bindparam(c) for c in ("customer_id", "created_at", "updated_at", "snapshot")}
-    )
+    stmt = insert(t).values(bound("customer_id", "created_at", "updated_at", "snapshot"))
     return frozen(
         stmt.on_conflict_do_update(
             index_elements=[t.c.customer_id],

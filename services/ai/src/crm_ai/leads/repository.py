@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, tuple_, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_servicekit.sqlcache import frozen
+from crm_servicekit.sqlcache import bound, frozen
 
 from .models import customer_insights, lead_scores
 
@@ -22,10 +22,7 @@ _KEY = (lead_scores.c.page_id, lead_scores.c.psid)
 # Every message scores its lead: frozen, compiled once (`sqlcache`).
 _NEW_LEAD = ("page_id", "psid", "score", "temperature", "last_activity_at", "scored_at")
 _CREATE_LEAD = frozen(
-    pg_insert(lead_scores)
-    .values({name: bindparam(name) for name in _NEW_LEAD})
-    .on_conflict_do_nothing()
-    .returning(lead_scores.c.psid)
+    pg_insert(lead_scores).values(bound(*_NEW_LEAD)).on_conflict_do_nothing().returning(lead_scores.c.psid)
 )
 
 

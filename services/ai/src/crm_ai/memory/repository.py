@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_servicekit.sqlcache import frozen
+from crm_servicekit.sqlcache import bound, frozen
 
 from .models import conversation_turns
 
@@ -18,7 +18,7 @@ _TURN = ("source_event_id", "conversation_id", "page_id", "psid", "author", "tex
 # Every message said adds a turn: frozen, compiled once (`sqlcache`).
 _ADD_TURN = frozen(
     pg_insert(conversation_turns)
-    .values({name: bindparam(name) for name in ("id", *_TURN)})
+    .values(bound("id", *_TURN))
     .on_conflict_do_nothing(index_elements=[conversation_turns.c.source_event_id])
     .returning(conversation_turns.c.id)
 )

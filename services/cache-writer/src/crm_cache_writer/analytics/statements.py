@@ -6,36 +6,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as upsert
 
-from crm_servicekit.sqlcache import frozen
+from crm_servicekit.sqlcache import bound, frozen
 
 from .tables import analytics_state, customer_psids, customers
-
-
-def _binds(*names: str) -> dict[str, Any]:
-    """Each column's value as a bind parameter of the column's type."""
-    return {name: bindparam(name) for name in names}
-
 
 # customer_id, channel, created_at, first_ad_id, first_touch_at: the first copy of a customer wins.
 STORE_CUSTOMER = frozen(
     upsert(customers)
-    .values(_binds("customer_id", "channel", "created_at", "first_ad_id", "first_touch_at"))
+    .values(bound("customer_id", "channel", "created_at", "first_ad_id", "first_touch_at"))
     .on_conflict_do_nothing(index_elements=[customers.c.customer_id])
 )
 
 # psid_digest, customer_id: one execution per row.
-ADD_PSID = frozen(
-    upsert(customer_psids).values(_binds("psid_digest", "customer_id")).on_conflict_do_nothing()
-)
+ADD_PSID = frozen(upsert(customer_psids).values(bound("psid_digest", "customer_id")).on_conflict_do_nothing())
 
 
 def _state(*, structure: bool) -> Any:
     """id (1, the one row), last_event_at: the newest event time wins; `structure` also marks the
     structure dirty now. (A bound id, as before: an id in the SQL would add `RETURNING id`.)"""
-    values: dict[str, Any] = _binds("id", "last_event_at")
+    values: dict[str, Any] = bound("id", "last_event_at")
     stmt = upsert(analytics_state)
     updates: dict[str, Any] = {
         "last_event_at": func.greatest(analytics_state.c.last_event_at, stmt.excluded.last_event_at)

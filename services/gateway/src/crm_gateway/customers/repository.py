@@ -22,7 +22,7 @@ from crm_gateway.customers.models import customer_notes as notes_t
 from crm_gateway.customers.models import customer_stage_changes as stages
 from crm_gateway.customers.models import customer_timeline as tl
 from crm_gateway.customers.models import customers as cust
-from crm_servicekit.sqlcache import frozen
+from crm_servicekit.sqlcache import bound, frozen
 
 # Built once: SQLAlchemy compiles an ON CONFLICT statement again on every execution unless frozen
 # (`crm_servicekit.sqlcache`); they run for every new customer and conversation.
@@ -37,7 +37,7 @@ _NEXT_NUMBER = frozen(
 )
 _ADD_TIMELINE_ENTRY = frozen(
     upsert(tl)
-    .values({c: bindparam(c) for c in ("customer_id", "kind", "occurred_at", "detail", "source_id")})
+    .values(bound("customer_id", "kind", "occurred_at", "detail", "source_id"))
     .on_conflict_do_nothing(index_elements=[tl.c.source_id])
 )
 

@@ -13,12 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, literal, select, tuple_, update
+from sqlalchemy import Row, func, insert, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_gateway.orders.models import order_lines, orders, payments
-from crm_servicekit.sqlcache import frozen
+from crm_servicekit.sqlcache import bound, frozen
 
 # --- taking an order ------------------------------------------------------------------------------
 
@@ -34,9 +34,7 @@ async def order_id_by_key(session: AsyncSession, key: str) -> uuid.UUID | None:
 # Frozen (`crm_servicekit.sqlcache`): SQLAlchemy would compile an ON CONFLICT insert every time.
 _INSERT_ORDER = frozen(
     upsert(orders)
-    .values(
-        {c: bindparam(c) for c in ("customer_id", "total", "attribution", "idempotency_key", "created_by")}
-    )
+    .values(bound("customer_id", "total", "attribution", "idempotency_key", "created_by"))
     .on_conflict_do_nothing(index_elements=[orders.c.idempotency_key])
     .returning(orders.c.id, orders.c.status, orders.c.created_at)
 )

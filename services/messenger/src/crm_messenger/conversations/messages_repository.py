@@ -4,56 +4,37 @@ once per mid, the thread paged for staff, delivery and read receipts, and reacti
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_messenger.conversations.models import conversations, messages, reactions
-from crm_servicekit.sqlcache import frozen
+from crm_servicekit.sqlcache import bound, frozen
 
 c, m = conversations.c, messages.c
 
 
-def _once_per_mid(*columns: str) -> Any:
-    """A message inserted unless its (page, mid) is stored: frozen (`sqlcache`), every column a
-    parameter (the SQL is the same for every message)."""
+@functools.cache
+def _once_per_mid(columns: frozenset[str]) -> Any:
+    """A message inserted unless its (page, mid) is stored, with exactly these columns: frozen
+    (`sqlcache`), built once per set of columns (inbound messages and echoes have one each)."""
     return frozen(
         pg_insert(messages)
-        .values({name: bindparam(name) for name in columns})
+        .values(bound(*sorted(columns)))
         .on_conflict_do_nothing(index_elements=["page_id", "mid"])
         .returning(m.id)
     )
 
 
-# The columns of `webhooks.ingest_messages._row`, and what every inbound message is.
-_INBOUND_ROW = frozenset(
-    {
-        "id",
-        "conversation_id",
-        "page_id",
-        "mid",
-        "kind",
-        "text",
-        "attachments",
-        "quick_reply_payload",
-        "postback_payload",
-        "referral",
-        "standby",
-        "sent_at",
-    }
-)
 _INBOUND = {"direction": "in", "status": "received", "sent_by": "customer"}
-_INSERT_INBOUND = _once_per_mid(*sorted(_INBOUND_ROW | _INBOUND.keys()))
 _ECHO = {"direction": "out", "status": "sent", "sent_by": "page_inbox"}
-_INSERT_ECHO = _once_per_mid(
-    "id", "conversation_id", "page_id", "mid", "kind", "text", "attachments", "sent_at", *_ECHO
-)
 
 
 async def insert_inbound_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
@@ -61,10 +42,11 @@ async def insert_inbound_many(session: AsyncSession, rows: Sequence[dict[str, An
     if not rows:
         return set()
     values = [{**_INBOUND, **row} for row in rows]
-    if len(rows) == 1 and rows[0].keys() == _INBOUND_ROW:
+    if len(values) == 1:
         # The usual run: one message, by the statement compiled once (a frozen statement cannot
         # return rows from an executemany, so longer runs take the statement below).
-        return set((await session.execute(_INSERT_INBOUND, values[0])).scalars())
+        [one] = values
+        return set((await session.execute(_once_per_mid(frozenset(one)), one)).scalars())
     result = await session.execute(
         pg_insert(messages).on_conflict_do_nothing(index_elements=["page_id", "mid"]).returning(m.id), values
     )
@@ -75,7 +57,8 @@ async def insert_echo(session: AsyncSession, values: dict[str, Any]) -> uuid.UUI
     """A message the Page sent from somewhere else (the Page inbox, another app); once per mid.
     `values`: conversation_id, page_id, mid, kind, text, attachments, sent_at."""
     message_id = uuid.uuid4()
-    row = (await session.execute(_INSERT_ECHO, {**values, **_ECHO, "id": message_id})).first()
+    row_values = {**values, **_ECHO, "id": message_id}
+    row = (await session.execute(_once_per_mid(frozenset(row_values)), row_values)).first()
     return None if row is None else message_id
 
 
