@@ -20,6 +20,8 @@ from .events.customers import (
 from .events.leads import (
     CustomerInsightsData,
     CustomerInsightsUpdated,
+    CustomerLeadUpdated,
+    CustomerLeadUpdatedData,
     LeadScored,
     LeadScoredData,
     ScoreReason,
@@ -91,6 +93,8 @@ __all__ = [
     "CustomerErasureRequestedData",
     "CustomerInsightsData",
     "CustomerInsightsUpdated",
+    "CustomerLeadUpdated",
+    "CustomerLeadUpdatedData",
     "CustomerMergeUndone",
     "CustomerMergeUndoneData",
     "CustomerMerged",

@@ -21,6 +21,8 @@ from crm_gateway.live.feed import Feed
 from crm_gateway.live.hub import RESET, Hub
 from crm_servicekit.testing import eventually, publish_events, publish_to
 
+from .test_leads import MakeContact, insights, new_customer, scored
+
 pytestmark = pytest.mark.integration
 
 THAI = "สวัสดีค่ะ เบอร์ 081-234-5678"
@@ -122,6 +124,52 @@ async def test_a_reconnection_gets_what_happened_meanwhile_once_and_in_order(
     assert [json.loads(e["data"])["conversation_id"] for e in resumed[1:]] == [str(c) for c in missed]
     again = await events(served, auth, 0, last_id=resumed[-1]["id"])
     assert again[0]["id"] == resumed[-1]["id"], "nothing new: resuming at the head replays nothing"
+
+
+async def test_the_ais_score_and_insights_reach_staff_only_once_the_customer_shows_them(
+    served: str, auth: dict[str, str], app: FastAPI, rabbitmq_url: str, make_contact: MakeContact
+) -> None:
+    """The ai's events reach the gateway's feed before its own consumer has stored them: a
+    browser refetching on them could read the customer without them and never be told again."""
+    psid = f"psid-{uuid.uuid4().hex[:12]}"
+    customer_id = await new_customer(app.state.runtime, make_contact, psid)
+    seen_when_told: list[tuple[str, object, object]] = []
+
+    async def watch() -> list[str]:
+        headers = {**auth, "Accept": "text/event-stream"}
+        types: list[str] = []
+        async with (
+            httpx.AsyncClient(base_url=served, timeout=10) as http,
+            http.stream("GET", "/api/v1/live", headers=headers) as response,
+        ):
+            async for line in response.aiter_lines():
+                if not line.startswith("data: {") or '"topic"' not in line:
+                    continue
+                change = json.loads(line.removeprefix("data: "))
+                types.append(change["type"])
+                if change["type"] != "customer.lead_updated":
+                    continue
+                assert change["customer_id"] == customer_id
+                # What a browser does on the change: refetch the customer.
+                view = (await http.get(f"/api/v1/customers/{customer_id}/overview", headers=auth)).json()
+                seen_when_told.append((change["changed"][0], view["customer"]["lead"], view["insights"]))
+                if len(seen_when_told) == 2:
+                    return types
+        return types
+
+    watching = asyncio.create_task(watch())
+    await eventually(lambda: asyncio.sleep(0, app.state.live_hub.listeners > 0))
+    await publish_to(rabbitmq_url, scored(psid, 80, "hot"))
+    await eventually(lambda: asyncio.sleep(0, len(seen_when_told) == 1 or watching.done()), timeout=15)
+    await publish_to(rabbitmq_url, insights(psid))
+    types = await asyncio.wait_for(watching, 15)
+
+    (what, lead, _), (what_next, _, stored) = seen_when_told
+    assert (what, lead["score"], lead["temperature"]) == ("score", 80, "hot")
+    assert what_next == "insights"
+    assert stored["summary"] == insights(psid).data.summary
+    assert "lead.scored" not in types
+    assert "customer.insights_updated" not in types
 
 
 async def test_a_cursor_of_another_replica_or_restart_is_told_to_refetch(

@@ -4,7 +4,9 @@ The ai keys a lead by the channel identity it knows (Page and PSID); the gateway
 customer that identity belongs to, stores the latest score and insights on them, and shows them in
 the customer 360, the customer list (sortable and filterable) and, for big changes, the timeline.
 Neither event carries message text: reasons and insights are short labels and a summary written
-for staff.
+for staff. Once the gateway has stored either on its customer it publishes `customer.lead_updated`
+(ids and the score only): what staff's screens follow, because a screen that refetched on the
+ai's own event could read the customer before the gateway stored what the event brought.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Literal
 from pydantic import Field
 
 from crm_contracts.envelope import Event, EventData
+
+from .customers import CustomerId
 
 Temperature = Literal["hot", "warm", "cold"]
 
@@ -69,3 +73,19 @@ class CustomerInsightsUpdated(Event):
     type: Literal["customer.insights_updated"] = "customer.insights_updated"
     producer: str = "ai"
     data: CustomerInsightsData
+
+
+class CustomerLeadUpdatedData(EventData):
+    customer_id: CustomerId
+    changed: list[Literal["score", "insights"]] = Field(description="What the gateway stored.")
+    score: int | None = Field(default=None, ge=0, le=100, description="The score now stored, if any.")
+    temperature: Temperature | None = None
+    updated_at: datetime = Field(description="When the gateway stored it.")
+
+
+class CustomerLeadUpdated(Event):
+    """The gateway stored a new lead score or new insights on a customer (readable from now on)."""
+
+    type: Literal["customer.lead_updated"] = "customer.lead_updated"
+    producer: str = "gateway"
+    data: CustomerLeadUpdatedData

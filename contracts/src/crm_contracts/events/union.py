@@ -15,7 +15,7 @@ from crm_contracts.envelope import Event
 from .analytics import AnalyticsRefreshRequested
 from .catalog import ProductChanged
 from .customers import CustomerCreated, CustomerMerged, CustomerMergeUndone, CustomerUpdated
-from .leads import CustomerInsightsUpdated, LeadScored
+from .leads import CustomerInsightsUpdated, CustomerLeadUpdated, LeadScored
 from .marketing import InsightsChanged, StructureChanged
 from .messaging import (
     ContactProfileUpdated,
@@ -50,6 +50,7 @@ AnyEvent = Annotated[
     | StructureChanged
     | LeadScored
     | CustomerInsightsUpdated
+    | CustomerLeadUpdated
     | AnalyticsRefreshRequested,
     Field(discriminator="type"),
 ]
@@ -78,5 +79,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     StructureChanged,
     LeadScored,
     CustomerInsightsUpdated,
+    CustomerLeadUpdated,
     AnalyticsRefreshRequested,
 )

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 from crm_contracts import (
     CustomerCreated,
     CustomerErasureRequested,
+    CustomerLeadUpdated,
     CustomerMerged,
     CustomerMergeUndone,
     CustomerUpdated,
@@ -75,6 +76,7 @@ def build(settings: GatewaySettings | None = None) -> Runtime:
         CustomerMerged,
         CustomerMergeUndone,
         CustomerErasureRequested,
+        CustomerLeadUpdated,
     ]
     runtime = build_runtime(settings, metadata, emits=emits)
     customer_handlers.register(runtime)

@@ -18,6 +18,10 @@ conversation (`customer.insights_updated`), kept on the customer's row and shown
 Neither is part of the profile: no version bump (an edit in progress is not refused with 412
 because the ai rescored) and no `customer.updated` (the snapshots stay what the profile is); reads
 add the lead from the database, the 360 the insights too.
+
+5. What was stored is announced with `customer.lead_updated` (customer id and score, published
+   after the commit): staff's screens refetch on it, never on the ai's own events, which reach them
+   before this handler has stored anything.
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from crm_contracts import ChannelIdentity, CustomerInsightsUpdated, LeadScored
+from crm_contracts import (
+    ChannelIdentity,
+    CustomerInsightsUpdated,
+    CustomerLeadUpdated,
+    CustomerLeadUpdatedData,
+    LeadScored,
+    Temperature,
+)
 from crm_contracts.envelope import Event
 from crm_contracts.snapshots import CustomerSnapshot
 from crm_gateway.customers import leads_repository, repository, timeline
@@ -44,7 +55,6 @@ BIG_CHANGE = 20
 # Past the broker's last retry (1 + 5 + 30 + 120 s): the customer is not coming.
 GIVE_UP_AFTER = timedelta(minutes=2)
 
-Temperature = Literal["hot", "warm", "cold"]
 # All nullable: an erasure clears them with the profile, an export has them (`customers.privacy`).
 LEAD_AND_INSIGHT_COLUMNS = (
     "lead_score",
@@ -156,9 +166,28 @@ async def lead_scored(uow: UnitOfWork, event: LeadScored, *, now: datetime | Non
             detail,
             source_id=f"lead.scored:{event.event_id}",
         )
+    _announce(uow, event, customer_id, "score", data.score, data.temperature)
     await uow.commit()
     log.info("lead score stored", customer_id=customer_id, score=data.score, temperature=data.temperature)
     return True
+
+
+def _announce(
+    uow: UnitOfWork,
+    cause: Event,
+    customer_id: str,
+    changed: Literal["score", "insights"],
+    score: int | None,
+    temperature: Temperature | None,
+) -> None:
+    data = CustomerLeadUpdatedData(
+        customer_id=customer_id,
+        changed=[changed],
+        score=score,
+        temperature=temperature,
+        updated_at=datetime.now(UTC),
+    )
+    uow.emit(CustomerLeadUpdated(correlation_id=cause.correlation_id, data=data))
 
 
 def is_big_change(before: int | None, before_temperature: str | None, after: int, temperature: str) -> bool:
@@ -200,6 +229,7 @@ async def insights_updated(
         detail,
         source_id=f"customer.insights_updated:{event.event_id}",
     )
+    _announce(uow, event, customer_id, "insights", stored.lead_score, stored.lead_temperature)
     await uow.commit()
     log.info("insights stored", customer_id=customer_id, source=data.source)
     return True

@@ -40,8 +40,9 @@ TOPICS: dict[str, str] = {
     "customer.updated": "customers",
     "customer.merged": "customers",
     "customer.merge_undone": "customers",
-    "lead.scored": "customers",
-    "customer.insights_updated": "customers",
+    # Not the ai's `lead.scored`/`customer.insights_updated`: they arrive before the gateway has
+    # stored them, and a browser refetching then would read the customer without them.
+    "customer.lead_updated": "customers",
     "order.created": "orders",
     "order.status_changed": "orders",
     "catalog.product_changed": "catalog",
@@ -68,6 +69,7 @@ CARRIED = (
     "handover_requested",
     "sent_by",
     "status",
+    "changed",
 )
 
 
