@@ -10,6 +10,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -133,7 +134,7 @@ async def test_the_ais_score_and_insights_reach_staff_only_once_the_customer_sho
     browser refetching on them could read the customer without them and never be told again."""
     psid = f"psid-{uuid.uuid4().hex[:12]}"
     customer_id = await new_customer(app.state.runtime, make_contact, psid)
-    seen_when_told: list[tuple[str, object, object]] = []
+    seen_when_told: list[tuple[str, Any, Any]] = []
 
     async def watch() -> list[str]:
         headers = {**auth, "Accept": "text/event-stream"}

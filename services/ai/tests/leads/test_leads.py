@@ -262,6 +262,13 @@ async def test_insights_from_gemini_once_the_conversation_goes_quiet(ai: Ai) -> 
         "summary": "Came from an ad, asked the price of the wagyu course and about installments.",
     }
     ai.gemini.queue_reply(json.dumps(answer, ensure_ascii=False))
+
+    async def both_messages_counted() -> bool:
+        found = await ai.sql("SELECT message_count FROM ai.lead_scores WHERE psid = :p", p=user)
+        return bool(found) and found[0][0] == 2
+
+    # Both messages are on the lead (one applied later would move its last message time back).
+    await eventually(both_messages_counted, timeout=20)
     # Half an hour passes without a message.
     await ai.sql(
         "UPDATE ai.lead_scores SET last_message_at = last_message_at - interval '31 minutes' WHERE psid = :p",

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from crm_contracts import LifecycleStage
+from crm_contracts import LifecycleStage, Temperature
 from crm_contracts.snapshots import CustomerSnapshot
 from crm_gateway.auth.api import CurrentStaff
 from crm_gateway.auth.permissions import Permission, allow
@@ -25,7 +25,7 @@ from crm_gateway.errors import problem_responses
 from crm_gateway.etags import IF_MATCH_HELP, etag
 from crm_servicekit.storable import StorableMoment
 
-from .leads import CustomerView, Temperature
+from .leads import CustomerView
 from .schemas import (
     Customer360Out,
     CustomerIn,

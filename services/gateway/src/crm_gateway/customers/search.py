@@ -19,11 +19,11 @@ from typing import Any, Literal, get_args
 from sqlalchemy import ColumnElement, exists, func, literal, literal_column, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from crm_contracts import ChannelIdentity
+from crm_contracts import ChannelIdentity, Temperature
 from crm_gateway.customers import repository
 from crm_gateway.customers.contact_points import phone_search_key
 from crm_gateway.customers.ids import is_customer_id
-from crm_gateway.customers.leads import CustomerView, Temperature, lead_of, view
+from crm_gateway.customers.leads import CustomerView, lead_of, view
 from crm_gateway.customers.models import customer_identities as ident
 from crm_gateway.customers.models import customers as cust
 from crm_gateway.errors import InvalidParameter
