@@ -9,6 +9,7 @@ import re
 import secrets
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from playwright.sync_api import Page, expect
@@ -93,6 +94,8 @@ def test_search_finds_a_customer_by_a_phone_number_typed_in_another_form(
 
     # A Thai name, partly typed, finds them too.
     search.fill("สมหญิง")
+    # The box searches 250 ms after the last key: wait for it, not for the phone search's rows.
+    expect(page).to_have_url(re.compile(r"[?&]q=" + re.escape(quote("สมหญิง"))))
     expect(page.get_by_test_id("customer-list")).to_contain_text(customer["customer_id"])
     shot(page, "customers")
 
