@@ -39,17 +39,16 @@ from faststream.rabbit import (
     RabbitExchange,
     RabbitQueue,
 )
-from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
-from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from faststream.rabbit.publisher.usecase import RabbitPublisher
 from opentelemetry.sdk.trace import TracerProvider
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import Counter
 from pydantic import ValidationError
 
 from crm_contracts import Event
 
 from .amqp import FailoverRabbitBroker
 from .logging import get_logger
+from .msgtrace import MessageTelemetry
 from .unavailable import database_unavailable
 
 log = get_logger(__name__)
@@ -271,11 +270,9 @@ def create_broker(
         # retries and parking are logged at WARNING and above as before.
         log_level=logging.DEBUG,
         graceful_timeout=15.0,
-        middlewares=(
-            RabbitTelemetryMiddleware(tracer_provider=tracer_provider),
-            RabbitPrometheusMiddleware(registry=REGISTRY, app_name=f"crm-{topology.service}"),
-            retry,
-        ),
+        # The retry middleware outermost: the span and timing inside it see the handler's failure
+        # before the message is rescheduled or parked.
+        middlewares=(retry, MessageTelemetry(tracer_provider)),
     )
     retry.broker = broker
     return broker
