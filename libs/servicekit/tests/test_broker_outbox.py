@@ -195,6 +195,9 @@ async def test_outbox_publishes_after_commit_relays_leftovers_and_inbox_dedupes(
             uow.emit(first)
             await uow.commit()
         await eventually(lambda: asyncio.sleep(0, first.event_id in received))
+        await publisher.drain()  # confirmed rows are deleted together a moment later
+        async with sessions() as session:
+            assert (await session.execute(select(outbox.c.event_id))).all() == []
 
         # 2. rolled back: nothing published, nothing left
         dropped = contact_seen()
@@ -299,6 +302,7 @@ async def test_a_commit_of_many_events_publishes_them_together_in_emit_order(
         assert publisher.most == len(events), "every publish was waiting for its confirm at once"
         await eventually(lambda: asyncio.sleep(0, len(received) == len(events)))
         assert received == [e.event_id for e in events]
+        await publisher.drain()
         async with sessions() as session:
             assert (await session.execute(select(outbox.c.event_id))).all() == []
     finally:

@@ -11,6 +11,12 @@ Python's UoW).
 Publishing happens only after the commit. If the process dies between the two,
 `OutboxPublisher.relay_once` (run periodically by every service) sends what was left.
 
+Rows the broker confirmed are deleted together a moment later (`FORGET_AFTER`), in one statement
+for everything confirmed meanwhile, not in a transaction of their own after every commit (three
+round trips per commit, on the path of every handler and every request that emits; ADR 23). If
+the process dies first, the relay sends those rows again: a second copy the consumers' inbox
+makes harmless, as after any crash between publish and delete.
+
 Every publish has a deadline (`PUBLISH_TIMEOUT`): a confirm that never comes (a node that went
 away without closing the connection) fails the publish instead of holding the relay, and the
 rows it had locked, until the heartbeat notices. A channel closing under a publish cancels its
@@ -50,6 +56,8 @@ Emitted = tuple[Event, dict[str, Any], dict[str, str]]
 
 # A quorum queue elects a new leader in a few seconds; longer than this, the broker is away.
 PUBLISH_TIMEOUT = 15.0
+# Confirmed rows wait this long to be deleted with the others confirmed meanwhile.
+FORGET_AFTER = 0.05
 
 
 class PublishInterrupted(ConnectionError):
@@ -81,6 +89,8 @@ class OutboxPublisher:
         self.table = table
         self.publishers = publishers
         self.publish_timeout = publish_timeout
+        self._confirmed: list[uuid.UUID] = []
+        self._forgetting: asyncio.Task[None] | None = None
 
     async def send(self, event_type: str, event_id: uuid.UUID, payload: Any, headers: dict[str, str]) -> None:
         publisher = self.publishers[event_type]
@@ -125,9 +135,32 @@ class OutboxPublisher:
             pending = len(rows) - len(sent)
             log.warning("outbox publish deferred to relay", error=type(exc.error).__name__, pending=pending)
         if sent:
-            async with self.sessionmaker() as session:
-                await session.execute(delete(self.table).where(self.table.c.event_id.in_(sent)))
-                await session.commit()
+            self._confirmed.extend(sent)
+            if self._forgetting is None or self._forgetting.done():
+                self._forgetting = asyncio.create_task(self._forget_confirmed(), name="outbox-forget")
+
+    async def _forget_confirmed(self) -> None:
+        """Delete the rows confirmed since the last time, together; never raises (the relay
+        sends whatever stays)."""
+        await asyncio.sleep(FORGET_AFTER)
+        while self._confirmed:
+            ids, self._confirmed = self._confirmed, []
+            try:
+                async with self.sessionmaker() as session:
+                    await session.execute(delete(self.table).where(self.table.c.event_id.in_(ids)))
+                    await session.commit()
+            except Exception as exc:
+                log.warning(
+                    "confirmed outbox rows not deleted; the relay sends them again",
+                    rows=len(ids),
+                    error=type(exc).__name__,
+                )
+                return
+
+    async def drain(self) -> None:
+        """Wait until the rows confirmed so far are deleted (at shutdown, and for tests)."""
+        while self._forgetting is not None and not self._forgetting.done():
+            await asyncio.shield(self._forgetting)
 
     async def relay_once(self, *, older_than_seconds: float, batch: int = 100) -> int:
         """Send rows left behind (crash between commit and publish). Safe with replicas."""

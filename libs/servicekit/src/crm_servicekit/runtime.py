@@ -154,6 +154,7 @@ def create_service_app(
             for hook in reversed(runtime.on_shutdown):
                 await hook()
             await outbox_relay.stop()
+            await runtime.outbox.drain()
             await runtime.broker.stop()
             await runtime.engine.dispose()
             shutdown_tracing()
