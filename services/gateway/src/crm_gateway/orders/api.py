@@ -108,9 +108,12 @@ async def create_order(
             idempotency_key=idempotency_key,
             discount_cap=cap,
         )
-        if not created:
+        answer = await _order_out(uow.session, order_id, response)
+        if created:
+            await uow.commit()
+        else:
             response.status_code = 200
-        return await _order_out(uow.session, order_id, response)
+        return answer
 
 
 @router.get(

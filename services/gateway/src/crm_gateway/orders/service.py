@@ -111,7 +111,10 @@ async def create_order(
     """Take an order; returns (its id, True) or, for a repeated Idempotency-Key, (the first
     order's id, False). Raises a `Problem` a user can read when it cannot be taken, a 403 when a
     line's discount is above `discount_cap` percent of the line. Required, so no caller skips the
-    rule by forgetting it: None only for staff with `order:discount_over_cap` (orders.api)."""
+    rule by forgetting it: None only for staff with `order:discount_over_cap` (orders.api).
+
+    The caller commits a new order (after reading it back in the same transaction: one
+    transaction per order, not a second one for the answer); a repeated key writes nothing."""
     session = uow.session
     if idempotency_key and (existing := await order_by_key(session, idempotency_key)):
         return existing, False
@@ -170,7 +173,6 @@ async def create_order(
             ),
         )
     )
-    await uow.commit()
     return order.id, True
 
 
