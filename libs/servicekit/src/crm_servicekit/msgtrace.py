@@ -12,10 +12,12 @@ exceptions). Here:
   kind CONSUMER, with the messaging attributes worked out once per routing key and the message
   id; a failure marks it with the exception's type only (messages can quote personal data).
   `crm_message_handling_seconds{queue, outcome}` times it (its `_count` is the processed count).
-- **publish**: no span. The outbox writes the emitting handler's context into an event's headers
-  when it is emitted (`UnitOfWork.emit`), so the consumer's span is the child of the span that
-  emitted it; a publish without that header (a hint sent straight to the broker) gets the
-  current context here.
+- **publish**: no span; the current context goes into the message's headers (`traceparent`),
+  unless they carry one already (a retry or a parked message keeps its original's). The outbox
+  stores the emitting span's context with each event (`UnitOfWork.emit`) and attaches it while
+  publishing (`OutboxPublisher.send`, the relay too), so the consumer's span is the child of the
+  span that emitted the event, however late it is published; a hint sent straight to the broker
+  carries its sender's context.
 """
 
 from __future__ import annotations
