@@ -25,6 +25,7 @@ from crm_contracts import (
     CustomerUpdatedData,
     Event,
 )
+from crm_contracts.snapshots import CustomerListSnapshot
 from crm_servicekit.migrations import upgrade
 from crm_servicekit.settings import ServiceSettings
 from crm_servicekit.testing import eventually
@@ -133,6 +134,55 @@ async def test_latest_list_holds_the_newest_customers_first(cache_writer: tuple[
     got = await eventually(ids)
     mine = [i for i in got if i.startswith("TVS-CUS-FB-26-02")]
     assert mine == ["TVS-CUS-FB-26-0203", "TVS-CUS-FB-26-0202", "TVS-CUS-FB-26-0201"]
+
+
+async def test_the_list_carries_each_customer_as_their_own_file_says(
+    cache_writer: tuple[FastAPI, Path],
+) -> None:
+    app, root = cache_writer
+    first = created(211)
+    later = CustomerUpdated(
+        correlation_id="m_211u",
+        data=CustomerUpdatedData(
+            **{**first.data.model_dump(), "nickname": "นุ่น"},
+            updated_at=first.data.created_at + timedelta(hours=1),
+            changed=["nickname"],
+        ),
+    )
+    await publish(app, first, later)
+
+    async def listed() -> dict[str, Any] | None:
+        data = read(root / "customers" / "latest.json")
+        mine = [c for c in data["items"] if c["customer_id"] == "TVS-CUS-FB-26-0211"] if data else []
+        return mine[0] if mine and mine[0]["nickname"] == "นุ่น" else None
+
+    item = await eventually(listed)
+    # The gateway reads the list with the contract's model: it must parse, and say what the file says.
+    listing = CustomerListSnapshot.model_validate_json((root / "customers" / "latest.json").read_bytes())
+    assert listing.generated_at.tzinfo is not None
+    assert item == read(root / "customer" / "TVS-CUS-FB-26-0211.json")
+
+
+async def test_a_list_left_stale_by_a_stopped_process_is_rebuilt_when_it_starts(
+    database_url: str, rabbitmq_url: str, tmp_path: Path
+) -> None:
+    settings = CacheWriterSettings(
+        database_url=database_url, rabbitmq_url=rabbitmq_url, crm_cache_dir=tmp_path
+    )
+    await asyncio.to_thread(upgrade, "crm_cache_writer", settings.async_database_url)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        await publish(app, created(221))
+        await eventually(lambda: asyncio.sleep(0, read(tmp_path / "customer" / "TVS-CUS-FB-26-0221.json")))
+    # As if the process died after its commit, before its rebuild: no list on disk.
+    (tmp_path / "customers" / "latest.json").unlink()
+
+    again = create_app(settings)
+    async with again.router.lifespan_context(again):
+        await again.state.runtime.extras["latest"].drain()
+        listing = read(tmp_path / "customers" / "latest.json")
+    assert listing is not None
+    assert "TVS-CUS-FB-26-0221" in [c["customer_id"] for c in listing["items"]]
 
 
 def test_atomic_write_replaces_the_whole_file_or_nothing(

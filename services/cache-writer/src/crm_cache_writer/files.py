@@ -44,8 +44,12 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+async def write_bytes(root: Path, relative: str, data: bytes) -> None:
+    await asyncio.to_thread(write_atomic, inside(root, relative), data)
+
+
 async def write_model(root: Path, relative: str, model: BaseModel) -> None:
-    await asyncio.to_thread(write_atomic, inside(root, relative), model.model_dump_json(indent=2).encode())
+    await write_bytes(root, relative, model.model_dump_json(indent=2).encode())
 
 
 def _unlink(path: Path) -> bool:

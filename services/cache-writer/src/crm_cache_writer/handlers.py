@@ -12,20 +12,29 @@ from crm_servicekit.runtime import Runtime
 
 from . import service
 from .config import CacheWriterSettings
+from .latest import LatestList
 
 
 def register(runtime: Runtime, settings: CacheWriterSettings) -> None:
+    latest = LatestList(runtime.sessionmaker, settings.crm_cache_dir)
+    runtime.extras["latest"] = latest
+    # A process that stopped with the list stale (killed before its rebuild) rebuilds it now.
+    runtime.on_startup.append(latest.start)
+    runtime.on_shutdown.append(latest.close)
+
     @subscribe(runtime.broker, runtime.topology, "customers", CustomerCreated)
     async def on_customer_created(event: CustomerCreated) -> None:
-        """Write customer/<id>.json and refresh customers/latest.json."""
+        """Write customer/<id>.json; customers/latest.json follows a moment later."""
         async with runtime.uow() as uow:
-            await service.customer_changed(uow, settings.crm_cache_dir, event)
+            if await service.customer_changed(uow, settings.crm_cache_dir, event):
+                latest.stale()
 
     @subscribe(runtime.broker, runtime.topology, "customer-updates", CustomerUpdated)
     async def on_customer_updated(event: CustomerUpdated) -> None:
-        """Rewrite customer/<id>.json (and the list) with the customer as it is now."""
+        """Rewrite customer/<id>.json (and, a moment later, the list) with the customer as it is now."""
         async with runtime.uow() as uow:
-            await service.customer_changed(uow, settings.crm_cache_dir, event)
+            if await service.customer_changed(uow, settings.crm_cache_dir, event):
+                latest.stale()
 
     @subscribe(runtime.broker, runtime.topology, "merges", CustomerMerged)
     async def on_customer_merged(event: CustomerMerged) -> None:

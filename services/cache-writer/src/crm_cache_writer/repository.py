@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, desc, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,8 +14,6 @@ from crm_servicekit.sqlcache import bound, frozen
 from .models import customer_snapshots as t
 from .models import customer_tombstones as tomb
 
-# Serialises rebuilding the shared list file across replicas (pg_advisory_xact_lock key).
-LATEST_LOCK_KEY = 0x43524D01
 # With a hash of the customer id: one handler at a time per customer (created, updated, erased,
 # merged), so an erasure never interleaves with a write of the same customer's file.
 CUSTOMER_LOCK_CLASS = 0x43524D02
@@ -55,14 +53,6 @@ async def upsert_customer(session: AsyncSession, snapshot: CustomerSnapshot) -> 
 async def delete_customer(session: AsyncSession, customer_id: str) -> int:
     result = await session.execute(delete(t).where(t.c.customer_id == customer_id).returning(t.c.customer_id))
     return len(result.all())
-
-
-async def latest_customers(session: AsyncSession, limit: int) -> list[CustomerSnapshot]:
-    await session.execute(select(func.pg_advisory_xact_lock(LATEST_LOCK_KEY)))
-    rows = await session.execute(
-        select(t.c.snapshot).order_by(desc(t.c.created_at), desc(t.c.customer_id)).limit(limit)
-    )
-    return [CustomerSnapshot.model_validate(r.snapshot) for r in rows]
 
 
 # --- tombstones -----------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from crm_contracts import (
@@ -15,19 +14,14 @@ from crm_contracts import (
     CustomerMergeUndone,
     CustomerUpdated,
 )
-from crm_contracts.snapshots import (
-    LATEST_CUSTOMERS_PATH,
-    LATEST_CUSTOMERS_SIZE,
-    CustomerListSnapshot,
-    CustomerSnapshot,
-    customer_path,
-)
+from crm_contracts.snapshots import CustomerSnapshot, customer_path
 from crm_servicekit.logging import get_logger
 from crm_servicekit.outbox import UnitOfWork
 from crm_servicekit.pdpa import complete_erasure
 
 from . import repository
 from .files import delete_file, write_model
+from .latest import write_latest
 from .models import outbox
 
 log = get_logger(__name__)
@@ -46,14 +40,16 @@ def snapshot_of(event: CustomerCreated | CustomerUpdated) -> CustomerSnapshot:
 
 async def customer_changed(
     uow: UnitOfWork, cache_dir: Path, event: CustomerCreated | CustomerUpdated
-) -> None:
+) -> bool:
     """Files are written before the commit: a crash in between only means a rewrite on redelivery.
+    True if the customer's snapshot changed (the list of the newest is then stale: `latest.py`).
 
     An event older than the stored snapshot (events of one customer may arrive out of order)
     changes nothing; nor does one about an erased or merged customer from before that happened.
     """
     if not await uow.claim(event.event_id, CONSUMER):
-        return
+        return False
+    written = False
     snapshot = snapshot_of(event)
     await repository.lock_customer(uow.session, snapshot.customer_id)
     gone = await repository.tombstoned(uow.session, snapshot.customer_id, snapshot.updated_at)
@@ -61,24 +57,19 @@ async def customer_changed(
         log.info("event for a customer no longer here ignored", customer_id=snapshot.customer_id, reason=gone)
     elif await repository.upsert_customer(uow.session, snapshot):
         await write_model(cache_dir, customer_path(snapshot.customer_id), snapshot)
-        await _write_latest(uow, cache_dir)
+        written = True
         log.info("customer snapshot written", customer_id=snapshot.customer_id, event_type=event.type)
     else:
         log.info("older customer event ignored", customer_id=snapshot.customer_id, event_type=event.type)
     await uow.commit()
-
-
-async def _write_latest(uow: UnitOfWork, cache_dir: Path) -> None:
-    latest = await repository.latest_customers(uow.session, LATEST_CUSTOMERS_SIZE)
-    listing = CustomerListSnapshot(generated_at=datetime.now(UTC), items=latest)
-    await write_model(cache_dir, LATEST_CUSTOMERS_PATH, listing)
+    return written
 
 
 async def _remove(uow: UnitOfWork, cache_dir: Path, customer_id: str) -> tuple[int, int]:
     """Delete the customer's snapshot row and file and rewrite the list without them."""
     rows = await repository.delete_customer(uow.session, customer_id)
     files = int(await delete_file(cache_dir, customer_path(customer_id)))
-    await _write_latest(uow, cache_dir)
+    await write_latest(uow.session, cache_dir)
     return rows, files
 
 
