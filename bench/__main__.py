@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import consumer, dashboards, gateway, insights, reply, retrieval, table, ui, webhook
+from . import consumer, dashboards, gateway, gateway_options, insights, reply, retrieval, table, ui, webhook
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     ),
     "gateway": Benchmark(
         "customer search, customer 360, list pages and orders on 50,000 loaded customers vs bare FastAPI",
-        gateway.add_arguments,
+        gateway_options.add_arguments,
         gateway.main,
     ),
     "retrieval": Benchmark(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 import uuid
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ from crm_servicekit.sqlcache import bound, frozen
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 from crm_servicekit.tracing import setup_tracing
 
+from .profile import Where, profile_during, where_text
 from .servers import CpuMeter
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -48,6 +50,12 @@ SCHEMA = "bench"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=int, default=20000, help="events per consumer (default: 20000)")
     parser.add_argument("--prefetch", type=int, default=16, help="as the services' subscribers (default: 16)")
+    parser.add_argument(
+        "--where",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="profile the consumer with py-spy while it runs, for the table's 'where the time goes'",
+    )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
 
 
@@ -124,8 +132,10 @@ async def raw(url: str, count: int, prefetch: int) -> dict[str, float]:
         return result
 
 
-async def ours(url: str, database_url: str, count: int, prefetch: int) -> dict[str, float]:
-    metadata = service_metadata(SCHEMA)
+async def ours(
+    url: str, database_url: str, count: int, prefetch: int, *, schema: str = SCHEMA
+) -> dict[str, float]:
+    metadata = service_metadata(schema)
     outbox, inbox = outbox_table(metadata), inbox_table(metadata)
     contacts = Table(
         "contacts",
@@ -136,7 +146,7 @@ async def ours(url: str, database_url: str, count: int, prefetch: int) -> dict[s
     )
     engine = create_engine(ServiceSettings(database_url=database_url).async_database_url)
     async with engine.begin() as conn:
-        await conn.exec_driver_sql(f'CREATE SCHEMA "{SCHEMA}"')
+        await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         await conn.run_sync(metadata.create_all)
     sessions = create_sessionmaker(engine)
     topology = Topology("bench")
@@ -185,6 +195,15 @@ async def run(opts: argparse.Namespace) -> int:
     try:
         baseline = await raw(url, opts.events, opts.prefetch)
         mine = await ours(url, database_url, opts.events, opts.prefetch)
+        # A second pass of ours under py-spy: the figures above are the profiler's own CPU free.
+        where: Where = {}
+        if opts.where:
+            where = await profile_during(
+                {"consumer": os.getpid()},
+                opts.results_dir / f"profile-consumer-{started:%Y%m%dT%H%M%SZ}",
+                lambda: ours(url, database_url, opts.events, opts.prefetch, schema=f"{SCHEMA}_where"),
+            )
+            print(f"where the time goes (py-spy, a second pass): {where_text(where)}")
     finally:
         await asyncio.to_thread(delete_vhost, url)
         await drop_database(database_url)
@@ -210,6 +229,7 @@ async def run(opts: argparse.Namespace) -> int:
         "raw": baseline,
         "ours": mine,
         "ratio_per_core": round(ratio, 3),
+        "where": where,
         "verdict": {"target_per_core": TARGET_PER_CORE, "met": met},
     }
     path.write_text(json.dumps(doc, indent=2) + "\n")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import secrets
@@ -43,98 +44,16 @@ from crm_servicekit.testing import create_database, create_vhost, delete_vhost, 
 
 from . import closedloop, crm_data
 from .closedloop import Result
+from .gateway_options import Options
 from .gateway_scenarios import Scenario, bare_script, scenarios
+from .profile import Where, profile_during, where_text
 from .servers import REPO_ROOT, CpuMeter, Server, run_module, wait_quiet
 from .webhook import _git_commit, _json_safe, machine_busy_pct
 
 TARGET_P99_MS = 20.0
 TARGET_GROUPS = {"search": "search", "360": "customer 360"}
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ADMIN = ("bench-admin@vschool.test", secrets.token_urlsafe(16))
 IDLE_BUSY_WARN_PCT = 15.0
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--customers", type=int, default=50_000, help="customers loaded (default: 50000)")
-    parser.add_argument(
-        "--orders", type=int, default=200_000, help="orders loaded, spread evenly (default: 200000)"
-    )
-    parser.add_argument("--seconds", type=float, default=6.0, help="length of each measurement (default: 6)")
-    parser.add_argument(
-        "--concurrency",
-        default="1,4,16",
-        help="concurrent clients, one run per value, comma-separated (default: 1,4,16)",
-    )
-    parser.add_argument(
-        "--workers", type=int, default=2, help="uvicorn worker processes per server (default: 2)"
-    )
-    parser.add_argument(
-        "--warmup", type=float, default=1.0, help="unmeasured seconds before each scenario (default: 1)"
-    )
-    parser.add_argument(
-        "--pages", type=int, default=5, help="list pages followed by `next_cursor` (default: 5)"
-    )
-    parser.add_argument(
-        "--no-cache-pass", action="store_true", help="skip the pass with the snapshots written"
-    )
-    parser.add_argument("--only", default="", help="scenario keys to run, comma-separated (default: all)")
-    parser.add_argument(
-        "--env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra environment for the gateway, to compare settings (e.g. OTEL_SDK_DISABLED=true)",
-    )
-    parser.add_argument(
-        "--seed", type=int, default=1, help="seed of the data and of the requests (default: 1)"
-    )
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
-
-
-@dataclass(frozen=True)
-class Options:
-    customers: int
-    orders_per_customer: int
-    seconds: float
-    concurrency: list[int]
-    workers: int
-    warmup: float
-    pages: int
-    cache_pass: bool
-    only: list[str]
-    env: dict[str, str]
-    seed: int
-    results_dir: Path
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> Options:
-        levels = sorted({int(c) for c in str(args.concurrency).split(",") if c.strip()})
-        if not 10 <= args.customers <= 1_000_000 or args.orders < 0:
-            raise SystemExit("--customers must be in [10, 1000000], --orders at least 0")
-        if not levels or not all(1 <= c <= 256 for c in levels) or not 0 < args.seconds <= 120:
-            raise SystemExit("--concurrency: values in [1, 256]; --seconds in (0, 120]")
-        if not 1 <= args.workers <= 16 or not 0 <= args.warmup <= 30 or not 1 <= args.pages <= 100:
-            raise SystemExit("--workers in [1, 16], --warmup in [0, 30], --pages in [1, 100]")
-        return cls(
-            customers=int(args.customers),
-            orders_per_customer=round(args.orders / args.customers),
-            seconds=float(args.seconds),
-            concurrency=levels,
-            workers=int(args.workers),
-            warmup=float(args.warmup),
-            pages=int(args.pages),
-            cache_pass=not args.no_cache_pass,
-            only=[k.strip() for k in str(args.only).split(",") if k.strip()],
-            env=_env_pairs(args.env),
-            seed=int(args.seed),
-            results_dir=Path(args.results_dir),
-        )
-
-
-def _env_pairs(pairs: Sequence[str]) -> dict[str, str]:
-    if not all("=" in p and p.index("=") > 0 for p in pairs):
-        raise SystemExit("--env takes KEY=VALUE")
-    return dict(p.split("=", 1) for p in pairs)
 
 
 @dataclass
@@ -221,6 +140,28 @@ async def run_pass(
                 flush=True,
             )
     return rows
+
+
+async def profiled_pass(opts: Options, g: Target, chosen: Sequence[Scenario], started: datetime) -> Where:
+    """Each scenario again with the gateway (and its workers) under py-spy, after the measured
+    passes so the profiler's CPU is in none of their figures: its samples by library."""
+    concurrency = min(opts.concurrency, key=lambda c: abs(c - 4))
+    where: Where = {}
+    for sc in chosen:
+        out = opts.results_dir / f"profile-gateway-{started:%Y%m%dT%H%M%SZ}-{sc.key}"
+        load = functools.partial(
+            closedloop.run,
+            g.server.url,
+            sc.script,
+            concurrency=concurrency,
+            seconds=opts.seconds,
+            headers=g.headers,
+        )
+        where[sc.label] = (await profile_during({"gateway": g.server.pid}, out, load, subprocesses=True))[
+            "gateway"
+        ]
+        print(f"  where the time goes, {sc.label}: {where_text({'gateway': where[sc.label]})}", flush=True)
+    return where
 
 
 async def sign_in(url: str) -> dict[str, str]:
@@ -335,6 +276,8 @@ async def run(opts: Options) -> int:
             setup["snapshots_s"] = round(time.monotonic() - t, 1)
             print(f"pass 2: {setup['snapshots']} snapshots written in {setup['snapshots_s']} s", flush=True)
             rows += await run_pass(opts, g, b, cached, "warm")
+        if opts.where:
+            setup["where"] = await profiled_pass(opts, g, chosen, started)
         print("teardown ...", flush=True)
 
     print_report(opts, rows, setup)

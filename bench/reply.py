@@ -37,27 +37,17 @@ from pathlib import Path
 from typing import Any
 
 import aio_pika
-import httpx
 
-from crm_fakes.webhooks import meta_json, page_webhook, sign, text_message_event
 from crm_localrun.ports import free_port
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
+from .conversations import APP_SECRET, offer, wait_replies
 from .loadgen import percentile
-from .profile import Profile, print_summary
+from .profile import Profile, Where, print_summary, profile_during, where_text
 from .servers import REPO_ROOT, CpuMeter, Server, log_trouble, wait_quiet
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-PAGE_ID = "100000000000001"  # the Meta fake's page
-APP_SECRET = "5d0c9e2a7b4f18e3c6a1d9b7e2f4a8c1"  # noqa: S105 (this run's messenger only)
 SERVICES = ("gateway", "cache-writer", "marketing", "ai", "messenger")
-QUESTIONS = [
-    "สวัสดีค่ะ คอร์สราเมงราคาเท่าไหร่คะ",
-    "มีรอบเรียนซูชิวันเสาร์ไหมครับ",
-    "Hello, how long is the Japanese cooking course?",
-    "สมัครเรียนต้องโอนมัดจำไหมคะ",
-    "โรงเรียนอยู่ที่ไหนครับ จอดรถได้ไหม",
-]
 TARGET_RATE = 50.0
 TARGET_P50_MS, TARGET_P99_MS, TARGET_CPU_MS = 25.0, 100.0, 20.0
 MAX_RATE, MAX_SECONDS = 200.0, 60.0
@@ -75,6 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--profile",
         default="",
         help="services to profile with py-spy during the last step, comma-separated (e.g. messenger,ai)",
+    )
+    parser.add_argument(
+        "--where-seconds",
+        type=float,
+        default=5.0,
+        help="after the steps, profile every service for this long at the first rate, for the table's"
+        " 'where the time goes' (0: skip; default: 5)",
     )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
 
@@ -151,60 +148,6 @@ def stack_env(database_url: str, rabbitmq_url: str, tmp: Path, meta: str, gemini
     }
 
 
-def webhook(psid: str, text: str) -> tuple[bytes, dict[str, str]]:
-    body = meta_json(page_webhook(PAGE_ID, [text_message_event(PAGE_ID, psid, text)]))
-    return body, {"content-type": "application/json", "x-hub-signature-256": sign(APP_SECRET, body)}
-
-
-async def first_replies(meta_url: str, psids: set[str]) -> dict[str, float]:
-    """When the Meta fake received the first text sent to each of `psids` (epoch seconds)."""
-    async with httpx.AsyncClient(trust_env=False, timeout=30.0) as client:
-        sends = (await client.get(f"{meta_url}/_fake/messages")).json()
-    seen: dict[str, float] = {}
-    for send in sends:
-        psid = send.get("recipient_id")
-        if send.get("text") and psid in psids and psid not in seen:
-            seen[psid] = float(send["received_at"])
-    return seen
-
-
-async def offer(messenger_url: str, rate: float, count: int, prefix: str) -> tuple[dict[str, float], int]:
-    """Send `count` first messages from new PSIDs at `rate`/s; each PSID's planned send time."""
-    planned: dict[str, float] = {}
-    failed = 0
-    tasks: list[asyncio.Task[None]] = []
-    limits = httpx.Limits(max_connections=200)
-    async with httpx.AsyncClient(trust_env=False, timeout=30.0, limits=limits) as c:
-
-        async def one(psid: str, index: int) -> None:
-            nonlocal failed
-            body, headers = webhook(psid, QUESTIONS[index % len(QUESTIONS)])
-            response = await c.post(f"{messenger_url}/webhooks/meta", content=body, headers=headers)
-            if response.status_code != 200:
-                failed += 1
-
-        start = time.time() + 0.05
-        for index in range(count):
-            at = start + index / rate
-            await asyncio.sleep(max(0.0, at - time.time()))
-            psid = f"{prefix}{index:05d}"
-            planned[psid] = at
-            tasks.append(asyncio.create_task(one(psid, index)))
-        await asyncio.gather(*tasks)
-    return planned, failed
-
-
-async def wait_replies(meta_url: str, planned: dict[str, float], timeout: float) -> dict[str, float]:
-    deadline = time.monotonic() + timeout
-    replies: dict[str, float] = {}
-    while time.monotonic() < deadline:
-        replies = await first_replies(meta_url, set(planned))
-        if len(replies) == len(planned):
-            break
-        await asyncio.sleep(0.25)
-    return replies
-
-
 async def baseline(rabbitmq_url: str, rate: float, count: int) -> list[float]:
     """The same rate through RabbitMQ to `bench.amqp_echo` and back: round trips in ms."""
     tag = uuid.uuid4().hex[:8]
@@ -263,6 +206,7 @@ async def run(opts: argparse.Namespace) -> int:
         raise SystemExit(f"rates must be in (0, {MAX_RATE:g}] and --seconds in (0, {MAX_SECONDS:g}]")
     started = datetime.now(UTC)
     steps: list[Step] = []
+    where: Where = {}
     async with AsyncExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-bench-reply-")))
         database_url = await create_database("crm_bench_reply")
@@ -334,12 +278,35 @@ async def run(opts: argparse.Namespace) -> int:
             print_step(step)
             for name, profile in profiles.items():
                 print_summary(name, profile)
+        if opts.where_seconds > 0 and steps:
+            where = await profiled_pass(opts, started, pids, messenger, meta, rates[0])
+            print(f"  where the time goes (py-spy, {opts.where_seconds:g} s at {rates[0]:g}/s):")
+            print(f"    {where_text(where)}")
         if any(s.replied < s.conversations for s in steps):
             for service, trouble in log_trouble(system.logs()).items():
                 first = trouble["first"][0][:300]
                 print(f"  {service} log: {trouble['lines']} lines with errors, first: {first}")
-    write(opts, started, steps)
+    write(opts, started, steps, where)
     return 0 if all(s.replied == s.conversations for s in steps) else 1
+
+
+async def profiled_pass(
+    opts: argparse.Namespace,
+    started: datetime,
+    pids: dict[str, list[int]],
+    messenger: str,
+    meta: str,
+    rate: float,
+) -> Where:
+    """Every service under py-spy while new conversations come in at `rate`, after the measured
+    steps (the profiler's own CPU is not in their figures): each one's samples by library."""
+
+    async def load() -> None:
+        planned, _ = await offer(messenger, rate, max(1, round(rate * opts.where_seconds)), "where")
+        await wait_replies(meta, planned, opts.reply_timeout)
+
+    out = opts.results_dir / f"profile-reply-{started:%Y%m%dT%H%M%SZ}-where"
+    return await profile_during({s: pids[s][0] for s in SERVICES}, out, load)
 
 
 def print_step(step: Step) -> None:
@@ -374,7 +341,12 @@ def verdict(steps: Sequence[Step]) -> dict[str, Any]:
     }
 
 
-def write(opts: argparse.Namespace, started: datetime, steps: Sequence[Step]) -> None:
+def write(
+    opts: argparse.Namespace,
+    started: datetime,
+    steps: Sequence[Step],
+    where: Where,
+) -> None:
     opts.results_dir.mkdir(parents=True, exist_ok=True)
     path = opts.results_dir / f"reply-{started:%Y%m%dT%H%M%SZ}.json"
     doc = {
@@ -384,6 +356,7 @@ def write(opts: argparse.Namespace, started: datetime, steps: Sequence[Step]) ->
         "steps": [s.summary() for s in steps],
         "verdict": verdict(steps) if steps else None,
         "raw": [asdict(s) for s in steps],
+        "where": where,
     }
     path.write_text(json.dumps(doc, indent=2, default=str))
     print(f"results: {path}")

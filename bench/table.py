@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .profile import where_text
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BASELINE = Path(__file__).resolve().parent / "baseline.json"
 CONCURRENCY = 4  # the issue's gateway rows: 4 concurrent clients
@@ -36,6 +38,8 @@ class Row:
     """None: not measured in this run."""
     lower_is_better: bool = True
     note: str = ""
+    where: str = ""
+    """Where the time goes, from a profile taken in the same run (printed under a missed row)."""
 
     @property
     def ratio(self) -> float | None:
@@ -96,7 +100,8 @@ def reply_rows(doc: dict[str, Any]) -> list[Row]:
         Row("reply.p99", f"chat-to-reply at {rate:g}/s: p99", p99, _num(v.get("baseline_p99_ms")), "ms",
             "<= 100 ms", None if p99 is None else complete and p99 <= 100, note=note),
         Row("reply.cpu", f"chat-to-reply at {rate:g}/s: stack CPU per conversation", cpu, None, "ms",
-            "<= 20 ms", None if cpu is None else cpu <= 20, note="summed over every process of the stack"),
+            "<= 20 ms", None if cpu is None else cpu <= 20, note="summed over every process of the stack",
+            where=where_text(doc.get("where") or {})),
     ]  # fmt: skip
 
 
@@ -104,7 +109,8 @@ def consumer_rows(doc: dict[str, Any]) -> list[Row]:
     ours, raw = _num(doc.get("ours", {}).get("per_core_s")), _num(doc.get("raw", {}).get("per_core_s"))
     return [
         Row("consumer.per_core", "event consumer with the inbox: events/s per core", ours, raw, "/s",
-            ">= 2,000/s", None if ours is None else ours >= 2000, lower_is_better=False),
+            ">= 2,000/s", None if ours is None else ours >= 2000, lower_is_better=False,
+            where=where_text(doc.get("where") or {})),
     ]  # fmt: skip
 
 
@@ -114,8 +120,10 @@ def gateway_rows(doc: dict[str, Any]) -> list[Row]:
     if not concurrencies:
         return []
     c = min(concurrencies, key=lambda x: abs(x - CONCURRENCY))
+    profiled = (doc.get("setup") or {}).get("where") or {}
     out: list[Row] = []
     for ours in (r for r in rows if r["server"] == "gateway" and r["concurrency"] == c):
+        where = where_text({"gateway": profiled[ours["scenario"]]}) if ours["scenario"] in profiled else ""
         bare: dict[str, Any] = next((r for r in rows if r["server"] == "bare" and r["concurrency"] == c
                      and r["scenario"] == ours["scenario"]), {})  # fmt: skip
         cpu, bare_cpu = _num(ours.get("server_cpu_ms_per_req")), _num(bare.get("server_cpu_ms_per_req"))
@@ -127,12 +135,14 @@ def gateway_rows(doc: dict[str, Any]) -> list[Row]:
                            _num(bare.get("per_s")), "/s", ">= 200/s", met, lower_is_better=False,
                            note="baseline: a bare FastAPI endpoint"))  # fmt: skip
             out.append(Row(f"{key}.cpu", f"order creation, {c} clients: CPU per order", cpu, bare_cpu, "ms",
-                           "<= 3 ms", None if cpu is None else cpu <= 3))  # fmt: skip
+                           "<= 3 ms", None if cpu is None else cpu <= 3, where=where))  # fmt: skip
             continue
         p99 = _num(ours.get("p99_ms"))
         met = None if cpu is None or not bare_cpu or p99 is None else cpu <= 3 * bare_cpu and p99 <= 20
         label = f"{ours['scenario']}, {c} clients: CPU per read (p99 {p99} ms)"
-        out.append(Row(f"{key}.cpu", label, cpu, bare_cpu, "ms", "<= 3 x bare, p99 <= 20 ms", met))
+        out.append(
+            Row(f"{key}.cpu", label, cpu, bare_cpu, "ms", "<= 3 x bare, p99 <= 20 ms", met, where=where)
+        )
     return out
 
 
@@ -220,6 +230,8 @@ def render(rows: Iterable[Row]) -> str:
             f" {_fmt(r.baseline, ' ' + r.unit):>10} {ratio:>7}"
             f"  {r.target:<26} {met}" + (f"  ({r.note})" if r.note else "")
         )
+        if r.met is False and r.where:
+            lines.append(f"    where the time goes (profile): {r.where}")
     return "\n".join(lines)
 
 

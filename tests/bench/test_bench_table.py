@@ -7,6 +7,7 @@ the same readers.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -44,6 +45,19 @@ def test_quick_mode_runs_each_benchmark_and_prints_the_table_beside_the_baseline
     # Every new conversation got its AI reply at the Send API fake (the bench exits 1 otherwise).
     reply = json.loads(next(tmp_path.glob("reply-*.json")).read_text())
     assert all(s["replied"] == s["conversations"] > 0 for s in reply["steps"])
+    # Where the time goes, from py-spy profiles taken in the same run: each service of the stack
+    # and the consumer by library, printed under the row when it misses its target.
+    assert set(reply["where"]) == {"gateway", "cache-writer", "marketing", "ai", "messenger"}
+    consumer = json.loads(next(tmp_path.glob("consumer-*.json")).read_text())
+    for process, shares in [*reply["where"].items(), *consumer["where"].items()]:
+        if process != "marketing":  # idle in this bench: it may have no samples at all
+            assert isinstance(shares, list), f"{process}: {shares}"
+            assert shares, process
+            assert sum(share for share, _ in shares) <= 100.0, process
+    assert "SQLAlchemy" in rows["consumer.per_core"]["where"], rows["consumer.per_core"]["where"]
+    for key in ("reply.cpu", "consumer.per_core"):
+        if rows[key]["met"] is False:
+            assert f"where the time goes (profile): {rows[key]['where']}" in run.stdout, key
 
     # compare: each row beside an accepted baseline (here: this run, accepted).
     baseline = tmp_path / "baseline.json"
@@ -64,3 +78,26 @@ def test_quick_mode_runs_each_benchmark_and_prints_the_table_beside_the_baseline
     shown = subprocess.run(compare, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.count("+0%") == len(ROWS), shown.stdout
+
+
+def test_a_profile_sample_counts_for_the_library_it_was_running_in(tmp_path: Path) -> None:
+    # bench/ is run as `python -m bench`, not installed: its profile module is loaded from its file.
+    spec = importlib.util.spec_from_file_location("bench_profile", REPO_ROOT / "bench" / "profile.py")
+    assert spec is not None
+    assert spec.loader is not None
+    profile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(profile)
+    by_library, where_text = profile.by_library, profile.where_text
+    folded = tmp_path / "profile.txt"
+    folded.write_text(
+        "handler (crm_ai/handlers.py:20);Session.execute (sqlalchemy/orm/session.py:2373) 6\n"
+        "handler (crm_ai/handlers.py:20);Session.execute (sqlalchemy/orm/session.py:2373);"
+        "loads (json/decoder.py:337) 2\n"  # stdlib under SQLAlchemy counts for SQLAlchemy
+        "handler (crm_ai/handlers.py:20);helper (crm_ai/replies/service.py:5) 1\n"
+        "Thread.run (threading.py:982);_worker (concurrent/futures/thread.py:81) 50\n"  # waiting
+        " 1\n"  # no Python frame at all
+    )
+    assert by_library(folded) == [(80.0, "SQLAlchemy"), (10.0, "our code"), (10.0, "native code")]
+    assert where_text({"ai": by_library(folded), "marketing": "no samples"}) == (
+        "ai: SQLAlchemy 80%, our code 10%, native code 10%; marketing: no profile (no samples)"
+    )
