@@ -75,7 +75,8 @@ def webhook_rows(doc: dict[str, Any]) -> list[Row]:
     stored = ours.get("stored_acked") == ours.get("ok") and not ours.get("errors") and not ours.get("non_200")
     return [
         Row("webhook.cpu", f"webhook: CPU per webhook at {rate:g}/s (store + apply)", cpu, bare_cpu, "ms",
-            "<= 2 x bare", None if cpu is None or not bare_cpu else cpu <= 2 * bare_cpu),
+            "<= 2 x bare", None if cpu is None or not bare_cpu else cpu <= 2 * bare_cpu,
+            where=where_text(doc.get("where") or {})),
         Row("webhook.p99", f"webhook: p99 to the 200 at {rate:g}/s, every one stored", p99, bare_p99, "ms",
             "<= 3 x bare", None if p99 is None or not bare_p99 else bool(stored) and p99 <= 3 * bare_p99,
             note="" if stored else "NOT every webhook stored"),

@@ -45,6 +45,7 @@ from crm_localrun.ports import free_port
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
 from .loadgen import PlannedRequest, StepResult, percentile, run_step
+from .profile import Where, profile_during, where_text
 from .servers import REPO_ROOT, CpuMeter, Server, run_module, wait_quiet
 
 TARGET_P99_MS = 50.0
@@ -82,6 +83,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="offered webhooks/s per step, rising, comma-separated (default: 100,250,500)",
     )
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each step (default: 8)")
+    parser.add_argument(
+        "--where",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="after the steps, one more at the rate nearest 500/s with the messenger under py-spy",
+    )
     parser.add_argument(
         "--split",
         action="store_true",
@@ -142,6 +149,7 @@ class Options:
     settle_max: float
     seed: int
     results_dir: Path
+    where: bool = True
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
@@ -173,6 +181,7 @@ class Options:
             settle_max=float(args.settle_max),
             seed=int(args.seed),
             results_dir=Path(args.results_dir),
+            where=bool(args.where),
         )
 
 
@@ -476,6 +485,7 @@ def write_results(
     not_run: Sequence[NotRun],
     started: datetime,
     idle_busy_pct: float,
+    where: Where,
 ) -> Path:
     opts.results_dir.mkdir(parents=True, exist_ok=True)
     path = opts.results_dir / f"webhook-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -497,6 +507,7 @@ def write_results(
             {**asdict(r), "held": r.held, "durable": r.durable, "collapsed": r.collapsed} for r in reports
         ],
         "not_run": [asdict(n) for n in not_run],
+        "where": where,
     }
     path.write_text(
         json.dumps(_json_safe(doc), indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n"
@@ -536,6 +547,7 @@ async def run(opts: Options) -> int:
     t0 = time.monotonic()
     reports: list[StepReport] = []
     not_run: list[NotRun] = []
+    where: Where = {}
     idle_busy = math.nan
     async with AsyncExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crm-bench-")))
@@ -686,6 +698,10 @@ async def run(opts: Options) -> int:
                     flush=True,
                 )
                 await asyncio.sleep(opts.pause)
+        ours = next(t for t in targets if t.name == "messenger")
+        if opts.where and "messenger" not in collapsed:
+            where = await profiled_step(opts, ours, worker, webhooks, db, started)
+            print(f"  where the time goes (py-spy, a step more): {where_text(where)}", flush=True)
         print("teardown ...", flush=True)
 
     print()
@@ -702,10 +718,23 @@ async def run(opts: Options) -> int:
     print()
     for line in verdicts(reports, not_run, opts.rates):
         print(line)
-    path = write_results(opts, reports, not_run, started, idle_busy)
+    path = write_results(opts, reports, not_run, started, idle_busy, where)
     print(f"\nresults: {path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}")
     print(f"total {time.monotonic() - t0:.0f} s")
     return 0 if all(r.durable for r in reports) else 1
+
+
+async def profiled_step(
+    opts: Options, ours: Target, worker: Server | None, webhooks: Webhooks, db: Any, started: datetime
+) -> Where:
+    """One more step at the rate nearest 500/s with the messenger's processes under py-spy, after
+    the measured ones (the profiler's CPU is in none of their figures): samples by library."""
+    rate = min(opts.rates, key=lambda r: abs(r - 500))
+    pids = {"messenger": ours.server.pid, **({"worker": worker.pid} if worker is not None else {})}
+    out = opts.results_dir / f"profile-webhook-{started:%Y%m%dT%H%M%SZ}"
+    return await profile_during(
+        pids, out, lambda: measure(ours, rate, opts.seconds, opts, webhooks, db), subprocesses=True
+    )
 
 
 async def main(args: argparse.Namespace) -> int:

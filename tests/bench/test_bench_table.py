@@ -49,13 +49,15 @@ def test_quick_mode_runs_each_benchmark_and_prints_the_table_beside_the_baseline
     # and the consumer by library, printed under the row when it misses its target.
     assert set(reply["where"]) == {"gateway", "cache-writer", "marketing", "ai", "messenger"}
     consumer = json.loads(next(tmp_path.glob("consumer-*.json")).read_text())
-    for process, shares in [*reply["where"].items(), *consumer["where"].items()]:
+    webhook = json.loads(next(tmp_path.glob("webhook-*.json")).read_text())
+    assert set(webhook["where"]) == {"messenger"}
+    for process, shares in [*reply["where"].items(), *consumer["where"].items(), *webhook["where"].items()]:
         if process != "marketing":  # idle in this bench: it may have no samples at all
             assert isinstance(shares, list), f"{process}: {shares}"
             assert shares, process
             assert sum(share for share, _ in shares) <= 100.0, process
     assert "SQLAlchemy" in rows["consumer.per_core"]["where"], rows["consumer.per_core"]["where"]
-    for key in ("reply.cpu", "consumer.per_core"):
+    for key in ("reply.cpu", "consumer.per_core", "webhook.cpu"):
         if rows[key]["met"] is False:
             assert f"where the time goes (profile): {rows[key]['where']}" in run.stdout, key
 

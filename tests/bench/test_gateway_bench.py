@@ -71,7 +71,15 @@ def test_gateway_benchmark_runs_every_scenario_next_to_the_bare_baseline(tmp_pat
     assert "'orders': 1000" in out
     assert "2 uvicorn workers" in out
     assert "2 concurrent clients" in out
-    rows = json.loads(next(tmp_path.glob("gateway-*.json")).read_text())["rows"]
+    doc = json.loads(next(tmp_path.glob("gateway-*.json")).read_text())
+    rows = doc["rows"]
+    # Where the gateway's time goes per scenario, from a profile taken after the measured passes.
+    where = doc["setup"]["where"]
+    assert set(where) == set(SCENARIOS)
+    for scenario, shares in where.items():
+        assert isinstance(shares, list), f"{scenario}: {shares}"
+        assert shares, scenario
+    assert any(name in {"SQLAlchemy", "asyncpg"} for _, name in where["order: POST /orders"])
     measured = {(r["scenario"], r["server"], r["cache"]) for r in rows if r["ok"] > 0 and r["failed"] == 0}
     for scenario in SCENARIOS:
         assert (scenario, "gateway", "empty") in measured, scenario
