@@ -80,7 +80,7 @@ from crm_servicekit.testing import create_database, create_vhost, delete_vhost, 
 
 from . import analytics_data, closedloop
 from .closedloop import Call, Script
-from .gateway import Row, Target, _f, gateway_env, measure, sign_in, start, table
+from .gateway import Row, Target, _f, gateway_env, measure, profiled_pass, sign_in, start, table
 from .gateway_scenarios import Picker, Scenario
 from .servers import REPO_ROOT, CpuMeter, Server, run_module
 from .webhook import _git_commit, _json_safe, machine_busy_pct
@@ -116,6 +116,12 @@ ARGUMENTS: list[tuple[str, type[Any], Any, str]] = [
     ("--concurrency", str, "1,4", "concurrent clients, one run per value, comma-separated"),
     ("--workers", int, 1, "uvicorn worker processes of the gateway and of the bare endpoint"),
     ("--seed", int, 1, "seed of the data"),
+    (
+        "--where",
+        int,
+        1,
+        "1: profile the gateway per read after the measured ones, for the table's 'where'; 0: not",
+    ),
     ("--results-dir", Path, RESULTS_DIR, "where the JSON goes"),
 ]
 
@@ -139,6 +145,7 @@ class Options:
     workers: int
     seed: int
     results_dir: Path
+    where: bool = True
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
@@ -155,6 +162,7 @@ class Options:
             customers=args.customers, orders=args.orders, ads=args.ads, days=args.days, burst=args.burst,
             render_seconds=args.render_seconds, seconds=args.seconds, warmup=args.warmup,
             concurrency=levels, workers=args.workers, seed=args.seed, results_dir=Path(args.results_dir),
+            where=bool(args.where),
         )  # fmt: skip
 
 
@@ -385,6 +393,11 @@ async def run(opts: Options) -> int:
         answers = await fetch_answers(g, data.today, files)
         info["wrong"] = check_answers(answers, data, burst)
         rows = await measure_reads(opts, g, b, answers)
+        if opts.where:  # judged with one client: profiled with one
+            info["where"] = await profiled_pass(
+                g, [sc for sc, _ in answers.values()], concurrency=1, seconds=opts.seconds,
+                out_dir=opts.results_dir, started=started,
+            )  # fmt: skip
         print("teardown ...", flush=True)
 
     print_report(opts, rows, info)

@@ -44,6 +44,7 @@ from crm_servicekit.migrations import upgrade
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
+from .profile import Where, profile_during, where_text
 from .servers import REPO_ROOT, Server
 
 TOKEN = "bench-marketing-token"  # noqa: S105 - the fake's, for this run only
@@ -60,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--page-size", type=int, default=5000, help="rows per results page")
     parser.add_argument("--concurrency", type=int, default=3, help="report jobs at a time")
     parser.add_argument("--sample-days", type=int, default=30, help="days timed for the store stage")
+    parser.add_argument(
+        "--where",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="store the sample days once more under py-spy, for the table's 'where the time goes'",
+    )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
 
 
@@ -104,6 +111,10 @@ async def main(args: argparse.Namespace) -> int:
             # The universe's only account; its id depends on the seed alone.
             account = MarketingUniverse(SEED, start=date.today(), end=date.today()).accounts[0].account_id
             results = await _measure(runtime, settings, account, days, args.sample_days)
+            if args.where:
+                results["where"] = await _profiled_store(
+                    Syncer(runtime, settings), settings, account, days, args
+                )
         _print(results, days, args)
         return 0  # the figures say whether the targets were met; the exit status is for a broken run
     finally:
@@ -160,8 +171,35 @@ async def _measure(
     }
 
 
+async def _profiled_store(
+    syncer: Syncer, settings: MarketingSettings, account: str, days: int, args: argparse.Namespace
+) -> Where:
+    """The store stage once more on an emptied table, this process under py-spy (after the timed
+    pass: the profiler's CPU is in none of the figures): its samples by library."""
+    raw = await asyncpg.connect(settings.libpq_database_url)
+    try:
+        await raw.execute("TRUNCATE marketing.insights_hourly")
+    finally:
+        await raw.close()
+    async with syncer.runtime.sessionmaker() as session:
+        today = await runs.account_today(session, account, datetime.now(UTC))
+    fetched = await _fetch(syncer, account, today, min(args.sample_days, days))
+    out = args.results_dir / f"profile-insights-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    where = await profile_during(
+        {"marketing": os.getpid()}, out, lambda: _store(syncer, account, today, fetched)
+    )
+    print(f"where the time goes (py-spy, the store stage again): {where_text(where)}")
+    return where
+
+
 async def _store_stage(syncer: Syncer, account: str, today: date, days: int) -> tuple[int, float]:
     """Fetch `days` days of rows first, then time only what the sync does with them."""
+    return await _store(syncer, account, today, await _fetch(syncer, account, today, days))
+
+
+async def _fetch(
+    syncer: Syncer, account: str, today: date, days: int
+) -> list[tuple[Job, list[dict[str, Any]]]]:
     client = syncer.client()
     runner = ReportRunner(client, children=_no_children, page_size=syncer.settings.insights_page_size)
     fetched: list[tuple[Job, list[dict[str, Any]]]] = []
@@ -172,12 +210,22 @@ async def _store_stage(syncer: Syncer, account: str, today: date, days: int) -> 
             fetched.append((job, await runner.rows(job)))
     finally:
         await client.aclose()
+    return fetched
+
+
+async def _store(
+    syncer: Syncer, account: str, today: date, fetched: list[tuple[Job, list[dict[str, Any]]]]
+) -> tuple[int, float]:
+    client = syncer.client()
     state = RunState(
         runs.ClaimedRun(0, account, "backfill", today, today, ("hour",)), runs.RunStats(), client
     )
     started = time.perf_counter()
-    for job, rows in fetched:
-        await syncer.store_job(state, job, rows)
+    try:
+        for job, rows in fetched:
+            await syncer.store_job(state, job, rows)
+    finally:
+        await client.aclose()
     return sum(len(r) for _, r in fetched), time.perf_counter() - started
 
 

@@ -157,7 +157,7 @@ def insights_rows(doc: dict[str, Any]) -> list[Row]:
     full_year = doc.get("days", 0) >= 365 and doc.get("ads", 0) >= 200
     return [
         Row("insights.store", "insights store stage: rows/s", store, copy, "/s", ">= 0.5 x COPY",
-            store >= copy / 2, lower_is_better=False),
+            store >= copy / 2, lower_is_better=False, where=where_text(doc.get("where") or {})),
         Row("insights.year", f"insights end to end: {doc.get('days')} days x {doc.get('ads')} ads hourly",
             end_s, copy_s, "s", "< 60 s (a year, 200 ads)",
             None if end_s is None or not full_year else end_s < 60,
@@ -175,7 +175,11 @@ def dashboards_rows(doc: dict[str, Any]) -> list[Row]:
         key = "cached." + "".join(ch if ch.isalnum() else "-" for ch in g["scenario"]).strip("-")
         met = None if per_s is None or not bare else per_s >= 0.7 * bare and not g.get("failed")
         label = f"cached read: {g['scenario']}, 1 client: req/s"
-        out.append(Row(key, label, per_s, bare, "/s", ">= 0.7 x bare", met, lower_is_better=False))
+        shares = (doc.get("where") or {}).get(g["scenario"])
+        where = where_text({"gateway": shares}) if shares else ""
+        out.append(
+            Row(key, label, per_s, bare, "/s", ">= 0.7 x bare", met, lower_is_better=False, where=where)
+        )
     return out
 
 

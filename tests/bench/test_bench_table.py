@@ -51,13 +51,16 @@ def test_quick_mode_runs_each_benchmark_and_prints_the_table_beside_the_baseline
     consumer = json.loads(next(tmp_path.glob("consumer-*.json")).read_text())
     webhook = json.loads(next(tmp_path.glob("webhook-*.json")).read_text())
     assert set(webhook["where"]) == {"messenger"}
-    for process, shares in [*reply["where"].items(), *consumer["where"].items(), *webhook["where"].items()]:
+    insights = json.loads(next(tmp_path.glob("insights-*.json")).read_text())
+    assert set(insights["where"]) == {"marketing"}
+    profiled = [*reply["where"].items(), *consumer["where"].items(), *webhook["where"].items()]
+    for process, shares in [*profiled, *insights["where"].items()]:
         if process != "marketing":  # idle in this bench: it may have no samples at all
             assert isinstance(shares, list), f"{process}: {shares}"
             assert shares, process
             assert sum(share for share, _ in shares) <= 100.0, process
     assert "SQLAlchemy" in rows["consumer.per_core"]["where"], rows["consumer.per_core"]["where"]
-    for key in ("reply.cpu", "consumer.per_core", "webhook.cpu"):
+    for key in ("reply.cpu", "consumer.per_core", "webhook.cpu", "insights.store"):
         if rows[key]["met"] is False:
             assert f"where the time goes (profile): {rows[key]['where']}" in run.stdout, key
 

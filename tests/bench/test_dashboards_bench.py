@@ -53,3 +53,8 @@ def test_dashboards_benchmark_renders_bursts_and_reads_next_to_the_bare_endpoint
             v.startswith(f"{read}, 1 client: ") and "x bare" in v and "(<= 5 ms)" in v
             for v in doc["verdicts"]
         )
+    # Where the gateway's time goes per read, from a profile taken after the measured ones.
+    assert set(doc["where"]) == set(READS)
+    for read, shares in doc["where"].items():
+        assert isinstance(shares, list), f"{read}: {shares}"
+        assert shares, read
