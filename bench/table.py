@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -46,6 +47,29 @@ class Row:
         if self.ours is None or not self.baseline:
             return None
         return self.ours / self.baseline
+
+    @property
+    def limit(self) -> float | None:
+        """The target's first figure in the row's unit: `<= 3 x bare` is three times the baseline."""
+        found = _TARGET.match(self.target)
+        if found is None:
+            return None
+        figure = float(found["figure"].replace(",", ""))
+        if not found["times"]:
+            return figure
+        return figure * self.baseline if self.baseline else None
+
+    @property
+    def miss(self) -> str:
+        """By how much a missed target is missed, as a factor (`3.6x`), or "" if met or unknown."""
+        limit = self.limit
+        if self.met is not False or self.ours is None or not limit or not self.ours:
+            return ""
+        factor = self.ours / limit if self.lower_is_better else limit / self.ours
+        return f"{factor:.1f}x" if factor >= 1 else ""
+
+
+_TARGET = re.compile(r"\s*[<>]=?\s*(?P<figure>[\d,]+(?:\.\d+)?)\s*(?P<times>x\b)?")
 
 
 def _num(value: Any) -> float | None:
@@ -228,7 +252,7 @@ def _fmt(value: float | None, unit: str = "") -> str:
 def render(rows: Iterable[Row]) -> str:
     lines = [f"{'path':<58} {'ours':>10} {'baseline':>10} {'ratio':>7}  {'target':<26} met"]
     for r in rows:
-        met = "-" if r.met is None else "yes" if r.met else "NO"
+        met = "-" if r.met is None else "yes" if r.met else f"NO by {r.miss}" if r.miss else "NO"
         ratio = "-" if r.ratio is None else f"{r.ratio:.2f}x"
         lines.append(
             f"{r.path[:58]:<58} {_fmt(r.ours, ' ' + r.unit):>10}"
@@ -243,7 +267,7 @@ def render(rows: Iterable[Row]) -> str:
 def write(rows: list[Row], results_dir: Path) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"table-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    doc = {"benchmark": "table", "rows": [asdict(r) | {"ratio": r.ratio} for r in rows]}
+    doc = {"benchmark": "table", "rows": [asdict(r) | {"ratio": r.ratio, "missed_by": r.miss} for r in rows]}
     path.write_text(json.dumps(doc, indent=2) + "\n")
     return path
 

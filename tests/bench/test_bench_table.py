@@ -106,3 +106,18 @@ def test_a_profile_sample_counts_for_the_library_it_was_running_in(tmp_path: Pat
     assert where_text({"ai": by_library(folded), "marketing": "no samples"}) == (
         "ai: SQLAlchemy 80%, our code 10%, native code 10%; marketing: no profile (no samples)"
     )
+
+
+def test_a_missed_row_says_by_how_much(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+    table = importlib.import_module("bench.table")
+    cpu = table.Row("webhook.cpu", "webhook CPU", 1.8, 0.3, "ms", "<= 2 x bare", False)
+    consumer = table.Row(
+        "consumer", "consumer", 500.0, 8000.0, "/s", ">= 2,000/s", False, lower_is_better=False
+    )
+    year = table.Row("insights.year", "year", 90.0, 20.0, "s", "< 60 s (a year, 200 ads)", False)
+    met = table.Row("cached", "cached", 900.0, 1000.0, "/s", ">= 0.7 x bare", True, lower_is_better=False)
+    assert (cpu.miss, consumer.miss, year.miss, met.miss) == ("3.0x", "4.0x", "1.5x", "")
+    shown = table.render([cpu, met])
+    assert "NO by 3.0x" in shown
+    assert shown.rstrip().endswith("yes")
