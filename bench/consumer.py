@@ -39,7 +39,7 @@ from crm_servicekit.sqlcache import bound, frozen
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 from crm_servicekit.tracing import setup_tracing
 
-from .profile import Where, profile_during, where_text
+from .profile import Where, add_where_argument, profile_during, where_text
 from .servers import CpuMeter
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -50,12 +50,7 @@ SCHEMA = "bench"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=int, default=20000, help="events per consumer (default: 20000)")
     parser.add_argument("--prefetch", type=int, default=16, help="as the services' subscribers (default: 16)")
-    parser.add_argument(
-        "--where",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="profile the consumer with py-spy while it runs, for the table's 'where the time goes'",
-    )
+    add_where_argument(parser, "a second pass of the consumer")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
 
 

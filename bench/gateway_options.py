@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .profile import add_where_argument
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -44,12 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=1, help="seed of the data and of the requests (default: 1)"
     )
-    parser.add_argument(
-        "--where",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="after the measured passes, profile the gateway per scenario (the table's 'where')",
-    )
+    add_where_argument(parser, "each scenario once more, the gateway and its workers")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
 
 

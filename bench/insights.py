@@ -44,7 +44,7 @@ from crm_servicekit.migrations import upgrade
 from crm_servicekit.runtime import Runtime
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
-from .profile import Where, profile_during, where_text
+from .profile import Where, add_where_argument, profile_during, where_text
 from .servers import REPO_ROOT, Server
 
 TOKEN = "bench-marketing-token"  # noqa: S105 - the fake's, for this run only
@@ -61,12 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--page-size", type=int, default=5000, help="rows per results page")
     parser.add_argument("--concurrency", type=int, default=3, help="report jobs at a time")
     parser.add_argument("--sample-days", type=int, default=30, help="days timed for the store stage")
-    parser.add_argument(
-        "--where",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="store the sample days once more under py-spy, for the table's 'where the time goes'",
-    )
+    add_where_argument(parser, "the store stage once more on an emptied table")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
 
 

@@ -10,6 +10,7 @@ py-spy is a dev dependency; it needs ptrace rights on the process (root, or the 
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import shutil
 import signal
@@ -156,6 +157,14 @@ def where_text(where: Mapping[str, Any], per_process: int = 4) -> str:
                 f"{process}: " + ", ".join(f"{name} {share:.0f}%" for share, name in shares[:per_process])
             )
     return "; ".join(parts)
+
+
+def add_where_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--where/--no-where`: profile `what` for the table's 'where the time goes' (default on)."""
+    parser.add_argument(
+        "--where", action=argparse.BooleanOptionalAction, default=True,
+        help=f"{what} under py-spy, after the measured passes, for the table's 'where the time goes'",
+    )  # fmt: skip
 
 
 Where = dict[str, list[tuple[float, str]] | str]

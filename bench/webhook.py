@@ -45,7 +45,7 @@ from crm_localrun.ports import free_port
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 
 from .loadgen import PlannedRequest, StepResult, percentile, run_step
-from .profile import Where, profile_during, where_text
+from .profile import Where, add_where_argument, profile_during, where_text
 from .servers import REPO_ROOT, CpuMeter, Server, run_module, wait_quiet
 
 TARGET_P99_MS = 50.0
@@ -83,12 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="offered webhooks/s per step, rising, comma-separated (default: 100,250,500)",
     )
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each step (default: 8)")
-    parser.add_argument(
-        "--where",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="after the steps, one more at the rate nearest 500/s with the messenger under py-spy",
-    )
+    add_where_argument(parser, "one more step at the rate nearest 500/s, the messenger")
     parser.add_argument(
         "--split",
         action="store_true",
