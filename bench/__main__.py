@@ -146,8 +146,12 @@ def run_many(argv: list[str]) -> int:
     status = 0
     for name in names:
         extra = QUICK.get(name, []) if args.quick else []
-        options = parsers[name].parse_args([*extra, "--results-dir", str(args.results_dir)])
-        status = max(status, run_one(name, options))
+        try:  # one broken benchmark must not cost the others' figures and the table
+            options = parsers[name].parse_args([*extra, "--results-dir", str(args.results_dir)])
+            status = max(status, run_one(name, options))
+        except SystemExit as exc:
+            print(f"== {name} stopped: {exc.code} ==", flush=True)
+            status = max(status, exc.code if isinstance(exc.code, int) else 1)
     rows = table.rows_of(table.newest_results(args.results_dir, since=started))
     print("\n== the hot paths (issue 16): ours beside the raw baseline of the same run ==")
     print(table.render(rows))

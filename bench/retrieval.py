@@ -62,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunks", type=int, default=10_000, help="chunks in the index (sample + synthetic)")
     parser.add_argument("--queries", type=int, default=500, help="timed queries (eval questions, cycled)")
     parser.add_argument("--model", choices=["use", "e5"], default="use", help="local embedder")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="where the JSON goes")
 
 
 # -- synthetic chunks ---------------------------------------------------------------------------
@@ -235,8 +236,8 @@ def _print(
           f"{'MET' if p99 <= TARGET_P99_MS else 'MISSED'}")  # fmt: skip
     print(f"recall@5 of the eval questions among {total:,} chunks {recall:.3f}: target >= {TARGET_RECALL} "
           f"{'MET' if recall >= TARGET_RECALL else 'MISSED'}")  # fmt: skip
-    RESULTS_DIR.mkdir(exist_ok=True)
+    args.results_dir.mkdir(parents=True, exist_ok=True)
     summary = {row: {"p50_ms": percentile(v, 50), "p99_ms": percentile(v, 99)} for row, v in timings.items()}
-    (RESULTS_DIR / "retrieval.json").write_text(json.dumps({
-        "chunks": total, "embedder": name, "embed_seconds": embed_s, "queries": args.queries,
-        "recall_at_5": recall, "timings": summary}, indent=2))  # fmt: skip
+    (args.results_dir / f"retrieval-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json").write_text(json.dumps({
+        "benchmark": "retrieval", "chunks": total, "embedder": name, "embed_seconds": embed_s,
+        "queries": args.queries, "recall_at_5": recall, "timings": summary}, indent=2))  # fmt: skip
