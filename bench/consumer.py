@@ -39,7 +39,7 @@ from crm_servicekit.sqlcache import bound, frozen
 from crm_servicekit.testing import create_database, create_vhost, delete_vhost, drop_database
 from crm_servicekit.tracing import setup_tracing
 
-from .profile import Where, add_where_argument, profile_during, where_text
+from .profile import ATTACH_S, Profile, Where, add_where_argument, where_of, where_text
 from .servers import CpuMeter
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -128,8 +128,15 @@ async def raw(url: str, count: int, prefetch: int) -> dict[str, float]:
 
 
 async def ours(
-    url: str, database_url: str, count: int, prefetch: int, *, schema: str = SCHEMA
+    url: str,
+    database_url: str,
+    count: int,
+    prefetch: int,
+    *,
+    schema: str = SCHEMA,
+    profile: Profile | None = None,
 ) -> dict[str, float]:
+    """The queue is filled first; `profile`, if given, samples this process while it is consumed."""
     metadata = service_metadata(schema)
     outbox, inbox = outbox_table(metadata), inbox_table(metadata)
     contacts = Table(
@@ -175,9 +182,14 @@ async def ours(
 
     await declare_all(broker, topology)
     await fill(url, EVENTS_EXCHANGE.name, ContactSeen.event_type, [contact_seen(i) for i in range(count)])
+    if profile is not None:
+        profile.__enter__()
+        await asyncio.sleep(ATTACH_S)
     try:
         return await measure(broker.start, count, done)
     finally:
+        if profile is not None:
+            await asyncio.to_thread(profile.stop)
         await broker.stop()
         await engine.dispose()
 
@@ -193,11 +205,13 @@ async def run(opts: argparse.Namespace) -> int:
         # A second pass of ours under py-spy: the figures above are the profiler's own CPU free.
         where: Where = {}
         if opts.where:
-            where = await profile_during(
-                {"consumer": os.getpid()},
-                opts.results_dir / f"profile-consumer-{started:%Y%m%dT%H%M%SZ}",
-                lambda: ours(url, database_url, opts.events, opts.prefetch, schema=f"{SCHEMA}_where"),
+            profile = Profile(
+                os.getpid(), opts.results_dir / f"profile-consumer-{started:%Y%m%dT%H%M%SZ}.txt"
             )
+            await ours(
+                url, database_url, opts.events, opts.prefetch, schema=f"{SCHEMA}_where", profile=profile
+            )
+            where = where_of({"consumer": profile})
             print(f"where the time goes (py-spy, a second pass): {where_text(where)}")
     finally:
         await asyncio.to_thread(delete_vhost, url)

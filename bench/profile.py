@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Self
 
 SAMPLE_RATE = 200  # per second: enough for a 10 s step, cheap for the profiled process
+ATTACH_S = 0.5  # py-spy's time to attach before it samples: a load started sooner goes unseen
 
 
 class Profile:
@@ -185,6 +186,7 @@ async def profile_during(
     }
     for profile in profiles.values():
         profile.__enter__()
+    await asyncio.sleep(ATTACH_S)
     try:
         await load()
     finally:
