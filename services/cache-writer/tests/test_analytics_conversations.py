@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,11 @@ async def test_conversations_from_ads_are_counted_once_per_conversation_ad_and_b
 
         async def rendered() -> tuple[PeriodSnapshot, PeriodSnapshot] | None:
             tenth, eleventh = day(date(2026, 11, 10)), day(date(2026, 11, 11))
+            # The spend and the conversations arrive on separate queues: a render may hold one
+            # before the other, so wait for the day with both.
             if tenth is None or eleventh is None or tenth.total.conversations_started != 2:
+                return None
+            if tenth.total.spend != Decimal("300.00"):
                 return None
             return tenth, eleventh
 

@@ -300,3 +300,24 @@ async def test_taking_an_order_is_audited_and_on_the_customers_timeline(
     assert entry.changes["total"] == {"before": None, "after": "4500.50"}
     assert shown.kind == "order_created"
     assert shown.detail == {"order_id": order_id, "amount": "4500.50", "status": "pending"}
+
+
+@pytest.mark.parametrize("key", ["", "two words", "a" * 201])
+async def test_an_idempotency_key_that_is_empty_or_not_visible_ascii_is_refused_naming_it(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime, key: str
+) -> None:
+    """An empty key would be one key shared by every client sending it (the second order with it
+    was a 500): it is refused like a malformed one, and no order is taken."""
+    course = await a_course(client, auth, price="100.00")
+    customer = await a_customer(runtime)
+    order = {"customer_id": customer, "lines": [{"product_id": course, "quantity": 1}]}
+
+    for _ in range(2):
+        response = await client.post("/api/v1/orders", json=order, headers={**auth, "Idempotency-Key": key})
+        assert response.status_code == 422, response.text
+        assert "Idempotency-Key" in response.text
+    async with runtime.sessionmaker() as db:
+        taken = await db.scalar(
+            select(func.count()).select_from(orders).where(orders.c.customer_id == customer)
+        )
+    assert taken == 0

@@ -8558,7 +8558,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat it when retrying the same reply: it is sent once. Visible ASCII. */
+                /** @description Repeat it when retrying the same reply: it is sent once. 1 to 200 visible ASCII characters. */
                 "Idempotency-Key"?: string | null;
             };
             path: {
@@ -11510,8 +11510,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description A repeat returns the first order (200). */
-                "idempotency-key"?: string | null;
+                /** @description A repeat returns the first order (200). 1 to 200 visible ASCII characters. */
+                "Idempotency-Key"?: string | null;
             };
             path?: never;
             cookie?: never;

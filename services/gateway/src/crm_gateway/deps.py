@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, params
+from fastapi import Depends, Header, Request, params
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,19 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def idempotency_key_header(description: str) -> Any:
+    """The `Idempotency-Key` header of a call a client may retry: 1 to 200 visible ASCII
+    characters (an empty key would be one key shared by every client that sends it)."""
+    return Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        # Visible ASCII only: a key may travel on as a header of an internal API.
+        pattern=r"^[\x21-\x7e]+$",
+        description=f"{description} 1 to 200 visible ASCII characters.",
+    )
 
 
 async def get_settings(runtime: RuntimeDep) -> GatewaySettings:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crm_gateway.auth.api import CurrentStaff
@@ -30,13 +30,11 @@ from crm_gateway.clients.messenger import (
     SentMessage,
 )
 from crm_gateway.conversations import service as conversations
-from crm_gateway.deps import AiDep, MessengerDep, SessionDep
+from crm_gateway.deps import AiDep, MessengerDep, SessionDep, idempotency_key_header
 from crm_gateway.errors import problem_responses
 
 MAX_PAGE_SIZE = 200
 MAX_REPLY_CHARS = 8000
-MAX_IDEMPOTENCY_KEY_CHARS = 200
-IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]+$"
 
 
 _DESCRIBED = {
@@ -190,15 +188,7 @@ async def reply(
     staff: CurrentStaff,
     messenger: MessengerDep,
     idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=MAX_IDEMPOTENCY_KEY_CHARS,
-            # Visible ASCII only: it travels on as a header of the messenger's internal API.
-            pattern=IDEMPOTENCY_KEY_PATTERN,
-            description="Repeat it when retrying the same reply: it is sent once. Visible ASCII.",
-        ),
+        str | None, idempotency_key_header("Repeat it when retrying the same reply: it is sent once.")
     ] = None,
 ) -> SentMessage:
     """Accepted, not yet sent: the messenger sends it to Meta next, and the message's `status`

@@ -14,12 +14,12 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_gateway.auth.api import CurrentStaff
 from crm_gateway.auth.permissions import Permission, allow, allows
-from crm_gateway.deps import SessionDep, SettingsDep, UowDep
+from crm_gateway.deps import SessionDep, SettingsDep, UowDep, idempotency_key_header
 from crm_gateway.errors import problem_responses
 from crm_gateway.etags import etag
 from crm_gateway.orders import payments
@@ -88,7 +88,7 @@ async def create_order(
     settings: SettingsDep,
     response: Response,
     idempotency_key: Annotated[
-        str | None, Header(max_length=200, description="A repeat returns the first order (200).")
+        str | None, idempotency_key_header("A repeat returns the first order (200).")
     ] = None,
 ) -> OrderOut:
     """Unit prices come from the catalog (a package at its own price). 409 when a session has too

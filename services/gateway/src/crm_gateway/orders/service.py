@@ -116,7 +116,7 @@ async def create_order(
     The caller commits a new order (after reading it back in the same transaction: one
     transaction per order, not a second one for the answer); a repeated key writes nothing."""
     session = uow.session
-    if idempotency_key and (existing := await order_by_key(session, idempotency_key)):
+    if idempotency_key is not None and (existing := await order_by_key(session, idempotency_key)):
         return existing, False
     touches = await customers.order_attribution(session, customer_id)
     if touches is None:
@@ -137,7 +137,7 @@ async def create_order(
     if order is None:
         # The same key, committed by a concurrent request a moment ago: that order is the answer
         # (this transaction, seats booked included, is rolled back when the unit of work ends).
-        existing = await order_by_key(session, idempotency_key) if idempotency_key else None
+        existing = await order_by_key(session, idempotency_key) if idempotency_key is not None else None
         if existing is None:
             raise RuntimeError("an order was left out with no order holding its Idempotency-Key")
         return existing, False
