@@ -115,7 +115,7 @@ export function useOrder(id: string) {
 }
 
 export function createOrder(body: OrderIn, idempotencyKey: string) {
-  return unwrap(api.POST("/api/v1/orders", { params: { header: { "idempotency-key": idempotencyKey } }, body }));
+  return unwrap(api.POST("/api/v1/orders", { params: { header: { "Idempotency-Key": idempotencyKey } }, body }));
 }
 
 export function recordPayment(id: string, body: PaymentIn) {
