@@ -321,3 +321,34 @@ async def test_an_idempotency_key_that_is_empty_or_not_visible_ascii_is_refused_
             select(func.count()).select_from(orders).where(orders.c.customer_id == customer)
         )
     assert taken == 0
+
+
+async def test_an_order_for_a_merged_or_erased_customer_is_refused_naming_where_to_take_it(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    course = await a_course(client, auth, price="100.00")
+    survivor, merged, erased = [await a_customer(runtime) for _ in range(3)]
+    merging = await client.post(
+        f"/api/v1/customers/{survivor}/merge", json={"merged_id": merged}, headers=auth
+    )
+    assert merging.status_code == 200, merging.text
+    erasing = await client.post(f"/api/v1/customers/{erased}/erasure", headers=auth)
+    assert erasing.status_code == 202, erasing.text
+
+    def order(customer: str) -> dict[str, Any]:
+        return {"customer_id": customer, "lines": [{"product_id": course, "quantity": 1}]}
+
+    to_merged = await client.post("/api/v1/orders", json=order(merged), headers=auth)
+    to_erased = await client.post("/api/v1/orders", json=order(erased), headers=auth)
+    to_survivor = await client.post("/api/v1/orders", json=order(survivor), headers=auth)
+
+    assert to_merged.status_code == 422
+    assert f"merged into {survivor!r}" in to_merged.json()["detail"]
+    assert to_erased.status_code == 422
+    assert "erased" in to_erased.json()["detail"]
+    assert to_survivor.status_code == 201, to_survivor.text
+    async with runtime.sessionmaker() as db:
+        taken = await db.scalar(
+            select(func.count()).select_from(orders).where(orders.c.customer_id.in_([merged, erased]))
+        )
+    assert taken == 0

@@ -168,8 +168,11 @@ async def customer(session: AsyncSession, customer_id: str) -> CustomerSnapshot 
 
 
 async def touches(session: AsyncSession, customer_id: str) -> Any:
-    """The customer's first and latest ad touch as stored (JSONB), or None without such a customer."""
-    stmt = select(cust.c.first_touch, cust.c.latest_touch).where(cust.c.id == customer_id)
+    """The customer's first and latest ad touch as stored (JSONB), with its state and the customer
+    it was merged into; None without such a customer."""
+    stmt = select(cust.c.first_touch, cust.c.latest_touch, cust.c.state, cust.c.merged_into).where(
+        cust.c.id == customer_id
+    )
     return (await session.execute(stmt)).one_or_none()
 
 

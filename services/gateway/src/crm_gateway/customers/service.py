@@ -268,10 +268,17 @@ async def require_customer(session: AsyncSession, customer_id: str) -> None:
 
 
 async def order_attribution(session: AsyncSession, customer_id: str) -> dict[str, Any] | None:
-    """What an order taken now is credited to: the customer's first and latest ad touch, as stored;
-    None when no customer has this id."""
+    """What an order taken now is credited to: the customer's first and latest ad touch, as stored,
+    with the customer's `state` and `merged_into`; None when no customer has this id."""
     row = await repository.touches(session, customer_id)
-    return None if row is None else {"first_touch": row.first_touch, "latest_touch": row.latest_touch}
+    if row is None:
+        return None
+    return {
+        "first_touch": row.first_touch,
+        "latest_touch": row.latest_touch,
+        "state": row.state,
+        "merged_into": row.merged_into,
+    }
 
 
 async def overview(reads: HotReads, customer_id: str, *, items: int) -> hot_reads.Overview:

@@ -121,6 +121,16 @@ async def create_order(
     touches = await customers.order_attribution(session, customer_id)
     if touches is None:
         raise OrderRejected(f"No customer has the id {customer_id!r}.")
+    if touches["state"] == "merged":
+        survivor = touches["merged_into"]
+        raise OrderRejected(
+            f"The customer {customer_id!r} was merged into {survivor!r}: take the order for {survivor!r}."
+        )
+    if touches["state"] == "erased":
+        raise OrderRejected(
+            f"The customer {customer_id!r} was erased (PDPA): nothing may be added to that record; "
+            "take the order for a new customer."
+        )
     priced = await _price(session, lines, staff, discount_cap)
     total = sum((p.line_total for p in priced), Decimal("0.00"))
     attribution = {"first_touch": touches["first_touch"], "latest_touch": touches["latest_touch"]}
