@@ -68,11 +68,11 @@ class Options:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Options:
-        levels = sorted({int(c) for c in str(args.concurrency).split(",") if c.strip()})
+        levels = concurrency_levels(args.concurrency, most=256)
         if not 10 <= args.customers <= 1_000_000 or args.orders < 0:
             raise SystemExit("--customers must be in [10, 1000000], --orders at least 0")
-        if not levels or not all(1 <= c <= 256 for c in levels) or not 0 < args.seconds <= 120:
-            raise SystemExit("--concurrency: values in [1, 256]; --seconds in (0, 120]")
+        if not 0 < args.seconds <= 120:
+            raise SystemExit("--seconds in (0, 120]")
         if not 1 <= args.workers <= 16 or not 0 <= args.warmup <= 30 or not 1 <= args.pages <= 100:
             raise SystemExit("--workers in [1, 16], --warmup in [0, 30], --pages in [1, 100]")
         return cls(
@@ -90,6 +90,17 @@ class Options:
             results_dir=Path(args.results_dir),
             where=bool(args.where),
         )
+
+
+def concurrency_levels(text: str, *, most: int) -> list[int]:
+    """`--concurrency` as sorted distinct levels, each in [1, most]."""
+    try:
+        levels = sorted({int(c) for c in str(text).split(",") if c.strip()})
+    except ValueError:
+        levels = []
+    if not levels or not all(1 <= c <= most for c in levels):
+        raise SystemExit(f"--concurrency: comma-separated values in [1, {most}]")
+    return levels
 
 
 def _env_pairs(pairs: Sequence[str]) -> dict[str, str]:

@@ -58,6 +58,17 @@ def test_generated_customers_look_like_the_schools(crm_data: ModuleType) -> None
         assert format_customer_id(channel, year, last + 1) not in ids
 
 
+@pytest.mark.parametrize("text", ["", "0", "4,x", "65"])
+def test_a_concurrency_out_of_range_stops_the_benchmark_saying_what_is_allowed(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+    options = importlib.import_module("bench.gateway_options")
+    assert options.concurrency_levels("16,1,4,4", most=64) == [1, 4, 16]
+    with pytest.raises(SystemExit, match=r"--concurrency: comma-separated values in \[1, 64\]"):
+        options.concurrency_levels(text, most=64)
+
+
 @pytest.mark.timeout(900)
 def test_gateway_benchmark_runs_every_scenario_next_to_the_bare_baseline(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "bench", "gateway", "--customers", "500", "--orders", "1000",
