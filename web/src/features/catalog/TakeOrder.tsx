@@ -3,6 +3,7 @@ import { Link, useNavigate } from "react-router";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useI18n, useT } from "../../i18n";
 import { formatTHB } from "../../lib/format";
+import { newIdempotencyKey } from "../../lib/idempotency";
 import { useFormat } from "../../lib/useFormat";
 import { Button, PageHeader, Select, Spinner, TextField, useToast } from "../../ui";
 import {
@@ -17,7 +18,7 @@ import {
   type ProductSummary,
 } from "./api";
 import { moneyProblem, previewOrderTotal, toApiAmount } from "./money";
-import { ApiErrorText, newKey, useMoneyError } from "./parts";
+import { ApiErrorText, useMoneyError } from "./parts";
 import { useDebounced } from "./useDebounced";
 
 interface Line {
@@ -48,7 +49,7 @@ export function TakeOrder() {
   const [customer, setCustomer] = useState<CustomerView | null>(null);
   const [lines, setLines] = useState<Line[]>(() => [emptyLine()]);
   const [touched, setTouched] = useState(false);
-  const [idempotencyKey] = useState(newKey);
+  const [idempotencyKey] = useState(newIdempotencyKey);
   const products = useProducts({ active: true, limit: 200 });
   const byId = new Map<string, ProductSummary>((products.data?.items ?? []).map((p) => [p.id, p]));
 

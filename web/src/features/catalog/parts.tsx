@@ -75,9 +75,3 @@ export function kindKey(kind: string): MessageKey {
   return (["course", "package", "equipment", "menu_item"].includes(kind) ? `catalog.kind.${kind}` : "catalog.kind.other") as MessageKey;
 }
 
-/** A fresh Idempotency-Key for one order form. */
-export function newKey(): string {
-  return typeof crypto !== "undefined" && "randomUUID" in crypto
-    ? crypto.randomUUID()
-    : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
-}

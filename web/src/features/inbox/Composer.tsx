@@ -1,10 +1,11 @@
 import { useRef, useState, type KeyboardEvent } from "react";
 import { ApiError, errorMessageKey } from "../../api/errors";
 import { useT } from "../../i18n";
+import { newIdempotencyKey } from "../../lib/idempotency";
 import { useFormat } from "../../lib/useFormat";
 import { Button, useToast } from "../../ui";
 import { useSendReply, useSuggestion } from "./api";
-import { newIdempotencyKey, useNow } from "./hooks";
+import { useNow } from "./hooks";
 import { composerKey, windowText, type Conversation } from "./logic";
 
 export const REPLY_BOX_ID = "inbox-reply";

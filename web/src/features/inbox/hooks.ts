@@ -26,10 +26,4 @@ export function useMediaQuery(query: string): boolean {
   return matches;
 }
 
-/** A fresh Idempotency-Key (visible ASCII). */
-export function newIdempotencyKey(): string {
-  if (typeof crypto !== "undefined" && typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  return `k-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-}
-
 export const PHONE_QUERY = "(max-width: 800px)";
