@@ -374,33 +374,55 @@ class Shipped:
     """Encoded (gzip) bytes of every JavaScript file a context received, by URL."""
 
     sizes: dict[str, int] = field(default_factory=dict)
+    # Scripts requested whose size is not in yet (a request's id: its object's).
+    pending: set[int] = field(default_factory=set)
 
     def kb(self) -> float:
         return round(sum(self.sizes.values()) / 1024, 1)
 
     def attach(self, context: Any) -> None:
+        def on_request(request: Any) -> None:
+            if request.resource_type == "script":
+                self.pending.add(id(request))
+
         async def on_response(response: Any) -> None:
-            if response.request.resource_type != "script" or response.url in self.sizes:
+            request = response.request
+            if request.resource_type != "script":
                 return
-            size = 0
             try:
-                size = int((await response.request.sizes())["responseBodySize"])
-            except Exception:
-                size = 0
-            if size <= 0:
-                header = await response.header_value("content-length")
-                size = int(header) if header else len(await response.body())
-            self.sizes[response.url] = size
+                if response.url not in self.sizes:
+                    self.sizes[response.url] = await self._size(response)
+            finally:
+                self.pending.discard(id(request))
 
+        context.on("request", on_request)
         context.on("response", on_response)
+        context.on("requestfailed", lambda request: self.pending.discard(id(request)))
 
-    async def settle(self, page: Any) -> None:
-        """Until the network is quiet (the responses' sizes are in)."""
+    @staticmethod
+    async def _size(response: Any) -> int:
+        size = 0
         try:
-            await page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+            size = int((await response.request.sizes())["responseBodySize"])
         except Exception:
-            await asyncio.sleep(1.0)
-        await asyncio.sleep(0.3)
+            size = 0
+        if size <= 0:
+            header = await response.header_value("content-length")
+            size = int(header) if header else len(await response.body())
+        return size
+
+    async def settle(self, page: Any, quiet_s: float = 0.5) -> None:
+        """Until no script is loading and none was asked for in `quiet_s` (the sizes are in).
+        Not `networkidle`: the app's live feed (SSE) keeps a request open for as long as it runs,
+        so the network is never idle and every wait ran to its timeout."""
+        deadline = time.monotonic() + WAIT_MS / 1000
+        seen, quiet_since = len(self.sizes), time.monotonic()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            if self.pending or len(self.sizes) != seen:
+                seen, quiet_since = len(self.sizes), time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_s:
+                return
 
 
 def dist_js_kb(web_dir: Path) -> float:
