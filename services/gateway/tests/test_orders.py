@@ -342,9 +342,9 @@ async def test_an_order_for_a_merged_or_erased_customer_is_refused_naming_where_
     to_erased = await client.post("/api/v1/orders", json=order(erased), headers=auth)
     to_survivor = await client.post("/api/v1/orders", json=order(survivor), headers=auth)
 
-    assert to_merged.status_code == 422
+    assert to_merged.status_code == 409
     assert f"merged into {survivor!r}" in to_merged.json()["detail"]
-    assert to_erased.status_code == 422
+    assert to_erased.status_code == 409
     assert "erased" in to_erased.json()["detail"]
     assert to_survivor.status_code == 201, to_survivor.text
     async with runtime.sessionmaker() as db:
@@ -352,3 +352,29 @@ async def test_an_order_for_a_merged_or_erased_customer_is_refused_naming_where_
             select(func.count()).select_from(orders).where(orders.c.customer_id.in_([merged, erased]))
         )
     assert taken == 0
+
+
+async def test_an_order_racing_a_merge_ends_on_the_survivor_or_is_refused(
+    client: httpx.AsyncClient, auth: dict[str, str], runtime: Runtime
+) -> None:
+    """The order share-locks the customer, so a merge waits for it and then moves it; an order that
+    comes after the merge is refused. None is left on the merged record."""
+    course = await a_course(client, auth, price="100.00")
+    for _ in range(10):
+        survivor, merged = await a_customer(runtime), await a_customer(runtime)
+        order = {"customer_id": merged, "lines": [{"product_id": course, "quantity": 1}]}
+        merging, ordering = await asyncio.gather(
+            client.post(f"/api/v1/customers/{survivor}/merge", json={"merged_id": merged}, headers=auth),
+            client.post("/api/v1/orders", json=order, headers=auth),
+        )
+        assert merging.status_code == 200, merging.text
+        assert ordering.status_code in (201, 409), ordering.text
+        async with runtime.sessionmaker() as db:
+            left = await db.scalar(
+                select(func.count()).select_from(orders).where(orders.c.customer_id == merged)
+            )
+            moved = await db.scalar(
+                select(func.count()).select_from(orders).where(orders.c.customer_id == survivor)
+            )
+        assert left == 0
+        assert moved == (1 if ordering.status_code == 201 else 0)

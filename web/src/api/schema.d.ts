@@ -1019,7 +1019,7 @@ export interface paths {
         /**
          * Take an order (books session seats; never oversells)
          * @description Unit prices come from the catalog (a package at its own price). 409 when a session has too
-         *     few seats left; 422 for a customer merged into another (the answer names it) or erased; 200 with
+         *     few seats left, or for a customer merged into another (the answer names it) or erased; 200 with
          *     the first order when the `Idempotency-Key` was seen before. Audited
          *     (`order.create`) and on the customer's timeline. Permission: `order:write`; a line discounted
          *     above `ORDER_DISCOUNT_CAP_PERCENT` of its price × quantity (20 % by default) also needs

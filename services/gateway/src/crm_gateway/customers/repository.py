@@ -168,10 +168,12 @@ async def customer(session: AsyncSession, customer_id: str) -> CustomerSnapshot 
 
 
 async def touches(session: AsyncSession, customer_id: str) -> Any:
-    """The customer's first and latest ad touch as stored (JSONB), with its state and the customer
-    it was merged into; None without such a customer."""
-    stmt = select(cust.c.first_touch, cust.c.latest_touch, cust.c.state, cust.c.merged_into).where(
-        cust.c.id == customer_id
+    """The customer's first and latest ad touch as stored (JSONB) and its state, the row share-locked
+    until the transaction ends (a merge, which locks it for update, waits); None without it."""
+    stmt = (
+        select(cust.c.first_touch, cust.c.latest_touch, cust.c.state, cust.c.merged_into)
+        .where(cust.c.id == customer_id)
+        .with_for_update(read=True)
     )
     return (await session.execute(stmt)).one_or_none()
 

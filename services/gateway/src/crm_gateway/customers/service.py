@@ -24,7 +24,7 @@ from crm_contracts import (
 from crm_contracts.snapshots import LATEST_CUSTOMERS_SIZE
 from crm_gateway.customers import cache, hot_reads, leads, repository, timeline
 from crm_gateway.customers import search as customer_search
-from crm_gateway.customers.errors import CustomerNotFound
+from crm_gateway.customers.errors import CustomerConflict, CustomerNotFound
 from crm_gateway.customers.ids import bangkok_year, format_customer_id, is_customer_id
 from crm_gateway.customers.leads import CustomerView, Insights
 from crm_gateway.customers.models import (
@@ -267,18 +267,31 @@ async def require_customer(session: AsyncSession, customer_id: str) -> None:
         raise CustomerNotFound(customer_id, merged_into=state.merged_into)
 
 
-async def order_attribution(session: AsyncSession, customer_id: str) -> dict[str, Any] | None:
-    """What an order taken now is credited to: the customer's first and latest ad touch, as stored,
-    with the customer's `state` and `merged_into`; None when no customer has this id."""
+@dataclass(frozen=True)
+class OrderAttribution:
+    """What an order taken now is credited to: the customer's first and latest ad touch (JSONB)."""
+
+    first_touch: Any
+    latest_touch: Any
+
+
+async def order_attribution(session: AsyncSession, customer_id: str) -> OrderAttribution | None:
+    """The customer's ad touches, its row share-locked until the order's transaction ends (so a
+    merge cannot move the customer's orders between this check and the order's insert); None
+    when no customer has this id. Raises `CustomerConflict` (409) for a customer merged into
+    another (naming it) or erased: nothing may be added to either record."""
     row = await repository.touches(session, customer_id)
     if row is None:
         return None
-    return {
-        "first_touch": row.first_touch,
-        "latest_touch": row.latest_touch,
-        "state": row.state,
-        "merged_into": row.merged_into,
-    }
+    if row.state == "merged":
+        raise CustomerConflict(
+            f"Customer {customer_id!r} was merged into {row.merged_into!r}; use {row.merged_into!r}."
+        )
+    if row.state == "erased":
+        raise CustomerConflict(
+            f"Customer {customer_id!r} was erased (PDPA); nothing may be added to that record."
+        )
+    return OrderAttribution(row.first_touch, row.latest_touch)
 
 
 async def overview(reads: HotReads, customer_id: str, *, items: int) -> hot_reads.Overview:

@@ -6,7 +6,8 @@ on the order when it is taken, so later payments are credited to the ad that bro
 Payments, refunds and cancelling are in `payments`.
 
 Prices, product names and seats are the catalog's (`crm_gateway.catalog.service`), the customer's
-ad touches the customers capability's (`customers.service.order_attribution`); when customers
+ad touches the customers capability's (`customers.service.order_attribution`, which also refuses
+a merged or erased customer); when customers
 merge, that capability moves the orders with `move_customer_orders`.
 """
 
@@ -121,19 +122,9 @@ async def create_order(
     touches = await customers.order_attribution(session, customer_id)
     if touches is None:
         raise OrderRejected(f"No customer has the id {customer_id!r}.")
-    if touches["state"] == "merged":
-        survivor = touches["merged_into"]
-        raise OrderRejected(
-            f"The customer {customer_id!r} was merged into {survivor!r}: take the order for {survivor!r}."
-        )
-    if touches["state"] == "erased":
-        raise OrderRejected(
-            f"The customer {customer_id!r} was erased (PDPA): nothing may be added to that record; "
-            "take the order for a new customer."
-        )
     priced = await _price(session, lines, staff, discount_cap)
     total = sum((p.line_total for p in priced), Decimal("0.00"))
-    attribution = {"first_touch": touches["first_touch"], "latest_touch": touches["latest_touch"]}
+    attribution = {"first_touch": touches.first_touch, "latest_touch": touches.latest_touch}
     order = await repository.insert_order(
         session,
         {
