@@ -374,8 +374,8 @@ class Shipped:
     """Encoded (gzip) bytes of every JavaScript file a context received, by URL."""
 
     sizes: dict[str, int] = field(default_factory=dict)
-    # Scripts requested whose size is not in yet (a request's id: its object's).
-    pending: set[int] = field(default_factory=set)
+    # Script requests whose size is not in yet.
+    pending: set[Any] = field(default_factory=set)
 
     def kb(self) -> float:
         return round(sum(self.sizes.values()) / 1024, 1)
@@ -383,7 +383,7 @@ class Shipped:
     def attach(self, context: Any) -> None:
         def on_request(request: Any) -> None:
             if request.resource_type == "script":
-                self.pending.add(id(request))
+                self.pending.add(request)
 
         async def on_response(response: Any) -> None:
             request = response.request
@@ -393,11 +393,11 @@ class Shipped:
                 if response.url not in self.sizes:
                     self.sizes[response.url] = await self._size(response)
             finally:
-                self.pending.discard(id(request))
+                self.pending.discard(request)
 
         context.on("request", on_request)
         context.on("response", on_response)
-        context.on("requestfailed", lambda request: self.pending.discard(id(request)))
+        context.on("requestfailed", lambda request: self.pending.discard(request))
 
     @staticmethod
     async def _size(response: Any) -> int:
@@ -411,7 +411,7 @@ class Shipped:
             size = int(header) if header else len(await response.body())
         return size
 
-    async def settle(self, page: Any, quiet_s: float = 0.5) -> None:
+    async def settle(self, quiet_s: float = 0.5) -> None:
         """Until no script is loading and none was asked for in `quiet_s` (the sizes are in).
         Not `networkidle`: the app's live feed (SSE) keeps a request open for as long as it runs,
         so the network is never idle and every wait ran to its timeout."""
@@ -738,7 +738,7 @@ async def run(opts: Options) -> int:
             await sign_in(page, gateway_url)
             await page.wait_for_url("**/inbox**")
             await page.locator(INBOX_READY).first.wait_for(state="visible")
-            await shipped.settle(page)
+            await shipped.settle()
             first_kb = shipped.kb()
             first_files = dict(shipped.sizes)
             opened.append("inbox")
@@ -750,19 +750,19 @@ async def run(opts: Options) -> int:
                 )
                 await page.locator('a[href^="/customers/"]').first.click()
                 await page.locator(C360_READY).wait_for(state="visible")
-                await shipped.settle(page)
+                await shipped.settle()
                 opened.append("customer 360")
             except Exception as exc:
                 notes.append(f"customer 360 not opened for the JS total: {str(exc).splitlines()[0][:200]}")
             try:
                 await nav.get_by_role("link", name="Dashboards", exact=True).click()
                 await page.get_by_role("heading", name="Dashboards").first.wait_for()
-                await shipped.settle(page)
+                await shipped.settle()
                 await page.locator("canvas").first.wait_for(timeout=10_000)
                 opened.append("dashboards")
             except Exception as exc:
                 notes.append(f"dashboards' chart not seen for the JS total: {str(exc).splitlines()[0][:200]}")
-            await shipped.settle(page)
+            await shipped.settle()
             total_kb = shipped.kb()
         except Exception as exc:
             notes.append(f"inbox not reached after sign-in: {str(exc).splitlines()[0][:200]}")
@@ -779,7 +779,7 @@ async def run(opts: Options) -> int:
         page = await bare_ctx.new_page()
         await page.goto(bare.url + "/signin")
         await page.locator(SIGNIN_READY).wait_for(state="visible", timeout=WAIT_MS)
-        await bare_shipped.settle(page)
+        await bare_shipped.settle()
         await page.close()
         bare_kb = bare_shipped.kb()
         all_kb = dist_js_kb(web_dir)
